@@ -1,0 +1,303 @@
+"""The data model every source fills and every consumer reads.
+
+A recommendation is made per *workload container* (``ContainerKey``): the samples of
+all pods of a workload, old ReplicaSets included, are pooled as the VPA does, because
+a Deployment's next pod is sized from what all its previous pods needed.
+
+Usage is kept in long form, one row per (pod, step): a workload with three replicas
+that rolled out twice holds three pods' worth of rows, not nine sparse columns.
+Per-step views across pods (the hottest pod, the replica count) are derived on demand.
+Samples are float32: usage needs no more precision, and it halves the memory a large
+cluster takes.
+
+Sample ``i`` of a history describes the interval ``(start + (i-1)*step, start + i*step]``
+and is stamped with its end time, as a Prometheus range query evaluated at
+``start + i*step`` reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+#: The usage columns of a sample table; NaN where a metric does not exist for a container.
+SERIES = (
+    "cpu",  # cores, average over the step
+    "memory",  # working-set bytes, peak within the step
+    "throttled",  # throttled CFS periods / CFS periods in the step; only with a CPU limit
+    "heap_used",  # Node.js V8 heap used, bytes, peak within the step
+    "heap_total",  # Node.js V8 heap committed, bytes, peak within the step
+    "rss",  # process resident set size of a Node.js process, bytes, peak within the step
+)
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Rollout", "Pod")
+
+
+@dataclass(frozen=True, order=True)
+class WorkloadKey:
+    """A workload: what a recommendation is applied to (a Deployment, a CronJob...)."""
+
+    namespace: str
+    kind: str
+    name: str
+    cluster: str = ""
+
+    def __str__(self) -> str:
+        prefix = f"{self.cluster}:" if self.cluster else ""
+        return f"{prefix}{self.namespace}/{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True, order=True)
+class ContainerKey:
+    """One container of a workload; all its pods share the recommendation."""
+
+    namespace: str
+    kind: str
+    workload: str
+    container: str
+    cluster: str = ""
+
+    @property
+    def workload_key(self) -> WorkloadKey:
+        return WorkloadKey(self.namespace, self.kind, self.workload, self.cluster)
+
+    def __str__(self) -> str:
+        return f"{self.workload_key}/{self.container}"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """CPU in cores and memory in bytes; None where the manifest sets nothing."""
+
+    cpu: float | None = None
+    memory: float | None = None
+
+
+@dataclass(frozen=True)
+class ContainerEvent:
+    """A container restart seen in the window (``reason`` is kube-state-metrics' last terminated reason)."""
+
+    time: float  # unix seconds, end of the step in which the restart was seen
+    pod: str
+    reason: str  # "OOMKilled", "Error", "Completed", ... or "" when unknown
+
+
+@dataclass(frozen=True)
+class Hpa:
+    """A HorizontalPodAutoscaler targeting the workload."""
+
+    name: str
+    min_replicas: int | None
+    max_replicas: int | None
+    #: resource name ("cpu", "memory") -> target average utilization in percent of the request
+    utilization_targets: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    instance_type: str | None = None
+    capacity_type: str | None = None  # "spot" or "on-demand", None when kube-state-metrics does not say
+
+
+@dataclass
+class Workload:
+    key: WorkloadKey
+    hpa: Hpa | None = None
+
+
+@dataclass
+class Samples:
+    """Usage rows of one workload container, sorted by (pod, step)."""
+
+    pod: np.ndarray  # int32 index into ContainerHistory.pods
+    step: np.ndarray  # int32 index into the history's time grid
+    values: dict[str, np.ndarray]  # SERIES name -> float32 array, same length as pod
+
+    def __post_init__(self) -> None:
+        n = len(self.pod)
+        missing = [s for s in SERIES if s not in self.values]
+        for name in missing:
+            self.values[name] = np.full(n, np.nan, dtype=np.float32)
+        for name, column in self.values.items():
+            if name not in SERIES:
+                raise ValueError(f"unknown series {name!r}")
+            if len(column) != n:
+                raise ValueError(f"series {name!r} has {len(column)} rows, expected {n}")
+
+    def __len__(self) -> int:
+        return len(self.pod)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+    def has(self, name: str) -> bool:
+        """True when the metric was exported for at least one sample."""
+        return bool(np.isfinite(self.values[name]).any())
+
+    @classmethod
+    def from_rows(cls, pod: np.ndarray, step: np.ndarray, values: Mapping[str, np.ndarray]) -> Samples:
+        """Build sorted, typed samples from unsorted rows."""
+        pod = np.asarray(pod, dtype=np.int32)
+        step = np.asarray(step, dtype=np.int32)
+        order = np.lexsort((step, pod))
+        cols = {k: np.asarray(v, dtype=np.float32)[order] for k, v in values.items()}
+        return cls(pod[order], step[order], cols)
+
+
+@dataclass
+class ContainerHistory:
+    """Everything known about one workload container over the window."""
+
+    key: ContainerKey
+    pods: list[str]
+    samples: Samples
+    requests: Resources = field(default_factory=Resources)
+    limits: Resources = field(default_factory=Resources)
+    image: str | None = None
+    events: list[ContainerEvent] = field(default_factory=list)
+    nodejs_version: str | None = None
+
+    @property
+    def oom_kills(self) -> list[ContainerEvent]:
+        return [e for e in self.events if e.reason == "OOMKilled"]
+
+    @property
+    def restarts(self) -> int:
+        return len(self.events)
+
+    @property
+    def is_nodejs(self) -> bool:
+        return self.nodejs_version is not None or self.samples.has("heap_used")
+
+    def per_step(self, series: str, n_steps: int, how: str = "max") -> np.ndarray:
+        """One value per step across pods: ``max`` (the hottest pod), ``sum`` or ``count``.
+
+        Steps where no pod reported are NaN (``count`` gives 0).
+        """
+        values = self.samples[series]
+        ok = np.isfinite(values)
+        steps = self.samples.step[ok]
+        if how == "count":
+            return np.bincount(steps, minlength=n_steps).astype(np.float32)
+        out = np.full(n_steps, -np.inf if how == "max" else 0.0, dtype=np.float64)
+        if how == "max":
+            np.maximum.at(out, steps, values[ok])
+        elif how == "sum":
+            np.add.at(out, steps, values[ok])
+        else:
+            raise ValueError(f"unknown aggregation {how!r}")
+        seen = np.bincount(steps, minlength=n_steps) > 0
+        out[~seen] = np.nan
+        return out.astype(np.float32)
+
+
+@dataclass
+class ClusterHistory:
+    """Usage and metadata of a set of workload containers on one time grid."""
+
+    start: float  # unix seconds of step 0
+    step: float  # seconds between samples
+    n_steps: int
+    containers: dict[ContainerKey, ContainerHistory]
+    workloads: dict[WorkloadKey, Workload] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    #: (namespace, pod) -> node name, where kube_pod_info says
+    pod_nodes: dict[tuple[str, str], str] = field(default_factory=dict)
+    source: str = ""
+    #: namespaces or workloads that could not be read, with the reason (a partial result)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def end(self) -> float:
+        return self.start + (self.n_steps - 1) * self.step
+
+    @property
+    def times(self) -> pd.DatetimeIndex:
+        """The time grid as UTC timestamps (end of each step)."""
+        return pd.to_datetime(self.start + self.step * np.arange(self.n_steps), unit="s", utc=True)
+
+    def __iter__(self) -> Iterator[ContainerHistory]:
+        return iter(self.containers[k] for k in sorted(self.containers))
+
+    def __len__(self) -> int:
+        return len(self.containers)
+
+    def __getitem__(self, key: ContainerKey) -> ContainerHistory:
+        return self.containers[key]
+
+    def describe_window(self) -> str:
+        fmt = "%Y-%m-%d %H:%M"
+        start = datetime.fromtimestamp(self.start, UTC).strftime(fmt)
+        end = datetime.fromtimestamp(self.end, UTC).strftime(fmt)
+        return f"{start} to {end} UTC, step {int(self.step)}s"
+
+    def filter(self, keep: Iterable[ContainerKey]) -> ClusterHistory:
+        """A history holding only the given containers (and their workloads)."""
+        wanted = set(keep)
+        containers = {k: v for k, v in self.containers.items() if k in wanted}
+        workload_keys = {k.workload_key for k in containers}
+        return ClusterHistory(
+            start=self.start,
+            step=self.step,
+            n_steps=self.n_steps,
+            containers=containers,
+            workloads={k: v for k, v in self.workloads.items() if k in workload_keys},
+            nodes=self.nodes,
+            pod_nodes=self.pod_nodes,
+            source=self.source,
+            missing=self.missing,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """All samples as one long DataFrame (one row per container, pod and step), for notebooks."""
+        frames = []
+        for ch in self:
+            frame = pd.DataFrame({name: ch.samples[name] for name in SERIES})
+            frame.insert(0, "time", pd.to_datetime(self.start + self.step * ch.samples.step, unit="s", utc=True))
+            frame.insert(0, "pod", np.asarray(ch.pods, dtype=object)[ch.samples.pod])
+            for i, (col, value) in enumerate(_key_columns(ch.key).items()):
+                frame.insert(i, col, value)
+            frames.append(frame)
+        if not frames:
+            return pd.DataFrame(columns=[*_key_columns(None), "pod", "time", *SERIES])
+        return pd.concat(frames, ignore_index=True)
+
+    def containers_frame(self) -> pd.DataFrame:
+        """One row per workload container with its current settings and event counts."""
+        rows = []
+        for ch in self:
+            wl = self.workloads.get(ch.key.workload_key)
+            rows.append(
+                {
+                    **_key_columns(ch.key),
+                    "pods": len(ch.pods),
+                    "samples": len(ch.samples),
+                    "cpu_request": ch.requests.cpu,
+                    "cpu_limit": ch.limits.cpu,
+                    "memory_request": ch.requests.memory,
+                    "memory_limit": ch.limits.memory,
+                    "image": ch.image,
+                    "restarts": ch.restarts,
+                    "oom_kills": len(ch.oom_kills),
+                    "nodejs_version": ch.nodejs_version,
+                    "hpa": wl.hpa.name if wl and wl.hpa else None,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def _key_columns(key: ContainerKey | None) -> dict[str, str]:
+    if key is None:
+        return dict.fromkeys(("cluster", "namespace", "kind", "workload", "container"), "")
+    return {
+        "cluster": key.cluster,
+        "namespace": key.namespace,
+        "kind": key.kind,
+        "workload": key.workload,
+        "container": key.container,
+    }

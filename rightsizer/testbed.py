@@ -1,0 +1,140 @@
+"""A real Prometheus on 127.0.0.1, filled from the synthetic cluster: for tests, benchmarks and trying the tool.
+
+The data goes through the same path a real cluster's does (OpenMetrics text, promtool's
+backfill, Prometheus' own query engine), so a test against it checks the PromQL, not a
+stand-in.  A backfilled TSDB is cached by generator version and cluster spec, because
+writing and backfilling 14 days of a large cluster takes minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rightsizer.errors import RightsizerError
+from rightsizer.sources.synthetic import GENERATOR_VERSION, SyntheticCluster
+
+
+class TestbedError(RightsizerError):
+    """Prometheus or promtool is missing, or would not start."""
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("RIGHTSIZER_CACHE_DIR", Path.home() / ".cache" / "rightsizer")) / "tsdb"
+
+
+def _require(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        raise TestbedError(f"{binary} not found: install Debian's prometheus package (apt-get install prometheus)")
+    return path
+
+
+def cache_key(cluster: SyntheticCluster) -> str:
+    return hashlib.sha256(repr((GENERATOR_VERSION, cluster.spec)).encode()).hexdigest()[:16]
+
+
+def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None) -> Path:
+    """Backfill the cluster into a TSDB directory (reused when already built) and return it."""
+    promtool = _require("promtool")
+    cache_dir = cache_dir or default_cache_dir()
+    target = cache_dir / cache_key(cluster)
+    if (target / "complete").exists():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
+        text = Path(tmp) / "cluster.om"
+        blocks = Path(tmp) / "tsdb"
+        blocks.mkdir()
+        cluster.write_openmetrics(text)
+        # One block for the whole span: with the default 2 h blocks promtool re-reads the file per block.
+        result = subprocess.run(
+            [promtool, "tsdb", "create-blocks-from", "openmetrics", "-q", "--max-block-duration=10000h",
+             str(text), str(blocks)],
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise TestbedError(f"promtool backfill failed: {result.stderr.strip() or result.stdout.strip()}")
+        text.unlink()
+        (blocks / "complete").write_text(repr(cluster.spec)[:200])
+        shutil.rmtree(target, ignore_errors=True)
+        blocks.rename(target)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PrometheusServer:
+    """``prometheus`` serving a copy of a TSDB on a free 127.0.0.1 port; use as a context manager."""
+
+    tsdb: Path
+    port: int = field(default_factory=free_port)
+    retention: str = "3650d"  # retention runs from the newest block at start-up: keep old test data
+    process: subprocess.Popen[bytes] | None = None
+    workdir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> PrometheusServer:
+        binary = _require("prometheus")
+        self.workdir = Path(tempfile.mkdtemp(prefix="rightsizer-prometheus-"))
+        data = self.workdir / "data"
+        shutil.copytree(self.tsdb, data, ignore=shutil.ignore_patterns("complete"))
+        config = self.workdir / "prometheus.yml"
+        config.write_text("global:\n  scrape_interval: 1m\n")
+        log = open(self.workdir / "prometheus.log", "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={data}",
+             f"--storage.tsdb.retention.time={self.retention}", f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = (self.workdir / "prometheus.log").read_text(errors="replace")[-2000:]
+                raise TestbedError(f"prometheus exited with code {self.process.returncode}:\n{tail}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise TestbedError(f"prometheus was not ready on {self.url} after {timeout:.0f}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self) -> PrometheusServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
