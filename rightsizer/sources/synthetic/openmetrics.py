@@ -64,7 +64,7 @@ class _Families:
         self.samples += len(vals)
 
     def constant(self, family: str, labels: str, start: int, end: int, value: float = 1) -> None:
-        prefix = f"{family}{{{labels}}} {value:g} "
+        prefix = f"{family}{{{labels}}} {value:.17g} "
         times = self.times[start:end]
         if times:
             self._file(family).write(prefix + ("\n" + prefix).join(times) + "\n")

@@ -1,0 +1,453 @@
+"""Read a ClusterHistory from a Prometheus-compatible API, using kube-state-metrics alone for discovery.
+
+The flow, each step a handful of wide queries rather than one per container:
+
+1. discovery (instant queries at the window's end, looking back over the window): which
+   pods existed, who owns them (pod -> ReplicaSet -> Deployment, Job -> CronJob...),
+   their containers, images, requests, limits, nodes, HPAs and Node.js versions;
+2. usage (range queries at the step), batched by namespace and run with bounded
+   concurrency: CPU rate, working-set peaks, throttling, Node.js heap and RSS, restarts;
+3. assembly into one ContainerHistory per workload container, pooling all its pods.
+
+A batch that still fails after the client's retries is reported in
+``ClusterHistory.missing`` and the rest of the cluster is returned: one sick namespace
+does not sink a weekly run.  Missing exporters are named, with what provides them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rightsizer.errors import MissingMetricsError, NoDataError, RightsizerError, SourceError
+from rightsizer.history import (
+    ClusterHistory,
+    ContainerEvent,
+    ContainerHistory,
+    ContainerKey,
+    Hpa,
+    Node,
+    Resources,
+    Samples,
+    Workload,
+    WorkloadKey,
+)
+from rightsizer.scope import Scope
+from rightsizer.sources import queries as q
+from rightsizer.sources.client import PrometheusClient, PrometheusSettings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+PodId = tuple[str, str]  # (namespace, pod)
+ContainerId = tuple[str, str, str]  # (namespace, pod, container)
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """What to fetch and at which resolution."""
+
+    window: float = 14 * 86_400.0  # seconds of history
+    step: float = 300.0  # seconds between samples
+    end: float | None = None  # unix seconds; None means now
+    scrape_interval: float = 60.0  # of cAdvisor; rates need at least a few samples per window
+    nodejs_metric_prefix: str = ""  # prom-client's configurable prefix
+    batch_pods: int = 400  # pods per usage query batch
+
+    def __post_init__(self) -> None:
+        if self.step < 10:
+            raise RightsizerError(f"--step {self.step:g}s is too fine: use 10s or more (5m is the default)")
+        if self.window < 2 * self.step:
+            raise RightsizerError(f"--window must hold at least two steps of {self.step:g}s")
+
+    def grid(self) -> tuple[float, int]:
+        """(time of the first step, number of steps), aligned to the step so runs agree."""
+        end = time.time() if self.end is None else self.end
+        last = end - end % self.step
+        n_steps = int(self.window // self.step)
+        return last - (n_steps - 1) * self.step, n_steps
+
+    @property
+    def rate_window(self) -> float:
+        return max(self.step, 4 * self.scrape_interval)
+
+
+@dataclass
+class _Discovery:
+    owners: dict[PodId, tuple[str, str]] = field(default_factory=dict)  # pod -> (kind, workload)
+    containers: dict[PodId, set[str]] = field(default_factory=lambda: defaultdict(set))
+    images: dict[ContainerId, str] = field(default_factory=dict)
+    requests: dict[ContainerId, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    limits: dict[ContainerId, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    pod_nodes: dict[PodId, str] = field(default_factory=dict)
+    nodejs: dict[ContainerId, str] = field(default_factory=dict)
+    hpas: dict[WorkloadKey, Hpa] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+
+def load_prometheus_history(
+    settings: PrometheusSettings,
+    options: FetchOptions | None = None,
+    scope: Scope | None = None,
+    progress: Progress | None = None,
+) -> ClusterHistory:
+    """Fetch the history of every workload container in scope."""
+    options = options or FetchOptions()
+    scope = scope or Scope()
+    client = PrometheusClient(settings)
+    try:
+        return _Fetch(client, options, scope, progress).run()
+    finally:
+        client.close()
+
+
+class _Fetch:
+    def __init__(self, client: PrometheusClient, options: FetchOptions, scope: Scope, progress: Progress | None):
+        self.client = client
+        self.options = options
+        self.scope = scope
+        self.progress = progress or (lambda done, total, what: None)
+        self.start, self.n_steps = options.grid()
+        self.end = self.start + (self.n_steps - 1) * options.step
+        self.lookback = options.window + options.step
+
+    # --- discovery ---------------------------------------------------------------------------
+
+    def instant(self, query: str) -> list[dict[str, Any]]:
+        return self.client.instant(query, self.end)
+
+    def run(self) -> ClusterHistory:
+        namespaces = self._namespaces()
+        found = self._discover(namespaces)
+        selected = self._select(found)
+        missing: dict[str, str] = {}
+        usage = self._usage(selected, found, missing)
+        history = self._assemble(found, usage, missing)
+        if not history.containers and not missing:
+            self._explain_empty()
+        return history
+
+    def _namespaces(self) -> list[str]:
+        self.progress(0, 1, "discovering workloads")
+        all_ns = sorted(r["metric"].get("namespace", "") for r in self.instant(q.namespaces(self.lookback)))
+        if not all_ns:
+            raise MissingMetricsError(
+                f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
+                "workloads from kube-state-metrics v2, so make sure Prometheus scrapes it (or check --end/--window)"
+            )
+        chosen = [ns for ns in all_ns if self.scope.namespace_ok(ns)]
+        if not chosen:
+            shown = ", ".join(all_ns[:15]) + (" ..." if len(all_ns) > 15 else "")
+            raise NoDataError(f"no namespace matches --namespace {self.scope.namespace!r}; "
+                              f"namespaces with workloads: {shown}")
+        return chosen
+
+    def _discover(self, namespaces: list[str]) -> _Discovery:
+        m = q.Matchers(tuple(namespaces))
+        w = self.lookback
+        d = _Discovery()
+        rs_owner = {(r["metric"].get("namespace", ""), r["metric"].get("replicaset", "")):
+                    (r["metric"].get("owner_kind", ""), r["metric"].get("owner_name", ""))
+                    for r in self.instant(q.replicaset_owners(m, w))}
+        job_owner = {(r["metric"].get("namespace", ""), r["metric"].get("job_name", "")):
+                     (r["metric"].get("owner_kind", ""), r["metric"].get("owner_name", ""))
+                     for r in self.instant(q.job_owners(m, w))}
+        for r in self.instant(q.pod_owners(m, w)):
+            lab = r["metric"]
+            pod_id = (lab.get("namespace", ""), lab.get("pod", ""))
+            d.owners[pod_id] = _workload_of(pod_id, lab.get("owner_kind", ""), lab.get("owner_name", ""),
+                                            rs_owner, job_owner)
+        for r in self.instant(q.container_info(m, w)):
+            lab = r["metric"]
+            cid = (lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))
+            d.containers[cid[:2]].add(cid[2])
+            d.images[cid] = lab.get("image", "")
+        for kind, target in (("requests", d.requests), ("limits", d.limits)):
+            for r in self.instant(q.resources(kind, m, w)):
+                lab = r["metric"]
+                value = _value(r)
+                if np.isfinite(value):
+                    target[(lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))][
+                        lab.get("resource", "")] = value
+        for r in self.instant(q.pod_nodes(m, w)):
+            lab = r["metric"]
+            d.pod_nodes[(lab.get("namespace", ""), lab.get("pod", ""))] = lab.get("node", "")
+        for r in self.instant(q.nodejs_versions(m, w, self.options.nodejs_metric_prefix)):
+            lab = r["metric"]
+            d.nodejs[(lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))] = lab.get("version", "")
+        d.hpas = self._hpas(m, w)
+        d.nodes = {n.name: n for n in (_node(r["metric"]) for r in self.instant(q.node_labels(w)))}
+        return d
+
+    def _hpas(self, m: q.Matchers, w: float) -> dict[WorkloadKey, Hpa]:
+        targets: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+        for r in self.instant(q.hpa_targets(m, w)):
+            lab = r["metric"]
+            if lab.get("metric_target_type") == "utilization" and lab.get("metric_name") in ("cpu", "memory"):
+                targets[(lab.get("namespace", ""), lab.get("horizontalpodautoscaler", ""))][lab["metric_name"]] = \
+                    _value(r)
+        bounds = {bound: {(r["metric"].get("namespace", ""), r["metric"].get("horizontalpodautoscaler", "")):
+                          int(_value(r)) for r in self.instant(q.hpa_replicas(bound, m, w))}
+                  for bound in ("min", "max")}
+        hpas: dict[WorkloadKey, Hpa] = {}
+        for r in self.instant(q.hpa_info(m, w)):
+            lab = r["metric"]
+            hid = (lab.get("namespace", ""), lab.get("horizontalpodautoscaler", ""))
+            key = WorkloadKey(hid[0], lab.get("scaletargetref_kind", ""), lab.get("scaletargetref_name", ""))
+            hpas[key] = Hpa(hid[1], bounds["min"].get(hid), bounds["max"].get(hid), dict(targets.get(hid, {})))
+        return hpas
+
+    def _select(self, d: _Discovery) -> dict[str, list[str]]:
+        """Pods in scope, by namespace."""
+        allowed: set[PodId] | None = None
+        if self.scope.selector:
+            matchers = q.selector_matchers(self.scope.selector)
+            namespaces = tuple(sorted({ns for ns, _ in d.owners}))
+            rows = self.instant(q.pod_labels(matchers, q.Matchers(namespaces), self.lookback))
+            allowed = {(r["metric"].get("namespace", ""), r["metric"].get("pod", "")) for r in rows}
+            if not allowed:
+                raise NoDataError(
+                    f"no pod matches --selector {self.scope.selector!r}. Pod labels come from kube-state-metrics' "
+                    "kube_pod_labels, which exports only labels on its --metric-labels-allowlist "
+                    "(e.g. pods=[app,app.kubernetes.io/name])"
+                )
+        by_ns: dict[str, list[str]] = defaultdict(list)
+        for (ns, pod), (kind, name) in d.owners.items():
+            if (allowed is None or (ns, pod) in allowed) and self.scope.workload_ok(kind, name):
+                by_ns[ns].append(pod)
+        if not by_ns:
+            raise NoDataError(f"no workload matches {self.scope.describe()} between {_fmt(self.start)} "
+                              f"and {_fmt(self.end)}")
+        return dict(by_ns)
+
+    # --- usage ---------------------------------------------------------------------------------
+
+    def _batches(self, selected: dict[str, list[str]]) -> list[q.Matchers]:
+        """Namespaces grouped up to ``batch_pods`` pods; a pod list only where the scope narrows."""
+        narrowed = self.scope.selector is not None or self.scope.workload is not None
+        batches: list[q.Matchers] = []
+        current: list[str] = []
+        size = 0
+        for ns in sorted(selected):
+            pods = selected[ns]
+            if narrowed:
+                for i in range(0, len(pods), self.options.batch_pods):
+                    batches.append(q.Matchers((ns,), tuple(sorted(pods[i : i + self.options.batch_pods]))))
+                continue
+            if current and size + len(pods) > self.options.batch_pods:
+                batches.append(q.Matchers(tuple(current)))
+                current, size = [], 0
+            current.append(ns)
+            size += len(pods)
+        if current:
+            batches.append(q.Matchers(tuple(current)))
+        return batches
+
+    def _usage_queries(self, m: q.Matchers) -> dict[str, str]:
+        o = self.options
+        prefix = o.nodejs_metric_prefix
+        return {
+            "cpu": q.cpu_usage(m, o.rate_window),
+            "memory": q.memory_peak(m, o.step),
+            "throttled": q.throttled_ratio(m, o.rate_window),
+            "heap_used": q.gauge_peak(f"{prefix}nodejs_heap_size_used_bytes", m, o.step),
+            "heap_total": q.gauge_peak(f"{prefix}nodejs_heap_size_total_bytes", m, o.step),
+            "rss": q.gauge_peak(f"{prefix}process_resident_memory_bytes", m, o.step),
+            "restarts": q.restarts(m),
+            "reasons": q.terminated_reasons(m),
+        }
+
+    def _usage(self, selected: dict[str, list[str]], d: _Discovery, missing: dict[str, str]
+               ) -> dict[str, list[dict[str, Any]]]:
+        batches = self._batches(selected)
+        jobs = [(i, name, query) for i, m in enumerate(batches) for name, query in self._usage_queries(m).items()]
+        results: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        failed: dict[int, RightsizerError] = {}
+        done = 0
+        self.progress(0, len(jobs), "fetching usage")
+        with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
+            futures = {pool.submit(self.client.range, query, self.start, self.end, self.options.step): (i, name)
+                       for i, name, query in jobs}
+            for future in as_completed(futures):
+                i, name = futures[future]
+                try:
+                    rows = future.result()
+                except SourceError as exc:
+                    failed.setdefault(i, exc)
+                else:
+                    results[name].extend(rows if name not in ("restarts", "reasons") else
+                                         [dict(r, batch=i) for r in rows])
+                done += 1
+                self.progress(done, len(jobs), "fetching usage")
+        if failed and len(failed) == len(batches):
+            raise next(iter(failed.values()))
+        for i, exc in failed.items():
+            for ns in batches[i].namespaces:
+                missing[f"namespace {ns}"] = str(exc)
+            log.warning("leaving out %s: %s", ", ".join(batches[i].namespaces), exc)
+        failed_ns = {ns for i in failed for ns in batches[i].namespaces}
+        return {name: [r for r in rows if r["metric"].get("namespace", "") not in failed_ns]
+                for name, rows in results.items()}
+
+    # --- assembly ------------------------------------------------------------------------------
+
+    def _assemble(self, d: _Discovery, usage: dict[str, list[dict[str, Any]]], missing: dict[str, str]
+                  ) -> ClusterHistory:
+        series: dict[ContainerId, dict[str, tuple[np.ndarray, np.ndarray]]] = defaultdict(dict)
+        for name in ("cpu", "memory", "throttled", "heap_used", "heap_total", "rss"):
+            for r in usage.get(name, []):
+                cid = self._container_id(r["metric"], d)
+                if cid is not None and cid[:2] in d.owners:
+                    series[cid][name] = self._points(r)
+        per_key: dict[ContainerKey, dict[str, Any]] = {}
+        for cid, metrics in sorted(series.items()):
+            if "cpu" not in metrics and "memory" not in metrics:
+                continue  # Node.js metrics of a pod cAdvisor knows nothing of
+            kind, workload = d.owners[cid[:2]]
+            key = ContainerKey(cid[0], kind, workload, cid[2])
+            acc = per_key.setdefault(key, {"pods": [], "rows": [], "last": (-1, None)})
+            steps = np.unique(np.concatenate([idx for idx, _ in metrics.values()]))
+            pod_index = len(acc["pods"])
+            acc["pods"].append(cid[1])
+            cols = {}
+            for name, (idx, vals) in metrics.items():
+                col = np.full(len(steps), np.nan, dtype=np.float32)
+                col[np.searchsorted(steps, idx)] = vals
+                cols[name] = col
+            acc["rows"].append((np.full(len(steps), pod_index), steps, cols))
+            if steps[-1] > acc["last"][0]:
+                acc["last"] = (int(steps[-1]), cid)
+        events = self._events(usage.get("restarts", []), usage.get("reasons", []), d)
+        containers: dict[ContainerKey, ContainerHistory] = {}
+        for key, acc in per_key.items():
+            pod_col = np.concatenate([r[0] for r in acc["rows"]])
+            step_col = np.concatenate([r[1] for r in acc["rows"]])
+            values = {name: np.concatenate([r[2].get(name, np.full(len(r[1]), np.nan, dtype=np.float32))
+                                            for r in acc["rows"]])
+                      for name in ("cpu", "memory", "throttled", "heap_used", "heap_total", "rss")}
+            latest = acc["last"][1]
+            req = d.requests.get(latest, {})
+            lim = d.limits.get(latest, {})
+            nodejs = next((d.nodejs[(key.namespace, p, key.container)] for p in reversed(acc["pods"])
+                           if (key.namespace, p, key.container) in d.nodejs), None)
+            if nodejs is None:
+                nodejs = next((d.nodejs[(key.namespace, p, "")] for p in reversed(acc["pods"])
+                               if (key.namespace, p, "") in d.nodejs and len(d.containers[(key.namespace, p)]) == 1),
+                              None)
+            containers[key] = ContainerHistory(
+                key=key,
+                pods=acc["pods"],
+                samples=Samples.from_rows(pod_col, step_col, values),
+                requests=Resources(req.get("cpu"), req.get("memory")),
+                limits=Resources(lim.get("cpu"), lim.get("memory")),
+                image=d.images.get(latest),
+                events=sorted((e for (ns, pod, c), evs in events.items() for e in evs
+                               if ns == key.namespace and c == key.container and pod in set(acc["pods"])),
+                              key=lambda e: (e.time, e.pod)),
+                nodejs_version=nodejs or None,
+            )
+        workloads = {k.workload_key: Workload(k.workload_key, d.hpas.get(k.workload_key)) for k in containers}
+        pod_nodes = {pid: node for pid, node in d.pod_nodes.items() if pid in d.owners}
+        return ClusterHistory(self.start, self.options.step, self.n_steps, containers, workloads, d.nodes,
+                              pod_nodes, source=f"prometheus {self.client.url}", missing=missing)
+
+    def _container_id(self, labels: dict[str, str], d: _Discovery) -> ContainerId | None:
+        ns, pod, container = labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")
+        if container:
+            return ns, pod, container
+        # prom-client series scraped without a container label: attach to a single-container pod only
+        known = d.containers.get((ns, pod), set())
+        return (ns, pod, next(iter(known))) if len(known) == 1 else None
+
+    def _points(self, row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        values = row.get("values", [])
+        ts = np.array([float(v[0]) for v in values], dtype=np.float64)
+        vals = np.array([float(v[1]) for v in values], dtype=np.float64)
+        idx = np.rint((ts - self.start) / self.options.step).astype(np.int64)
+        ok = (idx >= 0) & (idx < self.n_steps)
+        return idx[ok], vals[ok].astype(np.float32)
+
+    def _events(self, restarts: list[dict[str, Any]], reasons: list[dict[str, Any]], d: _Discovery
+                ) -> dict[ContainerId, list[ContainerEvent]]:
+        """Restarts from the counter's steps; the reason is the last-terminated reason right after."""
+        reason_at: dict[ContainerId, list[tuple[np.ndarray, str]]] = defaultdict(list)
+        for r in reasons:
+            cid = self._container_id(r["metric"], d)
+            if cid is not None:
+                idx, _ = self._points(r)
+                reason_at[cid].append((idx, r["metric"].get("reason", "")))
+        out: dict[ContainerId, list[ContainerEvent]] = defaultdict(list)
+        for r in restarts:
+            cid = self._container_id(r["metric"], d)
+            if cid is None:
+                continue
+            idx, vals = self._points(r)
+            # a pod seen from the window's first step may have restarted before it: that is the baseline
+            previous = float(vals[0]) if len(idx) and idx[0] == 0 else 0.0
+            for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
+                count = int(round(v - previous))
+                previous = max(previous, v)
+                if i == 0 or count <= 0:
+                    continue
+                reason = next((name for steps, name in reason_at.get(cid, []) if i in set(steps.tolist())), "")
+                t = self.start + i * self.options.step
+                out[cid].extend(ContainerEvent(t, cid[1], reason) for _ in range(count))
+        return out
+
+    def _explain_empty(self) -> None:
+        for metric, exporter in (("container_cpu_usage_seconds_total", "cAdvisor (the kubelet's /metrics/cadvisor)"),
+                                 ("container_memory_working_set_bytes", "cAdvisor (the kubelet's /metrics/cadvisor)")):
+            if not self.instant(q.metric_present(metric, self.lookback)):
+                raise MissingMetricsError(f"no {metric} series in the window: Prometheus must scrape {exporter}")
+        raise NoDataError(f"no container usage for the workloads matching {self.scope.describe()} "
+                          f"between {_fmt(self.start)} and {_fmt(self.end)}")
+
+
+def _workload_of(pod: PodId, kind: str, name: str, rs_owner: dict[PodId, tuple[str, str]],
+                 job_owner: dict[PodId, tuple[str, str]]) -> tuple[str, str]:
+    ns = pod[0]
+    if kind == "ReplicaSet":
+        owner_kind, owner_name = rs_owner.get((ns, name), ("", ""))
+        return (owner_kind, owner_name) if owner_kind in ("Deployment", "Rollout") else ("ReplicaSet", name)
+    if kind == "Job":
+        owner_kind, owner_name = job_owner.get((ns, name), ("", ""))
+        return ("CronJob", owner_name) if owner_kind == "CronJob" else ("Job", name)
+    if kind in ("StatefulSet", "DaemonSet"):
+        return kind, name
+    return "Pod", pod[1]  # no controller ("<none>"), or a static pod owned by its Node
+
+
+def _node(labels: dict[str, str]) -> Node:
+    itype = labels.get("label_node_kubernetes_io_instance_type") or labels.get(
+        "label_beta_kubernetes_io_instance_type") or None
+    capacity = None
+    karpenter = labels.get("label_karpenter_sh_capacity_type", "").lower()
+    eks = labels.get("label_eks_amazonaws_com_capacity_type", "").upper()
+    if karpenter in ("spot", "on-demand"):
+        capacity = karpenter
+    elif eks in ("SPOT", "ON_DEMAND"):
+        capacity = "spot" if eks == "SPOT" else "on-demand"
+    elif labels.get("label_cloud_google_com_gke_spot") == "true" or \
+            labels.get("label_cloud_google_com_gke_preemptible") == "true":
+        capacity = "spot"
+    elif labels.get("label_kubernetes_azure_com_scalesetpriority", "").lower() == "spot":
+        capacity = "spot"
+    return Node(labels.get("node", ""), itype, capacity)
+
+
+def _value(row: dict[str, Any]) -> float:
+    try:
+        return float(row["value"][1])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return float("nan")
+
+
+def _fmt(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))

@@ -1,0 +1,224 @@
+"""Every PromQL string rightsizer sends, in one place, with label values escaped.
+
+Label values come from users (``--namespace``) and from the cluster (pod names), so none
+is pasted into a query unescaped: :func:`quote` makes a PromQL string literal and
+:func:`regex_alternation` a literal-matching RE2 alternation.  A value can never end
+the string or change the query.
+
+Each usage query is a range query evaluated at every step ``t`` over ``[t - step, t]``:
+``rate`` gives the mean CPU over the step, ``max_over_time`` keeps the memory peak
+inside it (sampling a gauge at the step would miss it), and ``max by (namespace, pod,
+container)`` collapses the duplicate series cAdvisor emits while a container restarts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rightsizer.errors import RightsizerError
+
+#: cAdvisor's pod-level cgroup (container="") and the pause container are never workloads.
+CONTAINERS_ONLY = 'container!="", container!="POD"'
+BY_CONTAINER = "namespace, pod, container"
+
+
+def quote(value: str) -> str:
+    """A PromQL double-quoted string literal holding exactly ``value``."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def regex_escape(value: str) -> str:
+    """Escape RE2 metacharacters so the pattern matches ``value`` literally."""
+    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", value)
+
+
+def regex_alternation(values: list[str]) -> str:
+    """A quoted regex matching exactly one of ``values`` (label regexes are anchored by Prometheus)."""
+    return quote("|".join(regex_escape(v) for v in sorted(set(values))))
+
+
+def duration(seconds: float) -> str:
+    return f"{int(round(seconds))}s"
+
+
+@dataclass(frozen=True)
+class Matchers:
+    """The label matchers that scope a batch of queries (namespaces, and optionally pods)."""
+
+    namespaces: tuple[str, ...] = ()
+    pods: tuple[str, ...] = ()
+
+    def render(self, *extra: str) -> str:
+        parts: list[str] = []
+        if len(self.namespaces) == 1:
+            parts.append(f"namespace={quote(self.namespaces[0])}")
+        elif self.namespaces:
+            parts.append(f"namespace=~{regex_alternation(list(self.namespaces))}")
+        if self.pods:
+            parts.append(f"pod=~{regex_alternation(list(self.pods))}")
+        parts.extend(e for e in extra if e)
+        return ", ".join(parts)
+
+
+# --- discovery: instant queries at the window's end, looking back over the whole window ---------
+
+def namespaces(window: float) -> str:
+    return f"group by (namespace) (last_over_time(kube_pod_owner[{duration(window)}]))"
+
+
+def pod_owners(m: Matchers, window: float) -> str:
+    return (f"group by (namespace, pod, owner_kind, owner_name) "
+            f"(last_over_time(kube_pod_owner{{{m.render()}}}[{duration(window)}]))")
+
+
+def replicaset_owners(m: Matchers, window: float) -> str:
+    return (f"group by (namespace, replicaset, owner_kind, owner_name) "
+            f"(last_over_time(kube_replicaset_owner{{{m.render()}}}[{duration(window)}]))")
+
+
+def job_owners(m: Matchers, window: float) -> str:
+    return (f"group by (namespace, job_name, owner_kind, owner_name) "
+            f"(last_over_time(kube_job_owner{{{m.render()}}}[{duration(window)}]))")
+
+
+def container_info(m: Matchers, window: float) -> str:
+    return (f"group by (namespace, pod, container, image) "
+            f"(last_over_time(kube_pod_container_info{{{m.render()}}}[{duration(window)}]))")
+
+
+def resources(kind: str, m: Matchers, window: float) -> str:
+    """Each pod's last request or limit (``kind`` is ``requests`` or ``limits``)."""
+    assert kind in ("requests", "limits")
+    sel = m.render('resource=~"cpu|memory"')
+    return (f"max by (namespace, pod, container, resource) "
+            f"(last_over_time(kube_pod_container_resource_{kind}{{{sel}}}[{duration(window)}]))")
+
+
+def pod_nodes(m: Matchers, window: float) -> str:
+    return f"group by (namespace, pod, node) (last_over_time(kube_pod_info{{{m.render()}}}[{duration(window)}]))"
+
+
+NODE_LABELS = (
+    "label_node_kubernetes_io_instance_type",
+    "label_beta_kubernetes_io_instance_type",
+    "label_karpenter_sh_capacity_type",
+    "label_eks_amazonaws_com_capacity_type",
+    "label_cloud_google_com_gke_spot",
+    "label_cloud_google_com_gke_preemptible",
+    "label_kubernetes_azure_com_scalesetpriority",
+)
+
+
+def node_labels(window: float) -> str:
+    return f"group by (node, {', '.join(NODE_LABELS)}) (last_over_time(kube_node_labels[{duration(window)}]))"
+
+
+def hpa_info(m: Matchers, window: float) -> str:
+    return (f"group by (namespace, horizontalpodautoscaler, scaletargetref_kind, scaletargetref_name) "
+            f"(last_over_time(kube_horizontalpodautoscaler_info{{{m.render()}}}[{duration(window)}]))")
+
+
+def hpa_targets(m: Matchers, window: float) -> str:
+    return (f"max by (namespace, horizontalpodautoscaler, metric_name, metric_target_type) "
+            f"(last_over_time(kube_horizontalpodautoscaler_spec_target_metric{{{m.render()}}}"
+            f"[{duration(window)}]))")
+
+
+def hpa_replicas(bound: str, m: Matchers, window: float) -> str:
+    assert bound in ("min", "max")
+    return (f"max by (namespace, horizontalpodautoscaler) "
+            f"(last_over_time(kube_horizontalpodautoscaler_spec_{bound}_replicas{{{m.render()}}}"
+            f"[{duration(window)}]))")
+
+
+def nodejs_versions(m: Matchers, window: float, prefix: str = "") -> str:
+    return (f"group by ({BY_CONTAINER}, version) "
+            f"(last_over_time({prefix}nodejs_version_info{{{m.render()}}}[{duration(window)}]))")
+
+
+def pod_labels(selector_matchers: list[str], m: Matchers, window: float) -> str:
+    return (f"group by (namespace, pod) "
+            f"(last_over_time(kube_pod_labels{{{m.render(*selector_matchers)}}}[{duration(window)}]))")
+
+
+def metric_present(metric: str, window: float) -> str:
+    return f"count(last_over_time({metric}[{duration(window)}]))"
+
+
+# --- usage: range queries at the step ---------------------------------------------------------
+
+def cpu_usage(m: Matchers, rate_window: float) -> str:
+    return (f"max by ({BY_CONTAINER}) (rate(container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}"
+            f"[{duration(rate_window)}]))")
+
+
+def memory_peak(m: Matchers, step: float) -> str:
+    return (f"max by ({BY_CONTAINER}) (max_over_time(container_memory_working_set_bytes"
+            f"{{{m.render(CONTAINERS_ONLY)}}}[{duration(step)}]))")
+
+
+def throttled_ratio(m: Matchers, rate_window: float) -> str:
+    sel = m.render(CONTAINERS_ONLY)
+    w = duration(rate_window)
+    return (f"max by ({BY_CONTAINER}) (increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[{w}])) "
+            f"/ max by ({BY_CONTAINER}) (increase(container_cpu_cfs_periods_total{{{sel}}}[{w}]))")
+
+
+def gauge_peak(metric: str, m: Matchers, step: float) -> str:
+    return f"max by ({BY_CONTAINER}) (max_over_time({metric}{{{m.render()}}}[{duration(step)}]))"
+
+
+def restarts(m: Matchers) -> str:
+    return f"max by ({BY_CONTAINER}) (kube_pod_container_status_restarts_total{{{m.render()}}}) > 0"
+
+
+def terminated_reasons(m: Matchers) -> str:
+    return (f"max by ({BY_CONTAINER}, reason) "
+            f"(kube_pod_container_status_last_terminated_reason{{{m.render()}}}) > 0")
+
+
+# --- label selectors --------------------------------------------------------------------------
+
+_SELECTOR_TERM = re.compile(
+    r"\s*(?:(?P<not>!)\s*(?P<absent>[A-Za-z0-9_./-]+)"
+    r"|(?P<key>[A-Za-z0-9_./-]+)\s*(?:(?P<op>==|=|!=)\s*(?P<value>[A-Za-z0-9_.-]*)"
+    r"|\s+(?P<setop>in|notin)\s*\((?P<values>[^)]*)\))?)\s*(?:,|$)"
+)
+
+
+def selector_matchers(selector: str) -> list[str]:
+    """Translate a Kubernetes label selector into matchers on kube_pod_labels.
+
+    kube-state-metrics exports pod labels as ``label_<name>`` with every character
+    outside ``[a-zA-Z0-9_]`` turned into ``_``, and only for labels on its
+    ``--metric-labels-allowlist``.
+    """
+    out: list[str] = []
+    pos = 0
+    text = selector.strip()
+    if not text:
+        raise RightsizerError("empty --selector: give one like 'app=web,tier!=db'")
+    while pos < len(text):
+        match = _SELECTOR_TERM.match(text, pos)
+        if match is None or match.end() == pos:
+            raise RightsizerError(f"invalid --selector {selector!r} near {text[pos:]!r}: "
+                                  "use key=value, key!=value, key in (a,b), key notin (a,b), key or !key")
+        pos = match.end()
+        if match["absent"]:
+            out.append(f'{_label_name(match["absent"])}=""')
+        elif match["op"]:
+            op = "!=" if match["op"] == "!=" else "="
+            out.append(f"{_label_name(match['key'])}{op}{quote(match['value'])}")
+        elif match["setop"]:
+            values = [v.strip() for v in match["values"].split(",") if v.strip()]
+            op = "=~" if match["setop"] == "in" else "!~"
+            out.append(f"{_label_name(match['key'])}{op}{regex_alternation(values)}")
+        else:
+            out.append(f'{_label_name(match["key"])}!=""')
+    return out
+
+
+def _label_name(key: str) -> str:
+    return "label_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
