@@ -63,7 +63,7 @@ _MEMORY_UNITS: tuple[tuple[str, Decimal], ...] = (
 )
 
 
-def parse_quantity(value: str | int | float | Decimal, *, what: str = "quantity") -> Decimal:
+def parse_quantity(value: str | float | Decimal, *, what: str = "quantity") -> Decimal:
     """Parse a Kubernetes quantity exactly.
 
     ``what`` names the field in the error message (``"cpu request of shop/api"``), so a
@@ -120,22 +120,23 @@ def _non_negative(value: Decimal, original: object, what: str) -> Decimal:
     return value
 
 
-def parse_cpu(value: str | int | float | Decimal, *, what: str = "cpu quantity") -> float:
+def parse_cpu(value: str | float | Decimal, *, what: str = "cpu quantity") -> float:
     """Parse a CPU quantity into cores (``"250m"`` -> 0.25)."""
     return float(_non_negative(parse_quantity(value, what=what), value, what))
 
 
-def parse_memory(value: str | int | float | Decimal, *, what: str = "memory quantity") -> float:
+def parse_memory(value: str | float | Decimal, *, what: str = "memory quantity") -> float:
     """Parse a memory quantity into bytes (``"1Gi"`` -> 1073741824.0)."""
     return float(_non_negative(parse_quantity(value, what=what), value, what))
 
 
 def _exact(value: float | Decimal) -> Decimal:
+    """Decimal of a value; floats keep 12 significant digits so 0.1 * 3 formats as 300m, not 301m."""
     if isinstance(value, Decimal):
         return value
     if not math.isfinite(value):
         raise QuantityError(f"cannot format {value!r} as a quantity: not a finite number")
-    return Decimal(value)
+    return Decimal(f"{value:.12g}")
 
 
 def format_cpu(cores: float | Decimal) -> str:

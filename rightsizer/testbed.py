@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from rightsizer.errors import RightsizerError
 from rightsizer.sources.synthetic import GENERATOR_VERSION, SyntheticCluster
@@ -92,7 +93,7 @@ class PrometheusServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> PrometheusServer:
+    def start(self, timeout: float = 30.0) -> Self:
         binary = _require("prometheus")
         self.workdir = Path(tempfile.mkdtemp(prefix="rightsizer-prometheus-"))
         data = self.workdir / "data"
@@ -133,7 +134,7 @@ class PrometheusServer:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
-    def __enter__(self) -> PrometheusServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

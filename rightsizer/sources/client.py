@@ -162,8 +162,8 @@ class PrometheusClient:
             chunk_end = min(end, chunk_start + (_CHUNK_POINTS - 1) * step)
             params = {"timeout": f"{self.settings.timeout:g}s"}
             s, e = chunk_start, chunk_end
-            result = self._with_retries(query, lambda s=s, e=e: self._prom.custom_query_range(
-                query, datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC), f"{step:g}", params=params))
+            result = self._with_retries(query, lambda s=s, e=e, p=params: self._prom.custom_query_range(
+                query, datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC), f"{step:g}", params=p))
             for series in result:
                 ident = tuple(sorted(series.get("metric", {}).items()))
                 if ident in merged:

@@ -392,7 +392,7 @@ class _Fetch:
             # a pod seen from the window's first step may have restarted before it: that is the baseline
             previous = float(vals[0]) if len(idx) and idx[0] == 0 else 0.0
             for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
-                count = int(round(v - previous))
+                count = round(v - previous)
                 previous = max(previous, v)
                 if i == 0 or count <= 0:
                     continue
@@ -435,9 +435,7 @@ def _node(labels: dict[str, str]) -> Node:
     elif eks in ("SPOT", "ON_DEMAND"):
         capacity = "spot" if eks == "SPOT" else "on-demand"
     elif labels.get("label_cloud_google_com_gke_spot") == "true" or \
-            labels.get("label_cloud_google_com_gke_preemptible") == "true":
-        capacity = "spot"
-    elif labels.get("label_kubernetes_azure_com_scalesetpriority", "").lower() == "spot":
+            labels.get("label_cloud_google_com_gke_preemptible") == "true" or labels.get("label_kubernetes_azure_com_scalesetpriority", "").lower() == "spot":
         capacity = "spot"
     return Node(labels.get("node", ""), itype, capacity)
 

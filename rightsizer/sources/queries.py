@@ -40,7 +40,7 @@ def regex_alternation(values: list[str]) -> str:
 
 
 def duration(seconds: float) -> str:
-    return f"{int(round(seconds))}s"
+    return f"{round(seconds)}s"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from rightsizer.sources.synthetic.simulate import ContainerRun, WorkloadRun, sim
 from rightsizer.sources.synthetic.spec import ClusterSpec, cluster_spec
 
 #: Bump when the generated data changes, so cached Prometheus data is rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass
@@ -213,4 +213,4 @@ def _bin_max(b: np.ndarray, values: np.ndarray, on_edge: np.ndarray, bins: np.nd
     return out[bins - bins[0]]
 
 
-__all__ = ["ContainerTruth", "GENERATOR_VERSION", "SyntheticCluster"]
+__all__ = ["GENERATOR_VERSION", "ContainerTruth", "SyntheticCluster"]

@@ -235,6 +235,11 @@ def cluster_spec(
     return ClusterSpec(tuple(workloads), NODES, aligned_end, days, scrape_interval, seed)
 
 
+def _human(value: float, unit: float) -> float:
+    """Round a setting the way people write them (50m, 64Mi steps), never to zero."""
+    return max(unit, round(value / unit) * unit)
+
+
 def _vary(base: WorkloadSpec, namespace: str, name: str, n_containers: int, rng: random.Random) -> WorkloadSpec:
     def scaled(c: ContainerSpec) -> ContainerSpec:
         cpu = rng.uniform(0.4, 2.5)
@@ -246,8 +251,9 @@ def _vary(base: WorkloadSpec, namespace: str, name: str, n_containers: int, rng:
             cpu_daily=min(0.8, c.cpu_daily * rng.uniform(0.5, 1.5)),
             cpu_noise=c.cpu_noise * rng.uniform(0.6, 1.4),
             memory_leak_per_hour=c.memory_leak_per_hour * mem,
-            **{f: getattr(c, f) * s for f, s in (("cpu_request", cpu), ("cpu_limit", cpu),
-                                                 ("memory_request", mem), ("memory_limit", mem))
+            **{f: _human(getattr(c, f) * s, unit) for f, s, unit in (
+                ("cpu_request", cpu, 0.05), ("cpu_limit", cpu, 0.05),
+                ("memory_request", mem, 64 * MiB), ("memory_limit", mem, 64 * MiB))
                if getattr(c, f) is not None},
         )
 
@@ -259,6 +265,15 @@ def _vary(base: WorkloadSpec, namespace: str, name: str, n_containers: int, rng:
 
 
 __all__ = [
-    "ClusterSpec", "ContainerSpec", "HpaSpec", "NodeJsSpec", "NodeSpec", "WorkloadSpec",
-    "cluster_spec", "scenarios", "DAY", "GiB", "MiB",
+    "DAY",
+    "ClusterSpec",
+    "ContainerSpec",
+    "GiB",
+    "HpaSpec",
+    "MiB",
+    "NodeJsSpec",
+    "NodeSpec",
+    "WorkloadSpec",
+    "cluster_spec",
+    "scenarios",
 ]

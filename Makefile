@@ -1,0 +1,33 @@
+# Thin wrappers: every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench prometheus demo-data clean
+
+$(BIN)/rightsizer: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/rightsizer
+	$(BIN)/rightsizer report --demo
+
+test: $(BIN)/rightsizer prometheus
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/rightsizer
+	$(BIN)/ruff check rightsizer tests bench scripts
+
+prometheus:
+	scripts/ensure-prometheus.sh
+
+bench: $(BIN)/rightsizer prometheus
+	$(BIN)/python bench/run.py
+
+demo-data: $(BIN)/rightsizer
+	$(BIN)/python scripts/make-demo-snapshot.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

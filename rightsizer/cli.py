@@ -1,0 +1,270 @@
+"""The ``rightsizer`` command: parses flags, calls the library, renders.  No logic of its own.
+
+Exit codes: 0 success, 1 an error the message explains, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rightsizer import __version__
+from rightsizer.api import load_history
+from rightsizer.errors import RightsizerError
+from rightsizer.fileio import write_text_atomic
+from rightsizer.history import ClusterHistory
+from rightsizer.recommend import recommend
+from rightsizer.report import FORMATS, render
+from rightsizer.report.table import build_table, missing_note
+from rightsizer.scope import Scope
+from rightsizer.sources.client import PrometheusSettings
+from rightsizer.sources.prometheus import FetchOptions
+from rightsizer.sources.snapshot import save_snapshot
+from rightsizer.timeparse import parse_duration, parse_instant
+
+app = typer.Typer(
+    name="rightsizer",
+    help="Right-size Kubernetes CPU and memory requests and limits from Prometheus history.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+stderr = Console(stderr=True)
+log = logging.getLogger("rightsizer")
+
+SOURCE = "Source (choose one)"
+FILTER = "Scope"
+CONN = "Prometheus connection"
+TIME = "Time window"
+
+PrometheusUrl = Annotated[str | None, typer.Option(
+    "--prometheus-url", envvar="RIGHTSIZER_PROMETHEUS_URL", rich_help_panel=SOURCE,
+    help="Prometheus-compatible API base URL, e.g. http://prometheus.monitoring:9090 (Mimir: .../prometheus).")]
+SnapshotFile = Annotated[Path | None, typer.Option(
+    "--snapshot", rich_help_panel=SOURCE, help="Read a snapshot recorded by 'rightsizer snapshot'.")]
+Demo = Annotated[bool, typer.Option("--demo", rich_help_panel=SOURCE, help="Use the bundled demo cluster.")]
+Namespace = Annotated[str | None, typer.Option(
+    "--namespace", "-n", rich_help_panel=FILTER, help="Namespaces to include: a name or regex (full match).")]
+Workload = Annotated[str | None, typer.Option(
+    "--workload", "-w", rich_help_panel=FILTER, help="Workload name or regex (full match); 'Kind/name' also works.")]
+Selector = Annotated[str | None, typer.Option(
+    "--selector", "-l", rich_help_panel=FILTER,
+    help="Pod label selector, e.g. 'app=web,tier!=db' (needs kube_pod_labels from kube-state-metrics).")]
+Window = Annotated[str, typer.Option("--window", rich_help_panel=TIME, help="History to use, e.g. 14d, 36h.")]
+Step = Annotated[str, typer.Option("--step", rich_help_panel=TIME, help="Resolution of the history, e.g. 5m.")]
+End = Annotated[str, typer.Option(
+    "--end", rich_help_panel=TIME, help="End of the window: now, ISO 8601 time or unix seconds.")]
+Timeout = Annotated[float, typer.Option("--timeout", rich_help_panel=CONN, help="Seconds per query.")]
+Retries = Annotated[int, typer.Option("--retries", rich_help_panel=CONN, help="Retries of a failed query.")]
+Concurrency = Annotated[int, typer.Option(
+    "--concurrency", rich_help_panel=CONN, help="Queries in flight at once (be gentle with Prometheus).")]
+CaFile = Annotated[Path | None, typer.Option("--ca-file", rich_help_panel=CONN, help="CA bundle for TLS.")]
+ClientCert = Annotated[Path | None, typer.Option("--client-cert", rich_help_panel=CONN, help="Client certificate.")]
+ClientKey = Annotated[Path | None, typer.Option("--client-key", rich_help_panel=CONN, help="Client key.")]
+Header = Annotated[list[str] | None, typer.Option(
+    "--header", rich_help_panel=CONN, help="Extra HTTP header 'Name: value', repeatable (e.g. 'X-Scope-OrgID: t1').")]
+Insecure = Annotated[bool, typer.Option(
+    "--insecure-skip-tls-verify", rich_help_panel=CONN, help="Do not verify the server's certificate (unsafe).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log queries, retries and timings to stderr.")]
+
+
+def _secret(env: str) -> str | None:
+    """A secret from ``ENV`` or from the file named by ``ENV_FILE``; never from a flag (shell history)."""
+    if os.environ.get(env):
+        return os.environ[env]
+    path = os.environ.get(f"{env}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise RightsizerError(f"cannot read {env}_FILE {path!r}: {exc.strerror}") from None
+    return None
+
+
+def _headers(values: list[str] | None) -> dict[str, str]:
+    headers = {}
+    for value in values or []:
+        name, sep, content = value.partition(":")
+        if not sep or not name.strip():
+            raise RightsizerError(f"invalid --header {value!r}: use 'Name: value'")
+        headers[name.strip()] = content.strip()
+    return headers
+
+
+def _settings(url: str, timeout: float, retries: int, concurrency: int, ca_file: Path | None,
+              client_cert: Path | None, client_key: Path | None, header: list[str] | None,
+              insecure: bool) -> PrometheusSettings:
+    if insecure:
+        stderr.print("[yellow]warning:[/] TLS certificate verification is off (--insecure-skip-tls-verify)")
+    return PrometheusSettings(
+        url=url,
+        bearer_token=_secret("RIGHTSIZER_PROMETHEUS_TOKEN"),
+        username=os.environ.get("RIGHTSIZER_PROMETHEUS_USER") or None,
+        password=_secret("RIGHTSIZER_PROMETHEUS_PASSWORD"),
+        ca_file=ca_file, client_cert=client_cert, client_key=client_key,
+        headers=_headers(header), insecure_skip_verify=insecure,
+        timeout=timeout, retries=retries, concurrency=concurrency,
+    )
+
+
+def _load(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespace: str | None,
+          workload: str | None, selector: str | None, window: str, step: str, end: str, quiet: bool,
+          connection: dict[str, object]) -> ClusterHistory:
+    scope = Scope(namespace, workload, selector)
+    if not prometheus_url:
+        return load_history(snapshot=snapshot, demo=demo, scope=scope)
+    if snapshot or demo:
+        load_history(prometheus_url=prometheus_url, snapshot=snapshot, demo=demo)  # raises the one-source error
+    options = FetchOptions(window=parse_duration(window, flag="--window"), step=parse_duration(step, flag="--step"),
+                           end=parse_instant(end))
+    settings = _settings(prometheus_url, **connection)  # type: ignore[arg-type]
+    show = not quiet and stderr.is_terminal
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=stderr, transient=True, disable=not show) as bar:
+        task = bar.add_task("connecting", total=None)
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=what)
+
+        return load_history(settings=settings, options=options, scope=scope, progress=progress)
+
+
+@app.command()
+def report(
+    prometheus_url: PrometheusUrl = None,
+    snapshot: SnapshotFile = None,
+    demo: Demo = False,
+    namespace: Namespace = None,
+    workload: Workload = None,
+    selector: Selector = None,
+    window: Window = "14d",
+    step: Step = "5m",
+    end: End = "now",
+    fmt: Annotated[str, typer.Option("-o", "--format", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write the report to FILE (atomically).")] = None,
+    timeout: Timeout = 60.0,
+    retries: Retries = 3,
+    concurrency: Concurrency = 4,
+    ca_file: CaFile = None,
+    client_cert: ClientCert = None,
+    client_key: ClientKey = None,
+    header: Header = None,
+    insecure_skip_tls_verify: Insecure = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Recommend CPU and memory requests and limits for every container in scope.
+
+    Examples:
+
+      rightsizer report --demo
+
+      rightsizer report --prometheus-url http://localhost:9090 -n 'shop|payments' -o json --output recs.json
+
+    Credentials come from the environment: RIGHTSIZER_PROMETHEUS_TOKEN (or _TOKEN_FILE), or
+    RIGHTSIZER_PROMETHEUS_USER with RIGHTSIZER_PROMETHEUS_PASSWORD (or _PASSWORD_FILE).
+    """
+    _logging(verbose)
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="'-o' / '--format'")
+    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
+                  "client_cert": client_cert, "client_key": client_key, "header": header,
+                  "insecure": insecure_skip_tls_verify}
+    history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
+                    connection)
+    recs = recommend(history)
+    if output is not None:
+        write_text_atomic(output, render(recs, fmt))
+        stderr.print(f"wrote {output} ({len(recs)} containers)")
+    elif fmt == "table":
+        Console(width=None if sys.stdout.isatty() else 200).print(build_table(recs))
+        note = missing_note(recs)
+        if note:
+            stderr.print(note, end="")
+    else:
+        sys.stdout.write(render(recs, fmt))
+
+
+@app.command()
+def snapshot(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Parquet file to write (atomically).")],
+    prometheus_url: PrometheusUrl = None,
+    namespace: Namespace = None,
+    workload: Workload = None,
+    selector: Selector = None,
+    window: Window = "14d",
+    step: Step = "5m",
+    end: End = "now",
+    timeout: Timeout = 60.0,
+    retries: Retries = 3,
+    concurrency: Concurrency = 4,
+    ca_file: CaFile = None,
+    client_cert: ClientCert = None,
+    client_key: ClientKey = None,
+    header: Header = None,
+    insecure_skip_tls_verify: Insecure = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Record a cluster's history from Prometheus into one Parquet file, for offline runs and notebooks.
+
+    Example:
+
+      rightsizer snapshot --prometheus-url http://localhost:9090 --window 14d -o cluster.parquet
+    """
+    _logging(verbose)
+    if not prometheus_url:
+        raise RightsizerError("snapshot records from Prometheus: pass --prometheus-url URL "
+                              "(or set RIGHTSIZER_PROMETHEUS_URL)")
+    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
+                  "client_cert": client_cert, "client_key": client_key, "header": header,
+                  "insecure": insecure_skip_tls_verify}
+    history = _load(prometheus_url, None, False, namespace, workload, selector, window, step, end, quiet,
+                    connection)
+    save_snapshot(history, output)
+    stderr.print(f"wrote {output}: {len(history)} containers, {history.describe_window()}")
+    if history.missing:
+        stderr.print(missing_note_for(history), end="")
+
+
+def missing_note_for(history: ClusterHistory) -> str:
+    return "left out (partial result):\n" + "".join(f"  ! {k}: {v}\n" for k, v in history.missing.items())
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"rightsizer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Right-size Kubernetes CPU and memory requests and limits from Prometheus history."""
+
+
+def main() -> None:
+    """Console entry point: a RightsizerError is one line on stderr and exit code 1, never a traceback."""
+    try:
+        app()
+    except RightsizerError as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,87 @@
+"""The terminal table: one row per container, grouped by namespace, changes coloured, totals last."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rightsizer.quantity import format_cpu, format_memory
+from rightsizer.recommend.model import Recommendation, RecommendationSet
+
+
+def _change(current: float | None, new: float | None, show: Callable[[float], str], *, absent: str = "-") -> Text:
+    cur = absent if current is None else show(current)
+    if new is None:
+        return Text(cur, style="dim") if current is None else Text(f"{cur} → {absent}", style="bold")
+    nxt = show(new)
+    if current is not None and abs(new - current) <= 1e-9 * max(1.0, abs(current)):
+        return Text(cur, style="dim")
+    style = "yellow" if current is None else ("green" if new < current else "red")
+    return Text(f"{cur} → {nxt}", style=style)
+
+
+def _totals(recs: RecommendationSet) -> tuple[float, float, float, float]:
+    """Requests summed over the containers that have a recommendation, one pod of each."""
+    cur_cpu = sum(r.current_requests.cpu or 0 for r in recs if r.requests)
+    new_cpu = sum(r.requests.cpu or 0 for r in recs if r.requests)
+    cur_mem = sum(r.current_requests.memory or 0 for r in recs if r.requests)
+    new_mem = sum(r.requests.memory or 0 for r in recs if r.requests)
+    return cur_cpu, new_cpu, cur_mem, new_mem
+
+
+def build_table(recs: RecommendationSet) -> Table:
+    table = Table(title=f"rightsizer: {len(recs)} containers, {recs.window}", title_justify="left",
+                  show_lines=False, header_style="bold")
+    for name in ("Namespace", "Workload", "Container", "CPU request", "CPU limit", "Memory request",
+                 "Memory limit"):
+        table.add_column(name, no_wrap=True)
+    previous_ns = None
+    for r in sorted(recs, key=lambda r: r.key):
+        if previous_ns is not None and r.key.namespace != previous_ns:
+            table.add_section()
+        previous_ns = r.key.namespace
+        table.add_row(*_row(r))
+    cur_cpu, new_cpu, cur_mem, new_mem = _totals(recs)
+    table.add_section()
+    table.add_row(Text("total (one pod each)", style="bold"), "", "",
+                  _change(cur_cpu, new_cpu, format_cpu), "", _change(cur_mem, new_mem, format_memory), "")
+    return table
+
+
+def missing_note(recs: RecommendationSet) -> str:
+    """What a partial result left out, or an empty string."""
+    if not recs.missing:
+        return ""
+    return "left out (partial result):\n" + "".join(f"  ! {what}: {why}\n" for what, why in recs.missing.items())
+
+
+def render_table(recs: RecommendationSet, width: int = 160) -> str:
+    """The table as plain text (for files and tests); the CLI prints :func:`build_table` in colour."""
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, force_terminal=False, color_system=None).print(build_table(recs))
+    note = missing_note(recs)
+    return buffer.getvalue() + ("\n" + note if note else "")
+
+
+_SHORT_KINDS = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "CronJob": "cronjob",
+                "ReplicaSet": "rs", "Rollout": "rollout", "Job": "job", "Pod": "pod"}
+
+
+def _row(r: Recommendation) -> list[Text | str]:
+    workload = f"{_SHORT_KINDS.get(r.key.kind, r.key.kind)}/{r.key.workload}"
+    if r.requests is None:
+        reason = r.reasons[0] if r.reasons else "no recommendation"
+        return [r.key.namespace, workload, r.key.container, Text(reason, style="dim"), "", "", ""]
+    return [
+        r.key.namespace,
+        workload,
+        r.key.container,
+        _change(r.current_requests.cpu, r.requests.cpu, format_cpu),
+        _change(r.current_limits.cpu, r.limits.cpu if r.limits else None, format_cpu),
+        _change(r.current_requests.memory, r.requests.memory, format_memory),
+        _change(r.current_limits.memory, r.limits.memory if r.limits else None, format_memory),
+    ]

@@ -1,0 +1,171 @@
+"""A ClusterHistory in one Parquet file, for offline runs, notebooks and the bundled demo.
+
+Samples are one table (container, pod, step and the usage columns as float32, so it
+compresses well and loads straight into numpy); everything else (keys, pods, requests,
+limits, events, HPAs, nodes) is a JSON document in the file's key-value metadata under
+``rightsizer.snapshot``, with a schema version so an old rightsizer refuses a newer
+file instead of misreading it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rightsizer.errors import SnapshotError
+from rightsizer.fileio import atomic_path
+from rightsizer.history import (
+    SERIES,
+    ClusterHistory,
+    ContainerEvent,
+    ContainerHistory,
+    ContainerKey,
+    Hpa,
+    Node,
+    Resources,
+    Samples,
+    Workload,
+    WorkloadKey,
+)
+
+SCHEMA_VERSION = 1
+_META_KEY = b"rightsizer.snapshot"
+
+
+def save_snapshot(history: ClusterHistory, path: str | Path) -> None:
+    """Write ``history`` to ``path`` atomically (the old file stays until the new one is complete)."""
+    keys = sorted(history.containers)
+    cols: dict[str, list[np.ndarray]] = {name: [] for name in ("container", "pod", "step", *SERIES)}
+    containers_meta = []
+    for i, key in enumerate(keys):
+        ch = history.containers[key]
+        n = len(ch.samples)
+        cols["container"].append(np.full(n, i, dtype=np.int32))
+        cols["pod"].append(ch.samples.pod.astype(np.int32))
+        cols["step"].append(ch.samples.step.astype(np.int32))
+        for name in SERIES:
+            cols[name].append(ch.samples[name].astype(np.float32))
+        containers_meta.append({
+            "key": _key_dict(key),
+            "pods": ch.pods,
+            "requests": {"cpu": ch.requests.cpu, "memory": ch.requests.memory},
+            "limits": {"cpu": ch.limits.cpu, "memory": ch.limits.memory},
+            "image": ch.image,
+            "events": [[e.time, e.pod, e.reason] for e in ch.events],
+            "nodejs_version": ch.nodejs_version,
+        })
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "created": time.time(),
+        "start": history.start,
+        "step": history.step,
+        "n_steps": history.n_steps,
+        "source": history.source,
+        "containers": containers_meta,
+        "workloads": [{"key": _wkey_dict(w.key), "hpa": None if w.hpa is None else {
+            "name": w.hpa.name, "min_replicas": w.hpa.min_replicas, "max_replicas": w.hpa.max_replicas,
+            "utilization_targets": dict(w.hpa.utilization_targets)}} for w in history.workloads.values()],
+        "nodes": [[n.name, n.instance_type, n.capacity_type] for n in history.nodes.values()],
+        "pod_nodes": [[ns, pod, node] for (ns, pod), node in sorted(history.pod_nodes.items())],
+        "missing": history.missing,
+    }
+    arrays = {name: (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32 if name in SERIES
+                                                                 else np.int32))
+              for name, parts in cols.items()}
+    table = pa.table(arrays).replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def load_snapshot(path: str | Path) -> ClusterHistory:
+    """Read a snapshot written by :func:`save_snapshot`, with a clear error for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnapshotError(f"snapshot {path} does not exist (record one with: rightsizer snapshot -o {path.name})")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise SnapshotError(f"{path} is not a readable Parquet file ({_first_line(exc)}): corrupt or not a "
+                            "snapshot; record a new one with: rightsizer snapshot") from None
+    raw = (table.schema.metadata or {}).get(_META_KEY)
+    if raw is None:
+        raise SnapshotError(f"{path} is a Parquet file but not a rightsizer snapshot (no {_META_KEY.decode()} "
+                            "metadata)")
+    try:
+        meta = json.loads(raw)
+        version = int(meta["schema_version"])
+    except (ValueError, KeyError, TypeError):
+        raise SnapshotError(f"{path}: the snapshot metadata is corrupt") from None
+    if version > SCHEMA_VERSION:
+        raise SnapshotError(f"{path} has snapshot schema {version}, newer than this rightsizer reads "
+                            f"({SCHEMA_VERSION}): upgrade rightsizer")
+    missing_cols = [c for c in ("container", "pod", "step", *SERIES) if c not in table.column_names]
+    if missing_cols:
+        raise SnapshotError(f"{path}: the snapshot lacks the columns {', '.join(missing_cols)}")
+    try:
+        return _from_table(table, meta)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise SnapshotError(f"{path}: the snapshot is inconsistent ({exc.__class__.__name__}: {exc})") from None
+
+
+def _from_table(table: pa.Table, meta: dict[str, Any]) -> ClusterHistory:
+    container = table.column("container").to_numpy()
+    order = np.argsort(container, kind="stable")
+    container = container[order]
+    columns = {name: table.column(name).to_numpy()[order] for name in ("pod", "step", *SERIES)}
+    bounds = np.searchsorted(container, np.arange(len(meta["containers"]) + 1))
+    n_steps = int(meta["n_steps"])
+    containers: dict[ContainerKey, ContainerHistory] = {}
+    for i, cm in enumerate(meta["containers"]):
+        sl = slice(bounds[i], bounds[i + 1])
+        pods = list(cm["pods"])
+        pod_col, step_col = columns["pod"][sl], columns["step"][sl]
+        if len(pod_col) and (pod_col.max() >= len(pods) or step_col.min() < 0 or step_col.max() >= n_steps):
+            raise ValueError(f"container {i} has samples outside its pods or the time grid")
+        key = ContainerKey(**cm["key"])
+        containers[key] = ContainerHistory(
+            key=key,
+            pods=pods,
+            samples=Samples.from_rows(pod_col, step_col, {name: columns[name][sl] for name in SERIES}),
+            requests=Resources(**cm["requests"]),
+            limits=Resources(**cm["limits"]),
+            image=cm.get("image"),
+            events=[ContainerEvent(float(t), str(p), str(r)) for t, p, r in cm.get("events", [])],
+            nodejs_version=cm.get("nodejs_version"),
+        )
+    workloads = {}
+    for wm in meta.get("workloads", []):
+        key = WorkloadKey(**wm["key"])
+        hpa = wm.get("hpa")
+        workloads[key] = Workload(key, None if hpa is None else Hpa(
+            hpa["name"], hpa["min_replicas"], hpa["max_replicas"], hpa.get("utilization_targets", {})))
+    return ClusterHistory(
+        start=float(meta["start"]),
+        step=float(meta["step"]),
+        n_steps=n_steps,
+        containers=containers,
+        workloads=workloads,
+        nodes={n[0]: Node(n[0], n[1], n[2]) for n in meta.get("nodes", [])},
+        pod_nodes={(ns, pod): node for ns, pod, node in meta.get("pod_nodes", [])},
+        source=str(meta.get("source", "")),
+        missing=dict(meta.get("missing", {})),
+    )
+
+
+def _key_dict(key: ContainerKey) -> dict[str, str]:
+    return {"namespace": key.namespace, "kind": key.kind, "workload": key.workload, "container": key.container,
+            "cluster": key.cluster}
+
+
+def _wkey_dict(key: WorkloadKey) -> dict[str, str]:
+    return {"namespace": key.namespace, "kind": key.kind, "name": key.name, "cluster": key.cluster}
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
