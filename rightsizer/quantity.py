@@ -131,12 +131,12 @@ def parse_memory(value: str | float | Decimal, *, what: str = "memory quantity")
 
 
 def _exact(value: float | Decimal) -> Decimal:
-    """Decimal of a value; floats keep 12 significant digits so 0.1 * 3 formats as 300m, not 301m."""
-    if isinstance(value, Decimal):
-        return value
+    """Decimal of a value; floats keep 15 significant digits so 0.1 * 3 formats as 300m, not 301m."""
+    if isinstance(value, Decimal | int):
+        return Decimal(value)
     if not math.isfinite(value):
         raise QuantityError(f"cannot format {value!r} as a quantity: not a finite number")
-    return Decimal(f"{value:.12g}")
+    return Decimal(f"{value:.15g}")
 
 
 def format_cpu(cores: float | Decimal) -> str:

@@ -84,6 +84,12 @@ class PrometheusSettings:
         if self.timeout <= 0 or self.retries < 0 or self.concurrency < 1:
             raise RightsizerError("timeout must be > 0, retries >= 0 and concurrency >= 1")
 
+    def __repr__(self) -> str:
+        secrets = [name for name in ("bearer_token", "password") if getattr(self, name)]
+        return (f"PrometheusSettings(url={redact_url(self.url)!r}, username={self.username!r}, "
+                f"secrets={secrets}, headers={sorted(self.headers)}, timeout={self.timeout:g}, "
+                f"retries={self.retries}, concurrency={self.concurrency})")
+
 
 class _HttpError(Exception):
     def __init__(self, status: int, message: str):

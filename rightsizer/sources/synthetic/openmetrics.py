@@ -135,6 +135,9 @@ def _write_workload(f: _Families, spec: ClusterSpec, run: WorkloadRun) -> None:
                    owner_name=pod.owner_name, owner_is_controller="true"), s, e)
         f.constant("kube_pod_info", _labels(**ksm, **pod_ids, uid=pod.uid, node=pod.node,
                    created_by_kind=pod.owner_kind, created_by_name=pod.owner_name), s, e)
+        # pod labels on kube-state-metrics' allowlist: app and app.kubernetes.io/part-of
+        f.constant("kube_pod_labels", _labels(**ksm, **pod_ids, uid=pod.uid, label_app=w.name,
+                   label_app_kubernetes_io_part_of=w.namespace), s, e)
         cgroup = f"/kubepods/burstable/pod{pod.uid}"
         kubelet = {"job": "kubelet", "metrics_path": "/metrics/cadvisor", "node": pod.node}
         containers = by_pod.get(p_index, [])

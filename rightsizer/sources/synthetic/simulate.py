@@ -199,6 +199,7 @@ def _memory_with_restarts(demand_base: np.ndarray, leak_per_scrape: float, limit
     n = len(demand_base)
     since_start = np.arange(n, dtype=np.float64)
     kills: list[int] = []
+    wanted: list[float] = []  # the demand that crossed the limit, before the restart reset it
     while True:
         demand = demand_base + leak_per_scrape * since_start
         if limit is None:
@@ -208,7 +209,9 @@ def _memory_with_restarts(demand_base: np.ndarray, leak_per_scrape: float, limit
             break
         at = int(over[0]) + (kills[-1] + 1 if kills else 0)
         kills.append(at)
+        wanted.append(float(demand[at]))
         since_start[at:] = np.arange(n - at, dtype=np.float64)
+    demand[kills] = wanted
     restarts = np.zeros(n, dtype=np.int64)
     for at in kills:
         restarts[at:] += 1

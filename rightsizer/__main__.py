@@ -1,0 +1,5 @@
+"""``python -m rightsizer`` runs the command line."""
+
+from rightsizer.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""Shared fixtures: the synthetic test cluster, and a real Prometheus serving it on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from rightsizer.history import ClusterHistory
+from rightsizer.sources.client import PrometheusSettings
+from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
+from rightsizer.sources.synthetic import SyntheticCluster
+from rightsizer.testbed import PrometheusServer, build_tsdb
+
+DAY = 86_400
+TEST_DAYS = 2
+STEP = 300
+
+
+@dataclass
+class LivePrometheus:
+    server: PrometheusServer
+    cluster: SyntheticCluster
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def end(self) -> float:
+        return self.cluster.spec.end
+
+    @property
+    def options(self) -> FetchOptions:
+        """The whole simulated span at 5-minute steps (the first step needs a full step of data)."""
+        return FetchOptions(window=TEST_DAYS * DAY - STEP, step=STEP, end=self.end)
+
+    def settings(self, **kwargs: object) -> PrometheusSettings:
+        return PrometheusSettings(self.url, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def test_cluster() -> SyntheticCluster:
+    """The curated scenarios over two days, ending at the last midnight (so the TSDB cache holds for a day)."""
+    end = time.time() // DAY * DAY
+    return SyntheticCluster.generate(days=TEST_DAYS, end=end, seed=1)
+
+
+@pytest.fixture(scope="session")
+def prometheus(test_cluster: SyntheticCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePrometheus]:
+    tsdb = build_tsdb(test_cluster)
+    with PrometheusServer(tsdb) as server:
+        yield LivePrometheus(server, test_cluster)
+
+
+@pytest.fixture(scope="session")
+def fetched(prometheus: LivePrometheus) -> ClusterHistory:
+    """The whole test cluster as the Prometheus source reads it."""
+    return load_prometheus_history(prometheus.settings(), prometheus.options)

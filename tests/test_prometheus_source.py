@@ -1,0 +1,173 @@
+"""The Prometheus source against a real Prometheus holding the synthetic test cluster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rightsizer.errors import MissingMetricsError, NoDataError, PrometheusUnreachable, RightsizerError
+from rightsizer.history import ContainerKey, Resources
+from rightsizer.recommend import recommend
+from rightsizer.scope import Scope
+from rightsizer.sources.client import PrometheusClient, PrometheusSettings
+from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
+from rightsizer.sources.snapshot import load_snapshot, save_snapshot
+from rightsizer.testbed import free_port
+
+pytestmark = pytest.mark.prometheus
+
+#: Stated tolerances for recovering the generator's ground truth through Prometheus.
+CPU_P95_TOLERANCE = 0.05  # long-running pods: rates over 5-minute steps vs per-scrape usage
+CPU_P95_TOLERANCE_SHORT_PODS = 0.15  # CronJob pods of minutes: Prometheus extrapolates rates at pod edges
+MEMORY_PEAK_TOLERANCE = 1e-6  # max_over_time keeps every peak; float32 storage only
+
+
+def test_discovers_every_workload_container(fetched, test_cluster):
+    truth = test_cluster.truth()
+    assert set(fetched.containers) == set(truth)
+    assert {k.kind for k in fetched.containers} == {"Deployment", "StatefulSet", "DaemonSet", "CronJob"}
+
+
+def test_owner_chains_are_resolved(fetched):
+    storefront = fetched[ContainerKey("shop", "Deployment", "storefront", "app")]
+    assert len({p.rsplit("-", 2)[0] for p in storefront.pods}) == 1, "pods of several ReplicaSets, one Deployment"
+    assert len({p.rsplit("-", 1)[0] for p in storefront.pods}) >= 2, "rollouts gave new ReplicaSets"
+    builder = fetched[ContainerKey("batch", "CronJob", "report-builder", "builder")]
+    assert len(builder.pods) > 20, "every hourly Job's pod pooled into the CronJob"
+    ledger = fetched[ContainerKey("payments", "StatefulSet", "ledger-db", "postgres")]
+    assert ledger.pods == ["ledger-db-0", "ledger-db-1"]
+
+
+def test_ignored_series_are_ignored(fetched, test_cluster):
+    assert all(k.container not in ("", "POD") for k in fetched.containers)
+    direct = test_cluster.history()
+    for key, ch in fetched.containers.items():
+        assert sorted(ch.pods) == sorted(direct[key].pods), "duplicate cAdvisor series add no pods"
+        per_pod_step = ch.samples.pod.astype(np.int64) * 100_000 + ch.samples.step
+        assert len(np.unique(per_pod_step)) == len(per_pod_step), "one sample per pod and step"
+
+
+def test_ground_truth_is_recovered(fetched, test_cluster):
+    for key, truth in test_cluster.truth().items():
+        ch = fetched[key]
+        cpu = ch.samples["cpu"][np.isfinite(ch.samples["cpu"])]
+        expected = truth.cpu_quantile(0.95, observed=True)
+        tolerance = CPU_P95_TOLERANCE_SHORT_PODS if key.kind == "CronJob" else CPU_P95_TOLERANCE
+        assert np.quantile(cpu, 0.95) == pytest.approx(expected, rel=tolerance), key
+        peak = float(np.nanmax(ch.samples["memory"]))
+        assert peak == pytest.approx(truth.working_set_peak, rel=MEMORY_PEAK_TOLERANCE), key
+        assert len(ch.oom_kills) == truth.oom_kills, key
+        assert all(e.reason == "OOMKilled" for e in ch.events)
+
+
+def test_settings_images_and_nodejs_come_from_the_cluster(fetched, test_cluster):
+    specs = {(w.namespace, w.name, c.name): c for w in test_cluster.spec.workloads for c in w.containers}
+    for key, ch in fetched.containers.items():
+        spec = specs[(key.namespace, key.workload, key.container)]
+        assert ch.requests == Resources(spec.cpu_request, spec.memory_request), key
+        assert ch.limits == Resources(spec.cpu_limit, spec.memory_limit), key
+        assert ch.image == spec.image
+        assert ch.samples.has("throttled") == (spec.cpu_limit is not None), key
+        assert (ch.nodejs_version is not None) == (spec.nodejs is not None), key
+        assert ch.samples.has("heap_used") == (spec.nodejs is not None), key
+        if spec.nodejs is not None:
+            assert ch.nodejs_version == f"v{spec.nodejs.version}"
+            assert np.nanmax(ch.samples["heap_used"]) < np.nanmax(ch.samples["memory"])
+
+
+def test_throttling_is_measured(fetched, test_cluster):
+    checkout = fetched[ContainerKey("shop", "Deployment", "checkout", "app")]
+    truth = test_cluster.truth()[checkout.key]
+    assert float(np.nanmax(checkout.samples["throttled"])) == pytest.approx(truth.max_throttled_ratio, abs=0.05)
+
+
+def test_hpas_and_nodes(fetched):
+    hpa = fetched.workloads[ContainerKey("shop", "Deployment", "storefront", "app").workload_key].hpa
+    assert hpa is not None and (hpa.min_replicas, hpa.max_replicas) == (2, 8)
+    assert hpa.utilization_targets == {"cpu": 70.0}
+    node = fetched.nodes["ip-10-0-2-22.ec2.internal"]
+    assert (node.instance_type, node.capacity_type) == ("m6i.2xlarge", "spot"), "EKS' SPOT label normalised"
+    assert fetched.nodes["ip-10-0-1-11.ec2.internal"].capacity_type == "on-demand"
+    assert all(node in fetched.nodes for node in fetched.pod_nodes.values())
+
+
+def test_prometheus_agrees_with_the_generators_own_history(fetched, test_cluster):
+    direct = test_cluster.history()
+    for key, ch in fetched.containers.items():
+        if key.kind == "CronJob":
+            continue
+        ours, theirs = ch.samples["cpu"], direct[key].samples["cpu"]
+        assert np.nanmean(ours) == pytest.approx(np.nanmean(theirs), rel=0.02), key
+
+
+def test_report_from_prometheus_equals_report_from_its_snapshot(fetched, tmp_path):
+    path = tmp_path / "cluster.parquet"
+    save_snapshot(fetched, path)
+    live = [r.to_dict() for r in recommend(fetched)]
+    offline = [r.to_dict() for r in recommend(load_snapshot(path))]
+    assert live == offline
+    assert len(live) == len(fetched)
+
+
+def test_namespace_workload_and_selector_filters(prometheus):
+    def keys(scope: Scope) -> set[ContainerKey]:
+        return set(load_prometheus_history(prometheus.settings(), prometheus.options, scope).containers)
+
+    assert {k.namespace for k in keys(Scope(namespace="shop|batch"))} == {"shop", "batch"}
+    assert {k.workload for k in keys(Scope(workload="check.*"))} == {"checkout"}
+    assert {k.kind for k in keys(Scope(workload="CronJob/.*"))} == {"CronJob"}
+    assert {k.workload for k in keys(Scope(selector="app in (cart, catalog)"))} == {"cart", "catalog"}
+    assert {k.namespace for k in keys(Scope(selector="app.kubernetes.io/part-of=payments"))} == {"payments"}
+    with pytest.raises(NoDataError, match="namespaces with workloads: batch, payments, platform, shop"):
+        keys(Scope(namespace="nope"))
+    with pytest.raises(NoDataError, match="allowlist"):
+        keys(Scope(selector="app=nope"))
+    with pytest.raises(NoDataError, match="no workload matches"):
+        keys(Scope(namespace="shop", workload="ledger-db"))
+
+
+def test_long_ranges_are_split_under_the_points_limit(prometheus):
+    fine = FetchOptions(window=prometheus.options.window, step=10, end=prometheus.end)
+    client = PrometheusClient(prometheus.settings())
+    start, n_steps = fine.grid()
+    assert n_steps > 11_000
+    rows = client.range('kube_pod_container_info{namespace="payments", container="postgres"}',
+                        start, start + (n_steps - 1) * 10, 10)
+    assert client.queries >= 2, "one query would be refused by Prometheus"
+    for row in rows:
+        stamps = [float(v[0]) for v in row["values"]]
+        assert stamps == sorted(set(stamps)), "chunks are joined without gaps or overlaps"
+        assert len(stamps) > 11_000
+
+
+def test_unreachable_prometheus_is_a_clear_error():
+    settings = PrometheusSettings(f"http://127.0.0.1:{free_port()}", retries=1, backoff=0.01, timeout=2)
+    with pytest.raises(PrometheusUnreachable, match="cannot connect to Prometheus at http://127.0.0.1:.*refused"):
+        load_prometheus_history(settings)
+
+
+def test_wrong_path_is_a_clear_error(prometheus):
+    with pytest.raises(PrometheusUnreachable, match="HTTP 404"):
+        load_prometheus_history(PrometheusSettings(prometheus.url + "/not-prometheus"), prometheus.options)
+
+
+def test_a_window_without_kube_state_metrics_names_the_exporter(prometheus):
+    long_ago = FetchOptions(window=86_400, end=prometheus.end - 30 * 86_400)
+    with pytest.raises(MissingMetricsError, match="kube-state-metrics"):
+        load_prometheus_history(prometheus.settings(), long_ago)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(RightsizerError, match="invalid Prometheus URL"):
+        PrometheusSettings("prometheus:9090")
+    with pytest.raises(RightsizerError, match="does not exist"):
+        PrometheusSettings("http://127.0.0.1:9", ca_file="/nonexistent/ca.pem")  # type: ignore[arg-type]
+
+
+def test_credentials_never_appear_in_repr_or_errors():
+    settings = PrometheusSettings(f"http://user:hunter2@127.0.0.1:{free_port()}", bearer_token="s3cr3t-token",
+                                  password="hunter2", retries=0, timeout=1)
+    assert "s3cr3t" not in repr(settings) and "hunter2" not in repr(settings)
+    with pytest.raises(PrometheusUnreachable) as err:
+        load_prometheus_history(settings)
+    assert "hunter2" not in str(err.value) and "***@127.0.0.1" in str(err.value)
