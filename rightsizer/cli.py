@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from rightsizer import __version__
 from rightsizer.api import load_history
@@ -103,7 +104,8 @@ def _settings(url: str, timeout: float, retries: int, concurrency: int, ca_file:
               client_cert: Path | None, client_key: Path | None, header: list[str] | None,
               insecure: bool) -> PrometheusSettings:
     if insecure:
-        stderr.print("[yellow]warning:[/] TLS certificate verification is off (--insecure-skip-tls-verify)")
+        stderr.print(Text.assemble(("warning: ", "yellow"), "TLS certificate verification is off "
+                                   "(--insecure-skip-tls-verify)"))
     return PrometheusSettings(
         url=url,
         bearer_token=_secret("RIGHTSIZER_PROMETHEUS_TOKEN"),
@@ -183,12 +185,12 @@ def report(
     recs = recommend(history)
     if output is not None:
         write_text_atomic(output, render(recs, fmt))
-        stderr.print(f"wrote {output} ({len(recs)} containers)")
+        stderr.print(f"wrote {output} ({len(recs)} containers)", markup=False, highlight=False)
     elif fmt == "table":
         Console(width=None if sys.stdout.isatty() else 200).print(build_table(recs))
-        note = missing_note(recs)
+        note = missing_note(recs.missing)
         if note:
-            stderr.print(note, end="")
+            stderr.print(note, end="", markup=False, highlight=False)
     else:
         sys.stdout.write(render(recs, fmt))
 
@@ -230,13 +232,10 @@ def snapshot(
     history = _load(prometheus_url, None, False, namespace, workload, selector, window, step, end, quiet,
                     connection)
     save_snapshot(history, output)
-    stderr.print(f"wrote {output}: {len(history)} containers, {history.describe_window()}")
+    stderr.print(f"wrote {output}: {len(history)} containers, {history.describe_window()}", markup=False,
+                 highlight=False)
     if history.missing:
-        stderr.print(missing_note_for(history), end="")
-
-
-def missing_note_for(history: ClusterHistory) -> str:
-    return "left out (partial result):\n" + "".join(f"  ! {k}: {v}\n" for k, v in history.missing.items())
+        stderr.print(missing_note(history.missing), end="", markup=False, highlight=False)
 
 
 def _logging(verbose: bool) -> None:
@@ -263,7 +262,7 @@ def main() -> None:
     try:
         app()
     except RightsizerError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        stderr.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         stderr.print("interrupted")

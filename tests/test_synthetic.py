@@ -108,7 +108,7 @@ def test_openmetrics_is_what_promtool_expects(tmp_path):
                  "kube_replicaset_owner", "kube_job_owner", "kube_pod_container_resource_requests",
                  "nodejs_heap_size_used_bytes",
                  "kube_horizontalpodautoscaler_spec_target_metric", "kube_node_labels"):
-        assert re.search(rf"^{name}{{", text, re.M), name
+        assert re.search(rf"^{name}{{", text, re.MULTILINE), name
     assert 'container=""' in text and 'container="POD"' in text, "the series a source must ignore are there"
     by_series: dict[str, list[int]] = {}
     for line in lines:

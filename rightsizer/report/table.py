@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from rich.console import Console
 from rich.table import Table
@@ -52,18 +52,18 @@ def build_table(recs: RecommendationSet) -> Table:
     return table
 
 
-def missing_note(recs: RecommendationSet) -> str:
+def missing_note(missing: Mapping[str, str]) -> str:
     """What a partial result left out, or an empty string."""
-    if not recs.missing:
+    if not missing:
         return ""
-    return "left out (partial result):\n" + "".join(f"  ! {what}: {why}\n" for what, why in recs.missing.items())
+    return "left out (partial result):\n" + "".join(f"  ! {what}: {why}\n" for what, why in missing.items())
 
 
 def render_table(recs: RecommendationSet, width: int = 160) -> str:
     """The table as plain text (for files and tests); the CLI prints :func:`build_table` in colour."""
     buffer = io.StringIO()
     Console(file=buffer, width=width, force_terminal=False, color_system=None).print(build_table(recs))
-    note = missing_note(recs)
+    note = missing_note(recs.missing)
     return buffer.getvalue() + ("\n" + note if note else "")
 
 

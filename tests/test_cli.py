@@ -1,0 +1,122 @@
+"""The command line as a user runs it: a real process, its output, its exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rightsizer.api import DEMO_SNAPSHOT
+from rightsizer.sources.snapshot import load_snapshot
+from rightsizer.testbed import free_port
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rightsizer", *args], check=False, capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def assert_clean_error(result: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_demo_report_table():
+    result = run("report", "--demo")
+    assert result.returncode == 0, result.stderr
+    for name in ("shop", "payments", "storefront", "ledger-db", "total (one pod each)", "→"):
+        assert name in result.stdout
+
+
+def test_demo_report_json_lists_every_container_with_quantities():
+    result = run("report", "--demo", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    demo = load_snapshot(DEMO_SNAPSHOT)
+    listed = {(r["namespace"], r["kind"], r["workload"], r["container"]) for r in doc["recommendations"]}
+    assert listed == {(k.namespace, k.kind, k.workload, k.container) for k in demo.containers}
+    for rec in doc["recommendations"]:
+        for side in ("current", "recommended"):
+            assert set(rec[side]) == {"cpu_request", "cpu_limit", "memory_request", "memory_limit"}
+        assert rec["recommended"]["cpu_request"].endswith("m")
+        assert rec["recommended"]["memory_request"].endswith(("Mi", "Gi"))
+        assert rec["reasons"]
+
+
+def test_output_file_is_written(tmp_path):
+    target = tmp_path / "recs.json"
+    result = run("report", "--demo", "-o", "json", "--output", str(target), "--namespace", "shop")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(target.read_text())
+    assert {r["namespace"] for r in doc["recommendations"]} == {"shop"}
+    assert "wrote" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("report",), 1, "choose one source"),
+        (("report", "--demo", "--snapshot", "x.parquet"), 1, "choose one source"),
+        (("report", "--snapshot", "/nonexistent/c.parquet"), 1, "does not exist"),
+        (("report", "--demo", "--namespace", "("), 1, "invalid --namespace regular expression"),
+        (("report", "--demo", "--namespace", ""), 1, "empty --namespace"),
+        (("report", "--demo", "--namespace", "nope"), 1, "no container in demo-cluster.parquet matches"),
+        (("report", "--demo", "--selector", "app=web"), 1, "--selector needs pod labels"),
+        (("report", "--demo", "-o", "xml"), 2, "choose one of table, json"),
+        (("report", "--demo", "--frobnicate"), 2, "No such option"),
+        (("report", "--prometheus-url", "http://127.0.0.1:1", "--window", "fortnight"), 1, "invalid --window"),
+        (("report", "--prometheus-url", "localhost:9090"), 1, "invalid Prometheus URL"),
+        (("snapshot", "-o", "x.parquet"), 1, "pass --prometheus-url"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, code, message):
+    assert_clean_error(run(*args), code, message)
+
+
+def test_corrupt_snapshot(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 not really")
+    assert_clean_error(run("report", "--snapshot", str(bad)), 1, "not a readable Parquet file")
+
+
+def test_unreachable_prometheus():
+    result = run("report", "--prometheus-url", f"http://127.0.0.1:{free_port()}", "--retries", "0")
+    assert_clean_error(result, 1, "cannot connect to Prometheus", "refused")
+    assert result.stderr.count("\n") == 1
+
+
+def test_help_and_version():
+    assert "Recommend CPU and memory" in run("report", "--help").stdout
+    assert run("--version").stdout.startswith("rightsizer ")
+
+
+@pytest.mark.prometheus
+def test_snapshot_then_offline_report_equals_live_report(prometheus, tmp_path):
+    window = ["--window", f"{int(prometheus.options.window)}s", "--end", str(int(prometheus.end))]
+    snap = tmp_path / "cluster.parquet"
+    recorded = run("snapshot", "--prometheus-url", prometheus.url, *window, "-o", str(snap), "-q")
+    assert recorded.returncode == 0, recorded.stderr
+    live = run("report", "--prometheus-url", prometheus.url, *window, "-o", "json", "-q")
+    offline = run("report", "--snapshot", str(snap), "-o", "json")
+    assert live.returncode == 0 and offline.returncode == 0, live.stderr + offline.stderr
+    live_doc, offline_doc = json.loads(live.stdout), json.loads(offline.stdout)
+    assert live_doc["recommendations"] == offline_doc["recommendations"]
+    assert len(live_doc["recommendations"]) == prometheus.cluster.spec.n_containers
+
+
+@pytest.mark.prometheus
+def test_prometheus_url_from_the_environment_and_a_token_file(prometheus, tmp_path):
+    token = tmp_path / "token"
+    token.write_text("planted-secret-token\n")
+    env = {"PATH": "/usr/bin:/bin", "RIGHTSIZER_PROMETHEUS_URL": prometheus.url,
+           "RIGHTSIZER_PROMETHEUS_TOKEN_FILE": str(token), "HOME": str(Path.home())}
+    result = run("report", "--window", "1d", "--end", str(int(prometheus.end)), "-n", "shop", "-o", "json",
+                 "--verbose", env=env)
+    assert result.returncode == 0, result.stderr
+    assert {r["namespace"] for r in json.loads(result.stdout)["recommendations"]} == {"shop"}
+    assert "planted-secret-token" not in result.stdout + result.stderr
