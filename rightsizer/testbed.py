@@ -8,6 +8,7 @@ writing and backfilling 14 days of a large cluster takes minutes.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -41,23 +42,37 @@ def _require(binary: str) -> str:
     return path
 
 
-def cache_key(cluster: SyntheticCluster) -> str:
-    return hashlib.sha256(repr((GENERATOR_VERSION, cluster.spec)).encode()).hexdigest()[:16]
+def cache_key(cluster: SyntheticCluster, exclude: frozenset[str] = frozenset()) -> str:
+    return hashlib.sha256(repr((GENERATOR_VERSION, cluster.spec, sorted(exclude))).encode()).hexdigest()[:16]
 
 
-def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None) -> Path:
-    """Backfill the cluster into a TSDB directory (reused when already built) and return it."""
+def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude: frozenset[str] = frozenset()
+               ) -> Path:
+    """Backfill the cluster into a TSDB directory (reused when already built) and return it.
+
+    ``exclude`` leaves metric families out, to play a cluster that lacks an exporter.
+    """
     promtool = _require("promtool")
     cache_dir = cache_dir or default_cache_dir()
-    target = cache_dir / cache_key(cluster)
+    target = cache_dir / cache_key(cluster, exclude)
     if (target / "complete").exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers build it once
+        if (target / "complete").exists():
+            return target
+        _backfill(promtool, cluster, cache_dir, target, exclude)
+    return target
+
+
+def _backfill(promtool: str, cluster: SyntheticCluster, cache_dir: Path, target: Path, exclude: frozenset[str]
+              ) -> None:
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
         text = Path(tmp) / "cluster.om"
         blocks = Path(tmp) / "tsdb"
         blocks.mkdir()
-        cluster.write_openmetrics(text)
+        cluster.write_openmetrics(text, exclude)
         # One block for the whole span: with the default 2 h blocks promtool re-reads the file per block.
         result = subprocess.run(
             [promtool, "tsdb", "create-blocks-from", "openmetrics", "-q", "--max-block-duration=10000h",
@@ -70,7 +85,6 @@ def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None) -> Path
         (blocks / "complete").write_text(repr(cluster.spec)[:200])
         shutil.rmtree(target, ignore_errors=True)
         blocks.rename(target)
-    return target
 
 
 def free_port() -> int:

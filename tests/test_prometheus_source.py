@@ -12,7 +12,8 @@ from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusClient, PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
 from rightsizer.sources.snapshot import load_snapshot, save_snapshot
-from rightsizer.testbed import free_port
+from rightsizer.sources.synthetic import SyntheticCluster
+from rightsizer.testbed import PrometheusServer, build_tsdb, free_port
 
 pytestmark = pytest.mark.prometheus
 
@@ -171,3 +172,13 @@ def test_credentials_never_appear_in_repr_or_errors():
     with pytest.raises(PrometheusUnreachable) as err:
         load_prometheus_history(settings)
     assert "hunter2" not in str(err.value) and "***@127.0.0.1" in str(err.value)
+
+
+def test_a_prometheus_without_cadvisor_names_the_exporter(tmp_path):
+    cluster = SyntheticCluster.generate(days=0.25, end=1_790_000_000, seed=2)
+    cadvisor = frozenset({"container_cpu_usage_seconds", "container_memory_working_set_bytes",
+                          "container_cpu_cfs_periods", "container_cpu_cfs_throttled_periods"})
+    with PrometheusServer(build_tsdb(cluster, tmp_path, exclude=cadvisor)) as server:
+        options = FetchOptions(window=0.2 * 86_400, end=cluster.spec.end)
+        with pytest.raises(MissingMetricsError, match=r"container_cpu_usage_seconds_total.*cAdvisor"):
+            load_prometheus_history(PrometheusSettings(server.url), options)

@@ -81,9 +81,12 @@ class SyntheticCluster:
         for index in range(len(self.spec.workloads)):
             yield simulate(self.spec, index)
 
-    def write_openmetrics(self, path: str | Path) -> int:
-        """Write the whole cluster for promtool; returns the number of samples written."""
-        return openmetrics.write(self.spec, self.runs(), Path(path))
+    def write_openmetrics(self, path: str | Path, exclude: frozenset[str] = frozenset()) -> int:
+        """Write the whole cluster for promtool; returns the number of samples written.
+
+        ``exclude`` leaves out metric families (family names, without ``_total``).
+        """
+        return openmetrics.write(self.spec, self.runs(), Path(path), exclude)
 
     def grid(self, step: int) -> tuple[float, int]:
         """(first step time, number of steps) of the step grid inside the simulated span."""

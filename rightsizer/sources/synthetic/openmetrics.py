@@ -43,10 +43,11 @@ def _escape(value: str) -> str:
 class _Families:
     """One temporary file per metric family, joined into the final file by :meth:`finish`."""
 
-    def __init__(self, directory: Path, times: list[str]):
+    def __init__(self, directory: Path, times: list[str], exclude: frozenset[str]):
         self._dir = directory
         self._files: dict[str, IO[str]] = {}
         self.times = times
+        self.exclude = exclude
         self.samples = 0
 
     def _file(self, family: str) -> IO[str]:
@@ -56,6 +57,8 @@ class _Families:
 
     def series(self, family: str, labels: str, start: int, values: Iterable[float] | np.ndarray, fmt: str) -> None:
         """One series: ``values`` at scrapes ``start, start+1, ...``."""
+        if family in self.exclude:
+            return
         name = f"{family}_total" if family in COUNTERS else family
         prefix = f"{name}{{{labels}}} "
         vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
@@ -66,7 +69,7 @@ class _Families:
     def constant(self, family: str, labels: str, start: int, end: int, value: float = 1) -> None:
         prefix = f"{family}{{{labels}}} {value:.17g} "
         times = self.times[start:end]
-        if times:
+        if times and family not in self.exclude:
             self._file(family).write(prefix + ("\n" + prefix).join(times) + "\n")
             self.samples += len(times)
 
@@ -80,12 +83,15 @@ class _Families:
         out.write("# EOF\n")
 
 
-def write(spec: ClusterSpec, runs: Iterable[WorkloadRun], path: Path) -> int:
-    """Write the runs to ``path`` atomically; returns the number of samples."""
+def write(spec: ClusterSpec, runs: Iterable[WorkloadRun], path: Path, exclude: frozenset[str] = frozenset()) -> int:
+    """Write the runs to ``path`` atomically; returns the number of samples.
+
+    ``exclude`` names metric families to leave out, to play a cluster missing an exporter.
+    """
     path = Path(path)
     times = [str(int(spec.start + i * spec.scrape_interval)) for i in range(spec.n_scrapes)]
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".openmetrics-") as tmp:
-        families = _Families(Path(tmp), times)
+        families = _Families(Path(tmp), times, exclude)
         for node in spec.nodes:
             label = ("label_karpenter_sh_capacity_type", node.capacity_type)
             if node.label_style == "eks":
