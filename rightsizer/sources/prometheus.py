@@ -97,15 +97,22 @@ def load_prometheus_history(
     options: FetchOptions | None = None,
     scope: Scope | None = None,
     progress: Progress | None = None,
+    client: PrometheusClient | None = None,
 ) -> ClusterHistory:
-    """Fetch the history of every workload container in scope."""
+    """Fetch the history of every workload container in scope.
+
+    Pass a ``client`` to reuse its connections across calls or read its counters
+    (queries sent, bytes received) afterwards; by default one is made and closed.
+    """
     options = options or FetchOptions()
     scope = scope or Scope()
-    client = PrometheusClient(settings)
+    own = client is None
+    client = client or PrometheusClient(settings)
     try:
         return _Fetch(client, options, scope, progress).run()
     finally:
-        client.close()
+        if own:
+            client.close()
 
 
 class _Fetch:

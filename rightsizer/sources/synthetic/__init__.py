@@ -37,7 +37,7 @@ from rightsizer.sources.synthetic.simulate import ContainerRun, WorkloadRun, sim
 from rightsizer.sources.synthetic.spec import ClusterSpec, cluster_spec
 
 #: Bump when the generated data changes, so cached Prometheus data is rebuilt.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 
 @dataclass

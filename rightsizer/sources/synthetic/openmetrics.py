@@ -117,11 +117,14 @@ def _write_workload(f: _Families, spec: ClusterSpec, run: WorkloadRun) -> None:
         if owner_kind == "Deployment":
             f.constant("kube_replicaset_owner", _labels(**ksm, namespace=w.namespace, replicaset=owned,
                        owner_kind=owner_kind, owner_name=owner_name, owner_is_controller="true"), 0, end_all)
-        else:
-            first = min(p.start for p in run.pods if p.owner_name == owned) if any(
-                p.owner_name == owned for p in run.pods) else 0
-            f.constant("kube_job_owner", _labels(**ksm, namespace=w.namespace, job_name=owned,
-                       owner_kind=owner_kind, owner_name=owner_name, owner_is_controller="true"), first, end_all)
+        else:  # a finished Job is kept a while (history limit), then deleted with its series
+            pods = [p for p in run.pods if p.owner_name == owned]
+            if pods:
+                first, last = min(p.start for p in pods), max(p.end for p in pods)
+                keep = int(3600 / spec.scrape_interval)
+                f.constant("kube_job_owner", _labels(**ksm, namespace=w.namespace, job_name=owned,
+                           owner_kind=owner_kind, owner_name=owner_name, owner_is_controller="true"),
+                           first, min(end_all, last + keep))
     if w.hpa is not None:
         hpa = {**ksm, "namespace": w.namespace, "horizontalpodautoscaler": w.name}
         f.constant("kube_horizontalpodautoscaler_info", _labels(**hpa, scaletargetref_api_version="apps/v1",
