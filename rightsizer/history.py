@@ -18,7 +18,7 @@ and is stamped with its end time, as a Prometheus range query evaluated at
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -252,6 +252,28 @@ class ClusterHistory:
             source=self.source,
             missing=self.missing,
         )
+
+    def window(self, first: int, stop: int) -> ClusterHistory:
+        """The steps ``first`` (inclusive) to ``stop`` (exclusive), re-indexed from 0; pods without samples
+        there are left out, and containers without any."""
+        containers: dict[ContainerKey, ContainerHistory] = {}
+        t0, t1 = self.start + first * self.step, self.start + (stop - 1) * self.step
+        for key, ch in self.containers.items():
+            keep = (ch.samples.step >= first) & (ch.samples.step < stop)
+            if not keep.any():
+                continue
+            used = np.unique(ch.samples.pod[keep])
+            remap = np.full(len(ch.pods), -1, dtype=np.int32)
+            remap[used] = np.arange(len(used), dtype=np.int32)
+            samples = Samples(remap[ch.samples.pod[keep]], ch.samples.step[keep] - first,
+                              {k: v[keep] for k, v in ch.samples.values.items()})
+            containers[key] = replace(
+                ch, pods=[ch.pods[i] for i in used], samples=samples,
+                events=[e for e in ch.events if t0 <= e.time <= t1],
+            )
+        return replace(self, start=t0, n_steps=stop - first, containers=containers,
+                       workloads={k: v for k, v in self.workloads.items() if any(
+                           c.workload_key == k for c in containers)})
 
     def to_frame(self) -> pd.DataFrame:
         """All samples as one long DataFrame (one row per container, pod and step), for notebooks."""

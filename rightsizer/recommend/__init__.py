@@ -1,6 +1,80 @@
-"""Recommendations: from a ClusterHistory to new requests and limits, each with its reasons."""
+"""Recommendations: from a ClusterHistory to new requests and limits, each with its reasons and risk.
 
-from rightsizer.recommend.model import Recommendation, RecommendationSet
-from rightsizer.recommend.simple import SimplePolicy, recommend
+Strategies are registered by name; ``rightsizer`` (the default) is the full engine, the
+others are the baselines the backtest compares it with.
+"""
 
-__all__ = ["Recommendation", "RecommendationSet", "SimplePolicy", "recommend"]
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rightsizer.config import PolicySet
+from rightsizer.errors import RightsizerError
+from rightsizer.history import ClusterHistory, ContainerHistory, WorkloadKey
+from rightsizer.recommend.baselines import max_plus_15, vpa_like
+from rightsizer.recommend.engine import Context, apply_hpa, recommend_container
+from rightsizer.recommend.model import NodeOptions, Recommendation, RecommendationSet
+
+Strategy = Callable[[ContainerHistory, Context], Recommendation]
+
+STRATEGIES: dict[str, Strategy] = {
+    "rightsizer": recommend_container,
+    "max-plus-15": max_plus_15,
+    "vpa-like": vpa_like,
+}
+
+#: Kinds that run now and then, so a long gap does not mean they are gone.
+_INTERMITTENT = ("CronJob", "Job")
+
+
+def recommend(history: ClusterHistory, policies: PolicySet | None = None, strategy: str = "rightsizer"
+              ) -> RecommendationSet:
+    """A recommendation for every current container of ``history`` (or the reason there is none).
+
+    >>> import rightsizer as rs
+    >>> recs = rs.recommend(rs.load_history(demo=True))
+    >>> recs.to_frame()[["workload", "container", "cpu_request_new", "risk"]].shape[1]
+    4
+    """
+    if strategy not in STRATEGIES:
+        raise RightsizerError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    policies = policies or PolicySet()
+    run = STRATEGIES[strategy]
+    items: list[Recommendation] = []
+    dropped = _gone(history, policies)
+    by_workload: dict[WorkloadKey, list[ContainerHistory]] = {}
+    for ch in history:
+        if str(ch.key) not in dropped:
+            by_workload.setdefault(ch.key.workload_key, []).append(ch)
+    for key, containers in by_workload.items():
+        ctx = Context(history, policies.for_workload(key), history.workloads.get(key))
+        recs = [run(ch, ctx) for ch in containers]
+        if strategy == "rightsizer":
+            apply_hpa(recs, ctx)
+        items.extend(recs)
+    return RecommendationSet(items, window=history.describe_window(), source=history.source, strategy=strategy,
+                             missing=dict(history.missing), dropped=dropped)
+
+
+def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:
+    """Containers no longer running: removed from their workload, or a workload not seen lately."""
+    last: dict[object, int] = {}
+    for ch in history:
+        if len(ch.samples):
+            seen = int(ch.samples.step.max())
+            last[ch.key.workload_key] = max(last.get(ch.key.workload_key, -1), seen)
+    gone: dict[str, str] = {}
+    for ch in history:
+        if not len(ch.samples):
+            continue
+        steps = policies.for_workload(ch.key.workload_key).gone_after_hours * 3600 / history.step
+        seen = int(ch.samples.step.max())
+        workload_seen = last[ch.key.workload_key]
+        if seen < workload_seen - steps:
+            gone[str(ch.key)] = "no longer in the workload's pods"
+        elif ch.key.kind not in _INTERMITTENT and workload_seen < history.n_steps - 1 - steps:
+            gone[str(ch.key)] = "the workload has not run lately"
+    return gone
+
+
+__all__ = ["STRATEGIES", "NodeOptions", "Recommendation", "RecommendationSet", "recommend"]

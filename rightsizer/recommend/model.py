@@ -10,6 +10,18 @@ import pandas as pd
 
 from rightsizer.history import ContainerKey, Resources
 from rightsizer.quantity import format_cpu, format_memory
+from rightsizer.recommend.hpa import HpaAdvice
+
+RISKS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """The Node.js heap flag for the recommended memory limit."""
+
+    max_old_space_size_mib: int
+    node_options: str  # the whole NODE_OPTIONS value, the container's other flags kept
+    version: str | None
 
 
 @dataclass
@@ -22,12 +34,24 @@ class Recommendation:
     reasons: list[str] = field(default_factory=list)
     samples: int = 0
     pods: int = 0
+    confidence: float = 0.0  # 0..1, grows with the history behind it
+    risk: str = "low"  # low, medium, high: how carefully a reviewer should look
+    risk_reasons: list[str] = field(default_factory=list)
+    nodejs: NodeOptions | None = None
+    hpa: HpaAdvice | None = None
 
     @property
     def changed(self) -> bool:
-        return self.requests is not None and (
-            self.requests != self.current_requests or self.limits != self.current_limits
-        )
+        if self.requests is None:
+            return False
+        return (self.requests != self.current_requests or self.limits != self.current_limits
+                or (self.hpa is not None and self.hpa.target != self.hpa.current_target)
+                or self.nodejs is not None)
+
+    def raise_risk(self, level: str, why: str) -> None:
+        if RISKS.index(level) > RISKS.index(self.risk):
+            self.risk = level
+        self.risk_reasons.append(why)
 
     def quantities(self, which: str) -> dict[str, str | None]:
         """``current`` or ``recommended`` values as Kubernetes quantity strings (None: not set)."""
@@ -51,6 +75,20 @@ class Recommendation:
             "recommended": self.quantities("recommended") if self.requests is not None else None,
             "changed": self.changed,
             "reasons": list(self.reasons),
+            "confidence": round(self.confidence, 3),
+            "risk": self.risk,
+            "risk_reasons": list(self.risk_reasons),
+            "nodejs": None if self.nodejs is None else {
+                "max_old_space_size": self.nodejs.max_old_space_size_mib,
+                "node_options": self.nodejs.node_options,
+                "version": self.nodejs.version,
+            },
+            "hpa": None if self.hpa is None else {
+                "name": self.hpa.name,
+                "resource": self.hpa.resource,
+                "current_target_utilization": self.hpa.current_target,
+                "target_utilization": self.hpa.target,
+            },
             "pods": self.pods,
             "samples": self.samples,
         }
@@ -71,7 +109,9 @@ class RecommendationSet:
     items: list[Recommendation]
     window: str = ""
     source: str = ""
-    missing: dict[str, str] = field(default_factory=dict)
+    strategy: str = "rightsizer"
+    missing: dict[str, str] = field(default_factory=dict)  # left out by the source (partial result)
+    dropped: dict[str, str] = field(default_factory=dict)  # containers no longer running, and why
 
     def __iter__(self) -> Iterator[Recommendation]:
         return iter(self.items)
@@ -80,7 +120,7 @@ class RecommendationSet:
         return len(self.items)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per container: current and recommended values in cores and bytes, and reasons."""
+        """One row per container: current and recommended values in cores and bytes, risk and reasons."""
         rows = []
         for r in self.items:
             rows.append({
@@ -97,7 +137,11 @@ class RecommendationSet:
                 "memory_request_new": r.requests.memory if r.requests else None,
                 "memory_limit": r.current_limits.memory,
                 "memory_limit_new": r.limits.memory if r.limits else None,
+                "max_old_space_size_mib": r.nodejs.max_old_space_size_mib if r.nodejs else None,
+                "hpa_target_new": r.hpa.target if r.hpa else None,
                 "changed": r.changed,
+                "confidence": r.confidence,
+                "risk": r.risk,
                 "pods": r.pods,
                 "samples": r.samples,
                 "reasons": "; ".join(r.reasons),

@@ -96,11 +96,15 @@ class SyntheticCluster:
         last = float(np.floor(self.spec.end / step) * step)
         return first, int((last - first) // step) + 1
 
-    def history(self, step: int = 300) -> ClusterHistory:
+    def history(self, step: int = 300, *, observed: bool = True) -> ClusterHistory:
         """The history a Prometheus source would return at ``step`` (cpu: mean rate, memory: peak).
 
         Prometheus extrapolates a rate at the first and last step of each pod; here the
         partial steps are plain averages, so the two differ slightly at pod boundaries.
+
+        ``observed=False`` gives the demand instead: CPU before any limit capped it and
+        memory before the OOM killer cut it off (no throttling), the ground truth a
+        backtest should replay.
         """
         start, n_steps = self.grid(step)
         containers: dict[ContainerKey, ContainerHistory] = {}
@@ -118,7 +122,7 @@ class SyntheticCluster:
             for cspec in w.containers:
                 crs = [c for c in run.containers if c.spec is cspec]
                 if crs:
-                    ch = self._container_history(run, cspec.name, crs, start, step, n_steps)
+                    ch = self._container_history(run, cspec.name, crs, start, step, n_steps, observed)
                     if len(ch.samples):
                         containers[ch.key] = ch
         nodes = {n.name: Node(n.name, n.instance_type, n.capacity_type) for n in self.spec.nodes}
@@ -126,7 +130,7 @@ class SyntheticCluster:
                               source=f"synthetic cluster (seed {self.spec.seed})")
 
     def _container_history(self, run: WorkloadRun, name: str, crs: list[ContainerRun],
-                           start: float, step: int, n_steps: int) -> ContainerHistory:
+                           start: float, step: int, n_steps: int, observed: bool) -> ContainerHistory:
         spec = self.spec
         w = run.spec
         key = ContainerKey(w.namespace, w.kind, w.name, name)
@@ -146,12 +150,14 @@ class SyntheticCluster:
             rows["pod"].append(np.full(len(bins), len(pods) - 1))
             rows["step"].append(bins)
             # rates: each sample after the first carries the usage since the previous scrape
-            rows["cpu"].append(_bin_mean(b[1:], c.cpu_usage[1:], bins))
-            rows["throttled"].append(_bin_mean(b[1:], c.throttled_ratio[1:], bins) if c.throttled_ratio is not None
-                                     else np.full(len(bins), np.nan))
+            cpu = c.cpu_usage if observed else c.cpu_demand
+            rows["cpu"].append(_bin_mean(b[1:], cpu[1:], bins))
+            rows["throttled"].append(_bin_mean(b[1:], c.throttled_ratio[1:], bins)
+                                     if c.throttled_ratio is not None and observed else np.full(len(bins), np.nan))
             # peaks: a range [t-step, t] also holds the sample exactly at its left edge
             on_edge = (t - start) % step == 0
-            for series, values in (("memory", c.working_set), ("heap_used", c.heap_used),
+            for series, values in (("memory", c.working_set if observed else c.memory_demand),
+                                   ("heap_used", c.heap_used),
                                    ("heap_total", c.heap_total), ("rss", c.rss)):
                 rows[series].append(np.full(len(bins), np.nan) if values is None
                                     else _bin_max(b, values, on_edge, bins))

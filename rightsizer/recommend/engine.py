@@ -1,0 +1,237 @@
+"""The default strategy: each rule a small step that adds its reason (percentile, censoring, margin,
+trend, OOM floor, Node.js heap, QoS, HPA, churn threshold), then a risk level for the reviewer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rightsizer.config import Policy
+from rightsizer.history import ClusterHistory, ContainerHistory, Resources, Workload
+from rightsizer.quantity import format_cpu, format_memory
+from rightsizer.recommend.cpu import estimate_cpu
+from rightsizer.recommend.hpa import keep_scaling_point
+from rightsizer.recommend.memory import estimate_memory
+from rightsizer.recommend.model import NodeOptions, Recommendation
+from rightsizer.recommend.node_heap import merge_node_options, size_heap
+from rightsizer.recommend.trend import per_day, project
+
+MiB = 2**20
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a strategy may look at besides the container itself."""
+
+    history: ClusterHistory
+    policy: Policy
+    workload: Workload | None
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.history.start + self.history.step * np.arange(self.history.n_steps, dtype=np.float64)
+
+
+def round_up(value: float, granularity: float) -> float:
+    return round(math.ceil(value / granularity - 1e-9) * granularity, 9)
+
+
+def history_hours(ch: ContainerHistory, step: float) -> float:
+    """Hours from the first to the last sample: the history a CronJob running an hour a day also has."""
+    if not len(ch.samples):
+        return 0.0
+    return (int(ch.samples.step.max()) - int(ch.samples.step.min()) + 1) * step / 3600.0
+
+
+def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
+    policy = ctx.policy
+    rec = Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.samples), pods=len(ch.pods))
+    hours = history_hours(ch, ctx.history.step)
+    if hours < policy.min_history_hours or not ch.samples.has("cpu") or not ch.samples.has("memory"):
+        rec.reasons.append(f"not enough history: {hours:.1f} h, {policy.min_history_hours:g} h needed")
+        return rec
+    rec.confidence = min(1.0, hours / 24.0 / policy.full_confidence_days)
+    cpu = _cpu_request(ch, ctx, rec)
+    memory = _memory(ch, ctx, rec)
+    memory = _nodejs(ch, ctx, rec, memory)
+    cpu_limit = None
+    if policy.qos == "guaranteed":
+        cpu_limit = round_up(cpu * policy.cpu.limit_factor, policy.cpu.granularity)
+        rec.reasons.append(f"guaranteed QoS: cpu limit {format_cpu(cpu_limit)}, memory limit = request")
+    elif ch.limits.cpu is not None:
+        rec.reasons.append("cpu limit removed: a limit throttles bursts, the request already guarantees the share")
+    cpu, memory = _settle(ch, rec, cpu, memory, policy.change_threshold)
+    if cpu_limit is not None and policy.qos == "guaranteed":
+        cpu_limit = max(cpu_limit, cpu)
+    rec.requests = Resources(cpu, memory)
+    rec.limits = Resources(cpu_limit, memory)
+    _assess(ch, ctx, rec)
+    return rec
+
+
+def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
+    p = ctx.policy.cpu
+    est = estimate_cpu(ch.samples["cpu"], ch.samples["throttled"], ch.limits.cpu, p)
+    rec.reasons.append(f"cpu p{p.percentile:g} of {est.samples:,} samples: {format_cpu(est.observed)}")
+    basis = est.basis
+    if est.censored and est.basis > est.observed * 1.01:
+        rec.reasons.append(
+            f"throttled in {est.censored_share:.0%} of samples (limit {format_cpu(ch.limits.cpu or 0)}): usage "
+            f"censored, demand estimated at p{p.percentile:g} {format_cpu(basis)}"
+        )
+        rec.raise_risk("medium" if est.censored_share < 0.5 else "high",
+                       f"cpu demand is estimated above a limit it was throttled at ({est.censored_share:.0%} "
+                       "of samples)")
+    times = ctx.history.start + ctx.history.step * ch.samples.step.astype(np.float64)
+    days, means = per_day(times, ch.samples["cpu"], "mean")
+    trend = project(days, means, ctx.policy.trend)
+    if trend is not None and trend.significant and trend.factor > 1:  # growth only: a percentile already
+        rec.reasons.append(f"cpu trend {trend.slope_per_day:+.1%}/day: x{trend.factor:.2f} by the next run "
+                           f"({ctx.policy.trend.horizon_days:g} d)")  # spans the window's quieter days
+        basis *= trend.factor
+    value = max(p.min_cores, round_up(basis * (1 + p.margin), p.granularity))
+    rec.reasons.append(f"cpu request {format_cpu(value)} = {format_cpu(basis)} + {p.margin:.0%}"
+                       + (f", floored at {format_cpu(p.min_cores)}" if value == p.min_cores else ""))
+    return value
+
+
+def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
+    p = ctx.policy.memory
+    peaks = ch.per_step("memory", ctx.history.n_steps, "max")
+    est = estimate_memory(peaks, ctx.times, len(ch.oom_kills), ch.limits.memory, p)
+    what = ("peak working set" if p.basis == "peak"
+            else f"p{p.daily_percentile:g} of {est.days} daily working-set peaks")
+    rec.reasons.append(f"memory {what}: {format_memory(round_up(est.basis, MiB))}")
+    basis = est.basis
+    days, peaks_per_day = per_day(ctx.times, peaks, "max")
+    trend = project(days, peaks_per_day, ctx.policy.trend)
+    # growth lifts the figure to where it will be at the next run; a shrinking trend may lower a window
+    # peak, but project() never lets it below the peak of the last days
+    if trend is not None and trend.significant and (trend.projected > basis or p.basis == "peak"):
+        rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: "
+                           f"{format_memory(round_up(trend.projected, MiB))} by the next run "
+                           f"({ctx.policy.trend.horizon_days:g} d)")
+        basis = trend.projected
+    value = max(p.min_bytes, round_up(basis * (1 + p.margin), p.granularity))
+    if est.oom_floor is not None:
+        kills = len(ch.oom_kills)
+        floor = round_up(est.oom_floor, p.granularity)
+        value = max(value, floor)
+        hit = format_memory(ch.limits.memory) if ch.limits.memory else "the node's memory"
+        rec.reasons.append(f"OOMKilled {kills}x: the peak was cut off at {hit}; at least "
+                           f"+{p.oom_bump:.0%} (min {format_memory(p.oom_bump_min)}) above it: {format_memory(floor)}")
+        rec.raise_risk("medium", f"OOMKilled {kills}x in the window: the true peak is unknown")
+    floored = " floored at " + format_memory(p.min_bytes) if value == p.min_bytes else ""
+    rec.reasons.append(f"memory request = limit {format_memory(value)} (+{p.margin:.0%}{floored})")
+    return value
+
+
+def _nodejs(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: float) -> float:
+    if not ch.is_nodejs:
+        return memory
+    advice = size_heap(memory, ch.samples["heap_used"], ch.samples["heap_total"], ch.samples["rss"],
+                       ctx.policy.nodejs, ctx.policy.memory.granularity)
+    version = ch.nodejs_version
+    if advice is None:
+        rec.reasons.append("Node.js without heap metrics: no --max-old-space-size advice (export prom-client's "
+                           "default metrics)")
+        return memory
+    rec.nodejs = NodeOptions(advice.max_old_space_mib, merge_node_options(None, advice.max_old_space_mib), version)
+    rec.reasons.append(
+        f"Node.js heap: --max-old-space-size={advice.max_old_space_mib} ({ctx.policy.nodejs.heap_share:.0%} of the "
+        f"limit, leaving {format_memory(round_up(advice.nonheap, MiB))} measured outside the heap)"
+    )
+    if advice.raised:
+        rec.reasons.append(f"memory raised to {format_memory(advice.memory_limit)}: the observed heap "
+                           f"({format_memory(round_up(advice.heap_need, MiB))} with headroom) would not fit")
+    if version and _older_than(version, (20, 3)):
+        rec.raise_risk("medium", f"Node {version} ignores cgroup v2 memory limits: without the flag its heap is "
+                                 "sized from the node's memory")
+    return max(memory, advice.memory_limit)
+
+
+def _older_than(version: str, wanted: tuple[int, int]) -> bool:
+    try:
+        parts = tuple(int(x) for x in version.lstrip("v").split(".")[:2])
+    except ValueError:
+        return False
+    return parts < wanted
+
+
+def _settle(ch: ContainerHistory, rec: Recommendation, cpu: float, memory: float, threshold: float
+            ) -> tuple[float, float]:
+    """Keep current values that are within the change threshold, so weekly PRs do not churn."""
+    def close(current: float | None, new: float) -> bool:
+        return current is not None and current > 0 and abs(new - current) / current < threshold
+
+    if close(ch.requests.cpu, cpu):
+        if cpu != ch.requests.cpu:
+            rec.reasons.append(f"cpu request kept at {format_cpu(ch.requests.cpu or 0)}: {format_cpu(cpu)} is within "
+                               f"{threshold:.0%}")
+        cpu = ch.requests.cpu or cpu
+    if close(ch.requests.memory, memory) and close(ch.limits.memory, memory) and not ch.oom_kills:
+        if memory != ch.requests.memory:
+            rec.reasons.append(f"memory kept at {format_memory(ch.requests.memory or 0)}: {format_memory(memory)} is "
+                               f"within {threshold:.0%}")
+        memory = ch.requests.memory or memory
+    return cpu, memory
+
+
+def apply_hpa(recs: list[Recommendation], ctx: Context) -> None:
+    """Propose the target that keeps an HPA's scaling point, for all containers of one workload.
+
+    A ``Resource`` utilization target is measured on the pod: the sum of its containers'
+    usage over the sum of their requests, so the new target comes from the sums.
+    """
+    hpa = ctx.workload.hpa if ctx.workload else None
+    usable = [r for r in recs if r.requests is not None]
+    if hpa is None or not usable:
+        return
+    for resource in ("cpu", "memory"):
+        target = hpa.utilization_targets.get(resource)
+        if target is None:
+            continue
+        current = [getattr(r.current_requests, resource) for r in usable]
+        new = [getattr(r.requests, resource) for r in usable]
+        if any(v is None for v in current + new):
+            continue
+        lowest = target * sum(current) / ctx.policy.hpa.max_target
+        if resource == "cpu" and sum(new) < lowest:
+            # below this the target would pass max_target: keep the scaling point by keeping more request
+            factor = lowest / sum(new)
+            for rec in usable:
+                cpu = round_up(rec.requests.cpu * factor, ctx.policy.cpu.granularity)  # type: ignore[union-attr]
+                rec.requests = Resources(cpu, rec.requests.memory)  # type: ignore[union-attr]
+                if rec.limits is not None and rec.limits.cpu is not None:
+                    rec.limits = Resources(max(rec.limits.cpu, cpu), rec.limits.memory)
+                rec.reasons.append(f"cpu request {format_cpu(cpu)}: kept high enough for the HPA's "
+                                   f"{ctx.policy.hpa.max_target:g}% target ceiling")
+            new = [r.requests.cpu for r in usable]  # type: ignore[union-attr]
+        advice = keep_scaling_point(hpa.name, resource, target, sum(current), sum(new), ctx.policy.hpa)
+        if advice is None:
+            continue
+        for rec in usable:
+            rec.hpa = advice
+            if advice.target != advice.current_target:
+                rec.reasons.append(f"HPA {hpa.name} scales on pod {resource}: target {advice.current_target:g}% -> "
+                                   f"{advice.target:g}% keeps the scaling point")
+                rec.raise_risk("medium", "the HPA target changes with the request")
+            if advice.clamped:
+                rec.raise_risk("medium", f"the HPA target was bounded to {advice.target:g}%: the scaling point "
+                                         "moves")
+        return
+
+
+def _assess(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> None:
+    if rec.confidence < 1:
+        level = "high" if rec.confidence < 0.5 else "medium"
+        rec.raise_risk(level, f"only {rec.confidence * ctx.policy.full_confidence_days:.1f} days of history")
+    if rec.requests is None or rec.limits is None:
+        return
+    cur, new = ch.limits.memory or ch.requests.memory, rec.limits.memory
+    if cur and new and new < cur * 0.5:
+        rec.raise_risk("medium", f"memory limit more than halved ({format_memory(cur)} -> {format_memory(new)})")
+    if ch.requests.cpu and rec.requests.cpu and rec.requests.cpu > ch.requests.cpu * 2:
+        rec.raise_risk("medium", "cpu request more than doubled: check the nodes have room")

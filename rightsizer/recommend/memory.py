@@ -1,0 +1,54 @@
+"""Memory: per-step peaks of the working set, the window peak or a percentile of daily peaks, plus a margin.
+
+The per-step values are already peaks (``max_over_time`` at the source), and the
+per-step maximum across pods is taken, because every pod must fit its limit.  An
+OOMKill in the window means the true peak was cut off at the limit in force: the
+figure is lifted above that limit (by ``oom_bump``, at least ``oom_bump_min``), once,
+however many times it happened, so repeated OOMs do not compound into a runaway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rightsizer.config import MemoryPolicy
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    basis: float  # bytes: the peak or daily-peak percentile
+    window_peak: float  # bytes
+    days: int  # days with data
+    oom_floor: float | None  # bytes the value must exceed after OOMKills
+
+
+def daily_peaks(peaks: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(day numbers, peak of each UTC day) of a per-step peak series; days without data are left out."""
+    ok = np.isfinite(peaks)
+    if not ok.any():
+        return np.zeros(0), np.zeros(0)
+    days = np.floor(times[ok] / DAY).astype(np.int64)
+    values = peaks[ok].astype(np.float64)
+    order = np.argsort(days, kind="stable")
+    days, values = days[order], values[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(days) > 0])
+    return days[starts].astype(np.float64), np.maximum.reduceat(values, starts)
+
+
+def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit: float | None,
+                    policy: MemoryPolicy) -> MemoryEstimate:
+    _, per_day = daily_peaks(peaks, times)
+    window_peak = float(per_day.max()) if len(per_day) else 0.0
+    if policy.basis == "daily-peaks" and len(per_day):
+        basis = float(np.percentile(per_day, policy.daily_percentile))
+    else:
+        basis = window_peak
+    floor = None
+    if oom_kills:
+        hit = limit if limit is not None else window_peak
+        floor = max(hit * (1 + policy.oom_bump), hit + policy.oom_bump_min)
+    return MemoryEstimate(basis, window_peak, len(per_day), floor)

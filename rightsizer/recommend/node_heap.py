@@ -1,0 +1,84 @@
+"""Node.js: a ``--max-old-space-size`` that fits the memory limit, or a limit that fits the heap.
+
+V8 sizes its old space from the memory it sees: since Node 20.3 (libuv 1.45) that is
+the cgroup v2 limit, and the default is about half of it, capped near 2 GB (4 GB on
+hosts with 15 GB or more), so above ~4 GiB a bigger limit gives no bigger heap.
+Node 18 does not read cgroup v2 limits at all and sizes the heap from the node's
+memory, so a small container can be OOMKilled before V8 ever collects.  An explicit
+flag makes the heap follow the limit on every version.
+
+The flag is a share of the limit (``heap_share``, 75%) that still leaves room for what
+lives outside the V8 heap (RSS minus heap total, measured, at a high percentile: code,
+stacks, Buffers) and for the young generation.  When the heap the service actually
+uses (a high percentile of heap used, plus headroom) does not fit, the memory limit is
+raised rather than the heap starved.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from dataclasses import dataclass
+
+import numpy as np
+
+from rightsizer.config import NodePolicy
+
+MiB = 2**20
+_FLAG = re.compile(r"^--max-old-space-size(-percentage)?(=.*)?$")
+
+
+@dataclass(frozen=True)
+class HeapAdvice:
+    max_old_space_mib: int
+    memory_limit: float  # bytes: the limit the flag was sized for (raised when the heap did not fit)
+    heap_need: float  # bytes: observed heap used at the percentile, plus headroom
+    nonheap: float  # bytes: RSS minus heap total at the percentile
+    raised: bool
+
+
+def size_heap(memory_limit: float, heap_used: np.ndarray, heap_total: np.ndarray, rss: np.ndarray,
+              policy: NodePolicy, granularity: float = MiB) -> HeapAdvice | None:
+    """Size the old space for ``memory_limit``; None when the heap metrics are missing."""
+    used = heap_used[np.isfinite(heap_used)]
+    if len(used) == 0:
+        return None
+    both = np.isfinite(rss) & np.isfinite(heap_total)
+    outside = (rss[both] - heap_total[both]).astype(np.float64)
+    nonheap = float(np.percentile(outside, policy.nonheap_percentile)) if len(outside) else 0.25 * memory_limit
+    nonheap = max(nonheap, 0.0)
+    need = float(np.percentile(used.astype(np.float64), policy.heap_percentile)) * (1 + policy.heap_headroom)
+
+    def old_space(limit: float) -> float:
+        return min(policy.heap_share * limit, limit - nonheap - policy.young_generation)
+
+    limit = memory_limit
+    raised = False
+    if old_space(limit) < need:
+        wanted = max(need / policy.heap_share, need + nonheap + policy.young_generation)
+        limit = math.ceil(wanted / granularity) * granularity
+        raised = limit > memory_limit
+    mib = max(16, int(old_space(limit) // MiB))
+    return HeapAdvice(mib, limit, need, nonheap, raised)
+
+
+def merge_node_options(existing: str | None, max_old_space_mib: int) -> str:
+    """NODE_OPTIONS with our heap flag, the container's other flags kept in order.
+
+    ``--max-old-space-size-percentage`` (Node >= 22.21) would take precedence over the
+    MiB form, so it is removed along with any previous ``--max-old-space-size``.
+    """
+    flags = shlex.split(existing or "")
+    kept: list[str] = []
+    skip_next = False
+    for i, flag in enumerate(flags):
+        if skip_next:
+            skip_next = False
+            continue
+        match = _FLAG.match(flag)
+        if match:
+            skip_next = match.group(2) is None and i + 1 < len(flags) and not flags[i + 1].startswith("-")
+            continue
+        kept.append(flag)
+    return shlex.join([*kept, f"--max-old-space-size={max_old_space_mib}"])
