@@ -18,12 +18,16 @@ from rich.text import Text
 
 from rightsizer import __version__
 from rightsizer.api import load_history
+from rightsizer.backtest import backtest as run_backtest
+from rightsizer.backtest import split
+from rightsizer.config import PROFILES, PolicySet
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
 from rightsizer.history import ClusterHistory
-from rightsizer.recommend import recommend
+from rightsizer.recommend import STRATEGIES, recommend
 from rightsizer.report import FORMATS, render
-from rightsizer.report.table import build_table, missing_note
+from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
+from rightsizer.report.table import build_table, dropped_note, missing_note
 from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions
@@ -73,6 +77,17 @@ Header = Annotated[list[str] | None, typer.Option(
     "--header", rich_help_panel=CONN, help="Extra HTTP header 'Name: value', repeatable (e.g. 'X-Scope-OrgID: t1').")]
 Insecure = Annotated[bool, typer.Option(
     "--insecure-skip-tls-verify", rich_help_panel=CONN, help="Do not verify the server's certificate (unsafe).")]
+POLICY = "Policy"
+ConfigFile = Annotated[Path | None, typer.Option(
+    "--config", "-c", envvar="RIGHTSIZER_CONFIG", rich_help_panel=POLICY,
+    help="rightsizer.yaml with the policy and its per-namespace and per-workload overrides.")]
+Profile = Annotated[str | None, typer.Option(
+    "--profile", rich_help_panel=POLICY, help="savings, balanced (default) or reliability; wins over --config.")]
+Qos = Annotated[str | None, typer.Option(
+    "--qos", rich_help_panel=POLICY,
+    help="burstable (default: no CPU limit, memory limit = request) or guaranteed (limits = requests).")]
+ChangeThreshold = Annotated[float | None, typer.Option(
+    "--change-threshold", rich_help_panel=POLICY, help="Relative changes below this are not proposed (0.1 = 10%).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log queries, retries and timings to stderr.")]
 
@@ -152,6 +167,13 @@ def report(
     end: End = "now",
     fmt: Annotated[str, typer.Option("-o", "--format", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the report to FILE (atomically).")] = None,
+    config: ConfigFile = None,
+    profile: Profile = None,
+    qos: Qos = None,
+    change_threshold: ChangeThreshold = None,
+    strategy: Annotated[str, typer.Option(
+        "--strategy", rich_help_panel=POLICY,
+        help=f"Recommender: {', '.join(STRATEGIES)} (the others are baselines).")] = "rightsizer",
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
@@ -177,22 +199,96 @@ def report(
     _logging(verbose)
     if fmt not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="'-o' / '--format'")
+    policies = _policies(config, profile, qos, change_threshold)
     connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
                   "client_cert": client_cert, "client_key": client_key, "header": header,
                   "insecure": insecure_skip_tls_verify}
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
-    recs = recommend(history)
+    recs = recommend(history, policies, strategy=strategy)
     if output is not None:
         write_text_atomic(output, render(recs, fmt))
         stderr.print(f"wrote {output} ({len(recs)} containers)", markup=False, highlight=False)
     elif fmt == "table":
         Console(width=None if sys.stdout.isatty() else 200).print(build_table(recs))
-        note = missing_note(recs.missing)
+        note = dropped_note(recs.dropped) + missing_note(recs.missing)
         if note:
             stderr.print(note, end="", markup=False, highlight=False)
     else:
         sys.stdout.write(render(recs, fmt))
+
+
+def _policies(config: Path | None, profile: str | None, qos: str | None, change_threshold: float | None
+              ) -> PolicySet:
+    if qos is not None and qos not in ("burstable", "guaranteed"):
+        raise typer.BadParameter("choose burstable or guaranteed", param_hint="'--qos'")
+    if profile is not None and profile not in PROFILES:
+        raise typer.BadParameter(f"choose one of {', '.join(PROFILES)}", param_hint="'--profile'")
+    extra = {"change_threshold": change_threshold} if change_threshold is not None else None
+    return PolicySet.load(config, profile=profile, qos=qos, overrides=extra)
+
+
+@app.command()
+def backtest(
+    prometheus_url: PrometheusUrl = None,
+    snapshot: SnapshotFile = None,
+    demo: Demo = False,
+    namespace: Namespace = None,
+    workload: Workload = None,
+    selector: Selector = None,
+    train: Annotated[str, typer.Option("--train", rich_help_panel=TIME, help="Training window, e.g. 14d.")] = "10d",
+    test: Annotated[str, typer.Option("--test", rich_help_panel=TIME, help="Test window after it, e.g. 7d.")] = "4d",
+    step: Step = "5m",
+    end: End = "now",
+    strategy: Annotated[list[str] | None, typer.Option(
+        "--strategy", rich_help_panel=POLICY,
+        help=f"Strategies to compare (repeatable; default all: {', '.join(STRATEGIES)}).")] = None,
+    fmt: Annotated[str, typer.Option("-o", "--format", help="table, json or csv.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write the result to FILE (atomically).")] = None,
+    config: ConfigFile = None,
+    profile: Profile = None,
+    qos: Qos = None,
+    change_threshold: ChangeThreshold = None,
+    timeout: Timeout = 60.0,
+    retries: Retries = 3,
+    concurrency: Concurrency = 4,
+    ca_file: CaFile = None,
+    client_cert: ClientCert = None,
+    client_key: ClientKey = None,
+    header: Header = None,
+    insecure_skip_tls_verify: Insecure = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Recommend from a training window, replay the window after it, and compare with baseline strategies.
+
+    Counts the containers that would have been OOMKilled, the CPU used above the request, and
+    what each strategy requests. The demo holds 14 days: the defaults train on 10 and test on 4.
+
+    Examples:
+
+      rightsizer backtest --demo
+
+      rightsizer backtest --prometheus-url http://localhost:9090 --train 14d --test 7d -o json
+    """
+    _logging(verbose)
+    if fmt not in BACKTEST_FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(BACKTEST_FORMATS)}", param_hint="'-o' / '--format'")
+    policies = _policies(config, profile, qos, change_threshold)
+    train_s, test_s = parse_duration(train, flag="--train"), parse_duration(test, flag="--test")
+    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
+                  "client_cert": client_cert, "client_key": client_key, "header": header,
+                  "insecure": insecure_skip_tls_verify}
+    history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, f"{train_s + test_s:g}s", step,
+                    end, quiet, connection)
+    training, testing = split(history, train_s, test_s)
+    result = run_backtest(training, testing, tuple(strategy or STRATEGIES), policies)
+    text = render_backtest(result, fmt)
+    if output is not None:
+        write_text_atomic(output, text)
+        stderr.print(f"wrote {output}", markup=False, highlight=False)
+    else:
+        sys.stdout.write(text)
 
 
 @app.command()

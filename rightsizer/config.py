@@ -217,16 +217,16 @@ class PolicySet:
         return _cached(self, key)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, profile: str | None = None, qos: str | None = None
-             ) -> PolicySet:
-        """The policy from ``rightsizer.yaml`` (if given), with CLI flags winning over the file."""
+    def load(cls, path: str | Path | None = None, *, profile: str | None = None, qos: str | None = None,
+             overrides: dict[str, Any] | None = None) -> PolicySet:
+        """The policy from ``rightsizer.yaml`` (if given), with CLI flags (``overrides``) winning over the file."""
         if path is None:
-            return cls(profile or "balanced", qos)
+            return cls(profile or "balanced", qos, overrides)
         data = _read_yaml(Path(path))
         try:
             parsed = _File.model_validate(data)
-            return cls(profile or parsed.profile or "balanced", qos or parsed.qos, parsed.policy, parsed.namespaces,
-                       parsed.workloads, source=str(path))
+            return cls(profile or parsed.profile or "balanced", qos or parsed.qos,
+                       _merge(parsed.policy, overrides or {}), parsed.namespaces, parsed.workloads, source=str(path))
         except ValidationError as exc:
             raise RightsizerError(f"{path}: {_explain(exc, '')}") from None
         except RightsizerError as exc:

@@ -47,7 +47,8 @@ def history_hours(ch: ContainerHistory, step: float) -> float:
 
 def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
     policy = ctx.policy
-    rec = Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.samples), pods=len(ch.pods))
+    rec = Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.samples), pods=len(ch.pods),
+                         oom_kills=len(ch.oom_kills))
     hours = history_hours(ch, ctx.history.step)
     if hours < policy.min_history_hours or not ch.samples.has("cpu") or not ch.samples.has("memory"):
         rec.reasons.append(f"not enough history: {hours:.1f} h, {policy.min_history_hours:g} h needed")
@@ -115,16 +116,19 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
                            f"({ctx.policy.trend.horizon_days:g} d)")
         basis = trend.projected
     value = max(p.min_bytes, round_up(basis * (1 + p.margin), p.granularity))
+    why = f"{format_memory(round_up(basis, MiB))} + {p.margin:.0%}"
+    if value == p.min_bytes:
+        why = f"the {format_memory(p.min_bytes)} minimum"
     if est.oom_floor is not None:
         kills = len(ch.oom_kills)
         floor = round_up(est.oom_floor, p.granularity)
-        value = max(value, floor)
         hit = format_memory(ch.limits.memory) if ch.limits.memory else "the node's memory"
         rec.reasons.append(f"OOMKilled {kills}x: the peak was cut off at {hit}; at least "
                            f"+{p.oom_bump:.0%} (min {format_memory(p.oom_bump_min)}) above it: {format_memory(floor)}")
         rec.raise_risk("medium", f"OOMKilled {kills}x in the window: the true peak is unknown")
-    floored = " floored at " + format_memory(p.min_bytes) if value == p.min_bytes else ""
-    rec.reasons.append(f"memory request = limit {format_memory(value)} (+{p.margin:.0%}{floored})")
+        if floor > value:
+            value, why = floor, "the OOM floor"
+    rec.reasons.append(f"memory request = limit {format_memory(value)}: {why}")
     return value
 
 

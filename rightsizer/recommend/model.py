@@ -39,6 +39,7 @@ class Recommendation:
     risk_reasons: list[str] = field(default_factory=list)
     nodejs: NodeOptions | None = None
     hpa: HpaAdvice | None = None
+    oom_kills: int = 0  # in the window the recommendation was made from
 
     @property
     def changed(self) -> bool:
@@ -89,6 +90,7 @@ class Recommendation:
                 "current_target_utilization": self.hpa.current_target,
                 "target_utilization": self.hpa.target,
             },
+            "oom_kills": self.oom_kills,
             "pods": self.pods,
             "samples": self.samples,
         }

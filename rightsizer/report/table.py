@@ -37,7 +37,7 @@ def build_table(recs: RecommendationSet) -> Table:
     table = Table(title=f"rightsizer: {len(recs)} containers, {recs.window}", title_justify="left",
                   show_lines=False, header_style="bold")
     for name in ("Namespace", "Workload", "Container", "CPU request", "CPU limit", "Memory request",
-                 "Memory limit"):
+                 "Memory limit", "Risk", "Also"):
         table.add_column(name, no_wrap=True)
     previous_ns = None
     for r in sorted(recs, key=lambda r: r.key):
@@ -48,8 +48,14 @@ def build_table(recs: RecommendationSet) -> Table:
     cur_cpu, new_cpu, cur_mem, new_mem = _totals(recs)
     table.add_section()
     table.add_row(Text("total (one pod each)", style="bold"), "", "",
-                  _change(cur_cpu, new_cpu, format_cpu), "", _change(cur_mem, new_mem, format_memory), "")
+                  _change(cur_cpu, new_cpu, format_cpu), "", _change(cur_mem, new_mem, format_memory), "", "", "")
     return table
+
+
+def dropped_note(dropped: Mapping[str, str]) -> str:
+    if not dropped:
+        return ""
+    return "not recommended (no longer running):\n" + "".join(f"  - {k}: {v}\n" for k, v in dropped.items())
 
 
 def missing_note(missing: Mapping[str, str]) -> str:
@@ -75,7 +81,7 @@ def _row(r: Recommendation) -> list[Text | str]:
     workload = f"{_SHORT_KINDS.get(r.key.kind, r.key.kind)}/{r.key.workload}"
     if r.requests is None:
         reason = r.reasons[0] if r.reasons else "no recommendation"
-        return [r.key.namespace, workload, r.key.container, Text(reason, style="dim"), "", "", ""]
+        return [r.key.namespace, workload, r.key.container, Text(reason, style="dim"), "", "", "", "", ""]
     return [
         r.key.namespace,
         workload,
@@ -84,4 +90,20 @@ def _row(r: Recommendation) -> list[Text | str]:
         _change(r.current_limits.cpu, r.limits.cpu if r.limits else None, format_cpu),
         _change(r.current_requests.memory, r.requests.memory, format_memory),
         _change(r.current_limits.memory, r.limits.memory if r.limits else None, format_memory),
+        Text(r.risk, style=_RISK_STYLE[r.risk]),
+        ", ".join(_extras(r)),
     ]
+
+
+_RISK_STYLE = {"low": "dim", "medium": "yellow", "high": "bold red"}
+
+
+def _extras(r: Recommendation) -> list[str]:
+    out = []
+    if r.nodejs is not None:
+        out.append(f"heap {r.nodejs.max_old_space_size_mib}Mi")
+    if r.hpa is not None and r.hpa.target != r.hpa.current_target:
+        out.append(f"HPA {r.hpa.current_target:g}%→{r.hpa.target:g}%")
+    if r.oom_kills:
+        out.append(f"{r.oom_kills} OOM")
+    return out
