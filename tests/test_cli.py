@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rightsizer.api import DEMO_SNAPSHOT
+from rightsizer.quantity import parse_memory
 from rightsizer.sources.snapshot import load_snapshot
 from rightsizer.testbed import free_port
 
@@ -120,3 +121,47 @@ def test_prometheus_url_from_the_environment_and_a_token_file(prometheus, tmp_pa
     assert result.returncode == 0, result.stderr
     assert {r["namespace"] for r in json.loads(result.stdout)["recommendations"]} == {"shop"}
     assert "planted-secret-token" not in result.stdout + result.stderr
+
+
+def test_backtest_on_the_demo():
+    result = run("backtest", "--demo", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [s["strategy"] for s in doc["strategies"]] == ["rightsizer", "max-plus-15", "vpa-like"]
+    assert all(s["containers"] > 20 for s in doc["strategies"])
+    table = run("backtest", "--demo", "--strategy", "rightsizer", "--strategy", "vpa-like")
+    assert table.returncode == 0 and "Would OOM" in table.stdout and "max-plus-15" not in table.stdout
+
+
+def test_policy_flags_and_config(tmp_path):
+    config = tmp_path / "rightsizer.yaml"
+    config.write_text("namespaces:\n  shop: {qos: guaranteed}\n")
+    result = run("report", "--demo", "-n", "shop|payments", "-o", "json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    recs = json.loads(result.stdout)["recommendations"]
+    assert all(r["recommended"]["cpu_limit"] is not None for r in recs if r["namespace"] == "shop")
+    assert all(r["recommended"]["cpu_limit"] is None for r in recs if r["namespace"] == "payments")
+    savings = json.loads(run("report", "--demo", "-o", "json", "--profile", "savings").stdout)
+    reliability = json.loads(run("report", "--demo", "-o", "json", "--profile", "reliability").stdout)
+
+    def total(doc):
+        return sum(parse_memory(r["recommended"]["memory_request"]) for r in doc["recommendations"]
+                   if r["recommended"])
+
+    assert total(savings) < total(reliability)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("report", "--demo", "--profile", "cheap"), 2, "choose one of savings, balanced, reliability"),
+        (("report", "--demo", "--qos", "best"), 2, "choose burstable or guaranteed"),
+        (("report", "--demo", "--strategy", "magic"), 1, "unknown strategy"),
+        (("report", "--demo", "--config", "/nonexistent.yaml"), 1, "does not exist"),
+        (("report", "--demo", "--change-threshold", "2"), 1, "change_threshold: must be less than or equal to 1"),
+        (("backtest", "--demo", "--train", "30d"), 1, "too short"),
+        (("backtest", "--demo", "-o", "html"), 2, "choose one of table, json, csv"),
+    ],
+)
+def test_bad_policy_input(args, code, message):
+    assert_clean_error(run(*args), code, message)

@@ -147,8 +147,11 @@ def test_trend_significance():
     assert down is not None and down.projected >= shrinking[-7:].max(), "never below the recent days' peak"
 
 
-def _flat_history(cpu: float, memory: float, steps: int = 2016, requests: Resources = Resources(),
-                  limits: Resources = Resources(), step_from: int = 0) -> ClusterHistory:
+UNSET = Resources()
+
+
+def _flat_history(cpu: float, memory: float, steps: int = 2016, requests: Resources = UNSET,
+                  limits: Resources = UNSET, step_from: int = 0) -> ClusterHistory:
     key = ContainerKey("ns", "Deployment", "api", "app")
     n = steps - step_from
     samples = Samples.from_rows(np.zeros(n), np.arange(step_from, steps),
