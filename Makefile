@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench prometheus demo-data clean
+.PHONY: demo test lint bench bench-accuracy prometheus demo-data clean
 
 $(BIN)/rightsizer: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ prometheus:
 
 bench: $(BIN)/rightsizer prometheus
 	$(BIN)/python bench/run.py
+
+bench-accuracy: $(BIN)/rightsizer
+	$(BIN)/python bench/accuracy.py
 
 demo-data: $(BIN)/rightsizer
 	$(BIN)/python scripts/make-demo-snapshot.py

@@ -13,6 +13,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from rightsizer.api import DEMO_SNAPSHOT, load_history, save_snapshot
+from rightsizer.backtest import Backtest, backtest, split
+from rightsizer.config import Policy, PolicySet
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, WorkloadKey
 from rightsizer.recommend import Recommendation, RecommendationSet, recommend
@@ -20,16 +22,21 @@ from rightsizer.scope import Scope
 
 __all__ = [
     "DEMO_SNAPSHOT",
+    "Backtest",
     "ClusterHistory",
     "ContainerHistory",
     "ContainerKey",
+    "Policy",
+    "PolicySet",
     "Recommendation",
     "RecommendationSet",
     "RightsizerError",
     "Scope",
     "WorkloadKey",
     "__version__",
+    "backtest",
     "load_history",
     "recommend",
     "save_snapshot",
+    "split",
 ]
