@@ -28,7 +28,7 @@ def main() -> int:
     parser.add_argument("--containers", type=int, default=300)
     parser.add_argument("--days", type=float, default=21)
     parser.add_argument("--test-days", type=float, default=7)
-    parser.add_argument("--seeds", default="5,6")
+    parser.add_argument("--seeds", default="5,6,7")
     args = parser.parse_args()
     failures = 0
     for seed in (int(s) for s in args.seeds.split(",")):

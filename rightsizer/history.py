@@ -17,12 +17,15 @@ and is stamped with its end time, as a Prometheus range query evaluated at
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+
+_NODE_IMAGE = re.compile(r"(^|/)node(js)?(:|@|$)")
 
 #: The usage columns of a sample table; NaN where a metric does not exist for a container.
 SERIES = (
@@ -161,6 +164,7 @@ class ContainerHistory:
     image: str | None = None
     events: list[ContainerEvent] = field(default_factory=list)
     nodejs_version: str | None = None
+    init: bool = False  # an init container: runs to completion before the others start
 
     @property
     def oom_kills(self) -> list[ContainerEvent]:
@@ -172,7 +176,9 @@ class ContainerHistory:
 
     @property
     def is_nodejs(self) -> bool:
-        return self.nodejs_version is not None or self.samples.has("heap_used")
+        """prom-client's metrics say so, or the image is an official-style Node.js one (``node:20``...)."""
+        return (self.nodejs_version is not None or self.samples.has("heap_used")
+                or bool(self.image and _NODE_IMAGE.search(self.image)))
 
     def per_step(self, series: str, n_steps: int, how: str = "max") -> np.ndarray:
         """One value per step across pods: ``max`` (the hottest pod), ``sum`` or ``count``.
@@ -307,6 +313,7 @@ class ClusterHistory:
                     "restarts": ch.restarts,
                     "oom_kills": len(ch.oom_kills),
                     "nodejs_version": ch.nodejs_version,
+                    "init": ch.init,
                     "hpa": wl.hpa.name if wl and wl.hpa else None,
                 }
             )

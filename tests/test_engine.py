@@ -238,3 +238,24 @@ def test_restart_events_without_oom_do_not_bump_memory():
     ch.events.append(ContainerEvent(history.end, "api-1", "Error"))
     rec = recommend(history).items[0]
     assert rec.requests.memory == 110 * MiB
+
+
+def test_a_nodejs_image_without_metrics_still_gets_a_flag():
+    history = _flat_history(0.2, 300 * MiB)
+    ch = next(iter(history))
+    ch.image = "docker.io/library/node:20-alpine"
+    rec = recommend(history).items[0]
+    assert ch.is_nodejs and rec.nodejs is not None
+    assert rec.nodejs.max_old_space_size_mib * MiB <= 0.75 * rec.limits.memory
+    assert any("without heap metrics" in r for r in rec.reasons) and rec.risk == "medium"
+    ch.image = "ghcr.io/acme/nodeless-api:1.0"
+    assert not ch.is_nodejs
+
+
+def test_init_containers_are_recommended_on_their_own(cluster, recs):
+    rec = find(recs, "payments-api", "migrate")
+    assert rec.init and rec.requests is not None
+    assert any(reason.startswith("init container") for reason in rec.reasons)
+    truth = next(t for k, t in cluster.truth().items() if k.container == "migrate")
+    assert rec.requests.memory >= truth.working_set_peak
+    assert rec.to_dict()["init_container"] is True

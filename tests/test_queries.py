@@ -69,13 +69,16 @@ def test_bad_selectors(bad):
 def test_quoted_values_round_trip_through_prometheus(prometheus, value, other):
     """Whatever a label value holds, the query means exactly that value: checked by PromQL's own parser."""
     client = PrometheusClient(prometheus.settings())
-    query = (f'label_replace(label_replace(vector(1), "v", {q.quote(value)}, "", ""), '
-             f'"hit", "yes", "v", {q.regex_alternation([value])})')
+
+    def set_v(text: str) -> str:
+        # label_replace's replacement is a template ($1...): $$ is a literal dollar there
+        return f'label_replace(vector(1), "v", {q.quote(text.replace("$", "$$"))}, "", "")'
+
+    query = f'label_replace({set_v(value)}, "hit", "yes", "v", {q.regex_alternation([value])})'
     [row] = client.instant(query, prometheus.end)
     assert row["metric"].get("v", "") == value
     assert row["metric"].get("hit") == "yes"
     if other != value:
-        miss = (f'label_replace(label_replace(vector(1), "v", {q.quote(other)}, "", ""), '
-                f'"hit", "yes", "v", {q.regex_alternation([value])})')
+        miss = f'label_replace({set_v(other)}, "hit", "yes", "v", {q.regex_alternation([value])})'
         [row] = client.instant(miss, prometheus.end)
         assert "hit" not in row["metric"]

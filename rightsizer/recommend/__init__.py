@@ -70,7 +70,7 @@ def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:
         steps = policies.for_workload(ch.key.workload_key).gone_after_hours * 3600 / history.step
         seen = int(ch.samples.step.max())
         workload_seen = last[ch.key.workload_key]
-        if seen < workload_seen - steps:
+        if seen < workload_seen - steps and not ch.init:  # an init container runs only when a pod starts
             gone[str(ch.key)] = "no longer in the workload's pods"
         elif ch.key.kind not in _INTERMITTENT and workload_seen < history.n_steps - 1 - steps:
             gone[str(ch.key)] = "the workload has not run lately"

@@ -48,12 +48,15 @@ def history_hours(ch: ContainerHistory, step: float) -> float:
 def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
     policy = ctx.policy
     rec = Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.samples), pods=len(ch.pods),
-                         oom_kills=len(ch.oom_kills))
+                         oom_kills=len(ch.oom_kills), init=ch.init)
     hours = history_hours(ch, ctx.history.step)
     if hours < policy.min_history_hours or not ch.samples.has("cpu") or not ch.samples.has("memory"):
         rec.reasons.append(f"not enough history: {hours:.1f} h, {policy.min_history_hours:g} h needed")
         return rec
     rec.confidence = min(1.0, hours / 24.0 / policy.full_confidence_days)
+    if ch.init:
+        rec.reasons.append("init container: sized from its own runs at pod start; the scheduler reserves the "
+                           "larger of it and the sum of the other containers")
     cpu = _cpu_request(ch, ctx, rec)
     memory = _memory(ch, ctx, rec)
     memory = _nodejs(ch, ctx, rec, memory)
@@ -110,13 +113,19 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     trend = project(days, peaks_per_day, ctx.policy.trend)
     # growth lifts the figure to where it will be at the next run; a shrinking trend may lower a window
     # peak, but project() never lets it below the peak of the last days
-    if trend is not None and trend.significant and (trend.projected > basis or p.basis == "peak"):
-        rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: "
-                           f"{format_memory(round_up(trend.projected, MiB))} by the next run "
+    # the line runs through the middle of the daily peaks: a day's peak may rise above it by as much as one did
+    expected = trend.projected + trend.spread if trend is not None else basis
+    if trend is not None and trend.significant and (expected > basis or p.basis == "peak"):
+        rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: daily peaks up to "
+                           f"{format_memory(round_up(expected, MiB))} by the next run "
                            f"({ctx.policy.trend.horizon_days:g} d)")
-        basis = trend.projected
-    value = max(p.min_bytes, round_up(basis * (1 + p.margin), p.granularity))
-    why = f"{format_memory(round_up(basis, MiB))} + {p.margin:.0%}"
+        basis = expected
+    margin = p.margin
+    if p.variability * est.variation > margin:
+        margin = p.variability * est.variation
+        rec.reasons.append(f"daily peaks vary by {est.variation:.1%}: margin {margin:.0%}")
+    value = max(p.min_bytes, round_up(basis * (1 + margin), p.granularity))
+    why = f"{format_memory(round_up(basis, MiB))} + {margin:.0%}"
     if value == p.min_bytes:
         why = f"the {format_memory(p.min_bytes)} minimum"
     if est.oom_floor is not None:
@@ -138,15 +147,18 @@ def _nodejs(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: flo
     advice = size_heap(memory, ch.samples["heap_used"], ch.samples["heap_total"], ch.samples["rss"],
                        ctx.policy.nodejs, ctx.policy.memory.granularity)
     version = ch.nodejs_version
-    if advice is None:
-        rec.reasons.append("Node.js without heap metrics: no --max-old-space-size advice (export prom-client's "
-                           "default metrics)")
-        return memory
     rec.nodejs = NodeOptions(advice.max_old_space_mib, merge_node_options(None, advice.max_old_space_mib), version)
-    rec.reasons.append(
-        f"Node.js heap: --max-old-space-size={advice.max_old_space_mib} ({ctx.policy.nodejs.heap_share:.0%} of the "
-        f"limit, leaving {format_memory(round_up(advice.nonheap, MiB))} measured outside the heap)"
-    )
+    if ch.samples.has("heap_used"):
+        rec.reasons.append(
+            f"Node.js heap: --max-old-space-size={advice.max_old_space_mib} ({ctx.policy.nodejs.heap_share:.0%} of "
+            f"the limit, leaving {format_memory(round_up(advice.nonheap, MiB))} measured outside the heap)"
+        )
+    else:
+        rec.reasons.append(
+            f"Node.js image {ch.image} without heap metrics: --max-old-space-size={advice.max_old_space_mib} from "
+            "the limit alone (export prom-client's default metrics to size it from the heap actually used)"
+        )
+        rec.raise_risk("medium", "the Node.js heap flag is not based on measured heap use")
     if advice.raised:
         rec.reasons.append(f"memory raised to {format_memory(advice.memory_limit)}: the observed heap "
                            f"({format_memory(round_up(advice.heap_need, MiB))} with headroom) would not fit")
@@ -190,7 +202,7 @@ def apply_hpa(recs: list[Recommendation], ctx: Context) -> None:
     usage over the sum of their requests, so the new target comes from the sums.
     """
     hpa = ctx.workload.hpa if ctx.workload else None
-    usable = [r for r in recs if r.requests is not None]
+    usable = [r for r in recs if r.requests is not None and not r.init]  # HPAs measure the running containers
     if hpa is None or not usable:
         return
     for resource in ("cpu", "memory"):

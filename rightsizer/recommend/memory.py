@@ -1,5 +1,9 @@
 """Memory: per-step peaks of the working set, the window peak or a percentile of daily peaks, plus a margin.
 
+A fixed margin is too thin for a workload whose daily peaks swing (a nightly batch whose
+input size varies): the margin is at least ``variability`` times the coefficient of
+variation of the daily peaks, so the next week's highest day still fits.
+
 The per-step values are already peaks (``max_over_time`` at the source), and the
 per-step maximum across pods is taken, because every pod must fit its limit.  An
 OOMKill in the window means the true peak was cut off at the limit in force: the
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import theilslopes
 
 from rightsizer.config import MemoryPolicy
 
@@ -24,6 +29,7 @@ class MemoryEstimate:
     window_peak: float  # bytes
     days: int  # days with data
     oom_floor: float | None  # bytes the value must exceed after OOMKills
+    variation: float  # coefficient of variation of the daily peaks (0 with fewer than 5 days)
 
 
 def daily_peaks(peaks: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +47,7 @@ def daily_peaks(peaks: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit: float | None,
                     policy: MemoryPolicy) -> MemoryEstimate:
-    _, per_day = daily_peaks(peaks, times)
+    days, per_day = daily_peaks(peaks, times)
     window_peak = float(per_day.max()) if len(per_day) else 0.0
     if policy.basis == "daily-peaks" and len(per_day):
         basis = float(np.percentile(per_day, policy.daily_percentile))
@@ -51,4 +57,13 @@ def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit:
     if oom_kills:
         hit = limit if limit is not None else window_peak
         floor = max(hit * (1 + policy.oom_bump), hit + policy.oom_bump_min)
-    return MemoryEstimate(basis, window_peak, len(per_day), floor)
+    return MemoryEstimate(basis, window_peak, len(per_day), floor, _variation(days, per_day))
+
+
+def _variation(days: np.ndarray, peaks: np.ndarray) -> float:
+    """Day-to-day variation of the peaks around their trend line (growth is the trend rule's business)."""
+    if len(peaks) < 5 or peaks.mean() <= 0:
+        return 0.0
+    fit = theilslopes(peaks, days)
+    residuals = peaks - (fit.intercept + fit.slope * days)
+    return float(residuals.std() / peaks.mean())

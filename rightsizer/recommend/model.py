@@ -40,6 +40,7 @@ class Recommendation:
     nodejs: NodeOptions | None = None
     hpa: HpaAdvice | None = None
     oom_kills: int = 0  # in the window the recommendation was made from
+    init: bool = False  # an init container
 
     @property
     def changed(self) -> bool:
@@ -90,6 +91,7 @@ class Recommendation:
                 "current_target_utilization": self.hpa.current_target,
                 "target_utilization": self.hpa.target,
             },
+            "init_container": self.init,
             "oom_kills": self.oom_kills,
             "pods": self.pods,
             "samples": self.samples,

@@ -39,16 +39,20 @@ class HeapAdvice:
 
 
 def size_heap(memory_limit: float, heap_used: np.ndarray, heap_total: np.ndarray, rss: np.ndarray,
-              policy: NodePolicy, granularity: float = MiB) -> HeapAdvice | None:
-    """Size the old space for ``memory_limit``; None when the heap metrics are missing."""
+              policy: NodePolicy, granularity: float = MiB) -> HeapAdvice:
+    """Size the old space for ``memory_limit``.
+
+    Without heap metrics (a Node.js image without prom-client) the flag comes from the
+    limit alone: the share, with a quarter of the limit kept for what lives outside the
+    heap; nothing is known to need more.
+    """
     used = heap_used[np.isfinite(heap_used)]
-    if len(used) == 0:
-        return None
     both = np.isfinite(rss) & np.isfinite(heap_total)
     outside = (rss[both] - heap_total[both]).astype(np.float64)
     nonheap = float(np.percentile(outside, policy.nonheap_percentile)) if len(outside) else 0.25 * memory_limit
     nonheap = max(nonheap, 0.0)
-    need = float(np.percentile(used.astype(np.float64), policy.heap_percentile)) * (1 + policy.heap_headroom)
+    need = float(np.percentile(used.astype(np.float64), policy.heap_percentile)) * (1 + policy.heap_headroom) \
+        if len(used) else 0.0
 
     def old_space(limit: float) -> float:
         return min(policy.heap_share * limit, limit - nonheap - policy.young_generation)

@@ -29,9 +29,10 @@ DAY = 86_400.0
 @dataclass(frozen=True)
 class Trend:
     slope_per_day: float  # relative to the fitted level at the window's middle
-    projected: float  # value expected at the horizon (never below the recent floor when shrinking)
+    projected: float  # the line's value at the horizon (never below the recent floor when shrinking)
     level: float  # fitted value at the window's middle
     significant: bool
+    spread: float = 0.0  # the largest amount a day rose above the line: a peak at the horizon may too
 
     @property
     def factor(self) -> float:
@@ -82,7 +83,8 @@ def project(days: np.ndarray, values: np.ndarray, policy: TrendPolicy) -> Trend 
     projected = end + slope * policy.horizon_days
     significant = bool(kendalltau(days, adjusted).pvalue < 0.05) and \
         abs(projected - middle) / middle >= policy.min_growth
+    spread = float(np.max(adjusted - (fit.intercept + slope * x)))
     if slope < 0:
         recent = values[days > days[-1] - policy.recent_days]
         projected = max(projected, float(recent.max()))
-    return Trend(slope / middle, projected, middle, significant)
+    return Trend(slope / middle, projected, middle, significant, max(spread, 0.0))

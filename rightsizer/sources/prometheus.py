@@ -88,6 +88,7 @@ class _Discovery:
     limits: dict[ContainerId, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     pod_nodes: dict[PodId, str] = field(default_factory=dict)
     nodejs: dict[ContainerId, str] = field(default_factory=dict)
+    init: set[ContainerId] = field(default_factory=set)  # init containers
     hpas: dict[WorkloadKey, Hpa] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
 
@@ -171,18 +172,22 @@ class _Fetch:
             pod_id = (lab.get("namespace", ""), lab.get("pod", ""))
             d.owners[pod_id] = _workload_of(pod_id, lab.get("owner_kind", ""), lab.get("owner_name", ""),
                                             rs_owner, job_owner)
-        for r in self.instant(q.container_info(m, w)):
-            lab = r["metric"]
-            cid = (lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))
-            d.containers[cid[:2]].add(cid[2])
-            d.images[cid] = lab.get("image", "")
-        for kind, target in (("requests", d.requests), ("limits", d.limits)):
-            for r in self.instant(q.resources(kind, m, w)):
+        for init in (False, True):
+            for r in self.instant(q.container_info(m, w, init)):
                 lab = r["metric"]
-                value = _value(r)
-                if np.isfinite(value):
-                    target[(lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))][
-                        lab.get("resource", "")] = value
+                cid = (lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))
+                d.images[cid] = lab.get("image", "")
+                if init:
+                    d.init.add(cid)
+                else:
+                    d.containers[cid[:2]].add(cid[2])
+            for kind, target in (("requests", d.requests), ("limits", d.limits)):
+                for r in self.instant(q.resources(kind, m, w, init)):
+                    lab = r["metric"]
+                    value = _value(r)
+                    if np.isfinite(value):
+                        target[(lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))][
+                            lab.get("resource", "")] = value
         for r in self.instant(q.pod_nodes(m, w)):
             lab = r["metric"]
             d.pod_nodes[(lab.get("namespace", ""), lab.get("pod", ""))] = lab.get("node", "")
@@ -359,6 +364,7 @@ class _Fetch:
                                if ns == key.namespace and c == key.container and pod in set(acc["pods"])),
                               key=lambda e: (e.time, e.pod)),
                 nodejs_version=nodejs or None,
+                init=latest in d.init,
             )
         workloads = {k.workload_key: Workload(k.workload_key, d.hpas.get(k.workload_key)) for k in containers}
         pod_nodes = {pid: node for pid, node in d.pod_nodes.items() if pid in d.owners}

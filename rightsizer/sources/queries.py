@@ -83,17 +83,22 @@ def job_owners(m: Matchers, window: float) -> str:
             f"(last_over_time(kube_job_owner{{{m.render()}}}[{duration(window)}]))")
 
 
-def container_info(m: Matchers, window: float) -> str:
+def _family(init: bool) -> str:
+    """kube-state-metrics keeps init containers in families of their own."""
+    return "kube_pod_init_container" if init else "kube_pod_container"
+
+
+def container_info(m: Matchers, window: float, init: bool = False) -> str:
     return (f"group by (namespace, pod, container, image) "
-            f"(last_over_time(kube_pod_container_info{{{m.render()}}}[{duration(window)}]))")
+            f"(last_over_time({_family(init)}_info{{{m.render()}}}[{duration(window)}]))")
 
 
-def resources(kind: str, m: Matchers, window: float) -> str:
+def resources(kind: str, m: Matchers, window: float, init: bool = False) -> str:
     """Each pod's last request or limit (``kind`` is ``requests`` or ``limits``)."""
     assert kind in ("requests", "limits")
     sel = m.render('resource=~"cpu|memory"')
     return (f"max by (namespace, pod, container, resource) "
-            f"(last_over_time(kube_pod_container_resource_{kind}{{{sel}}}[{duration(window)}]))")
+            f"(last_over_time({_family(init)}_resource_{kind}{{{sel}}}[{duration(window)}]))")
 
 
 def pod_nodes(m: Matchers, window: float) -> str:

@@ -59,6 +59,7 @@ def save_snapshot(history: ClusterHistory, path: str | Path) -> None:
             "image": ch.image,
             "events": [[e.time, e.pod, e.reason] for e in ch.events],
             "nodejs_version": ch.nodejs_version,
+            "init": ch.init,
         })
     meta = {
         "schema_version": SCHEMA_VERSION,
@@ -138,6 +139,7 @@ def _from_table(table: pa.Table, meta: dict[str, Any]) -> ClusterHistory:
             image=cm.get("image"),
             events=[ContainerEvent(float(t), str(p), str(r)) for t, p, r in cm.get("events", [])],
             nodejs_version=cm.get("nodejs_version"),
+            init=bool(cm.get("init", False)),
         )
     workloads = {}
     for wm in meta.get("workloads", []):

@@ -37,7 +37,7 @@ from rightsizer.sources.synthetic.simulate import ContainerRun, WorkloadRun, sim
 from rightsizer.sources.synthetic.spec import ClusterSpec, cluster_spec
 
 #: Bump when the generated data changes, so cached Prometheus data is rebuilt.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 
 @dataclass
@@ -140,7 +140,7 @@ class SyntheticCluster:
         events: list[ContainerEvent] = []
         for c in crs:
             pod = run.pods[c.pod]
-            t = spec.start + spec.scrape_interval * np.arange(pod.start, pod.end, dtype=np.float64)
+            t = spec.start + spec.scrape_interval * np.arange(c.start, c.start + len(c.cpu_usage), dtype=np.float64)
             b = np.ceil((t - start) / step).astype(np.int64)  # sample at t belongs to the step ending at or after t
             inside = (b >= 0) & (b < n_steps)
             if not inside[1:].any():
@@ -179,6 +179,7 @@ class SyntheticCluster:
             image=cs.image,
             events=sorted(events, key=lambda e: (e.time, e.pod)),
             nodejs_version=f"v{cs.nodejs.version}" if cs.nodejs else None,
+            init=cs.init_minutes is not None,
         )
 
     def truth(self) -> dict[ContainerKey, ContainerTruth]:

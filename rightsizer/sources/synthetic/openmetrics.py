@@ -155,8 +155,21 @@ def _write_workload(f: _Families, spec: ClusterSpec, run: WorkloadRun) -> None:
             ids = {**pod_ids, "container": cs.name}
             cad = _labels(**kubelet, **ids, id=f"{cgroup}/{cs.name}", image=cs.image)
             counter = _restart_aware_cumsum(c.cpu_usage * spec.scrape_interval, c.restarts)
-            f.series("container_cpu_usage_seconds", cad, s, counter, ".4f")
-            f.series("container_memory_working_set_bytes", cad, s, c.working_set, ".0f")
+            f.series("container_cpu_usage_seconds", cad, c.start, counter, ".4f")
+            f.series("container_memory_working_set_bytes", cad, c.start, c.working_set, ".0f")
+            ksm_c = {**ksm, **ids, "uid": pod.uid}
+            if cs.init_minutes is not None:  # kube-state-metrics keeps init containers in their own families
+                f.constant("kube_pod_init_container_info", _labels(**ksm_c, image=cs.image), s, e)
+                for family, resource, value in (
+                    ("kube_pod_init_container_resource_requests", "cpu", cs.cpu_request),
+                    ("kube_pod_init_container_resource_requests", "memory", cs.memory_request),
+                    ("kube_pod_init_container_resource_limits", "cpu", cs.cpu_limit),
+                    ("kube_pod_init_container_resource_limits", "memory", cs.memory_limit),
+                ):
+                    if value is not None:
+                        unit = "core" if resource == "cpu" else "byte"
+                        f.constant(family, _labels(**ksm_c, resource=resource, unit=unit), s, e, value)
+                continue
             if p_index % 5 == 0 and i == 0 and e - s > 40:  # a restarting container's short-lived twin series
                 dup = _labels(**kubelet, **ids, id=f"{cgroup}/{cs.name}-old", image=cs.image)
                 f.series("container_cpu_usage_seconds", dup, s, counter[:20], ".4f")
@@ -166,7 +179,6 @@ def _write_workload(f: _Families, spec: ClusterSpec, run: WorkloadRun) -> None:
                 f.series("container_cpu_cfs_periods", cad, s, _restart_aware_cumsum(periods, c.restarts), ".0f")
                 f.series("container_cpu_cfs_throttled_periods", cad, s,
                          _restart_aware_cumsum(np.round(periods * c.throttled_ratio), c.restarts), ".0f")
-            ksm_c = {**ksm, **ids, "uid": pod.uid}
             f.constant("kube_pod_container_info", _labels(**ksm_c, image=cs.image,
                        container_id=f"containerd://{pod.uid}{i}"), s, e)
             for family, resource, value in (
@@ -190,9 +202,10 @@ def _write_workload(f: _Families, spec: ClusterSpec, run: WorkloadRun) -> None:
                 major, minor, patch = cs.nodejs.version.split(".")
                 f.constant("nodejs_version_info", _labels(**app, version=f"v{cs.nodejs.version}", major=major,
                            minor=minor, patch=patch), s, e)
-        if containers:  # the pod cgroup and the pause container: a source must leave both out
-            total_cpu = np.cumsum(sum(c.cpu_usage for c in containers) * spec.scrape_interval)
-            total_mem = sum(c.working_set for c in containers)
+        running = [c for c in containers if c.spec.init_minutes is None]
+        if running:  # the pod cgroup and the pause container: a source must leave both out
+            total_cpu = np.cumsum(sum(c.cpu_usage for c in running) * spec.scrape_interval)
+            total_mem = sum(c.working_set for c in running)
             pod_level = _labels(**kubelet, **pod_ids, container="", id=cgroup, image="")
             f.series("container_cpu_usage_seconds", pod_level, s, total_cpu, ".4f")
             f.series("container_memory_working_set_bytes", pod_level, s, total_mem, ".0f")

@@ -47,6 +47,7 @@ class ContainerRun:
 
     pod: int
     spec: ContainerSpec
+    start: int  # first scrape index: the pod's, and an init container ends early
     cpu_demand: np.ndarray
     cpu_usage: np.ndarray
     throttled_ratio: np.ndarray | None  # None without a CPU limit
@@ -229,13 +230,16 @@ def simulate(spec: ClusterSpec, index: int) -> WorkloadRun:
     pods, owners = pod_runs(spec, w, replicas, rng)
     runs: list[ContainerRun] = []
     for p_index, pod in enumerate(pods):
-        sl = slice(pod.start, pod.end)
-        length = pod.end - pod.start
         for c, cpu_prof, mem_prof in zip(w.containers, cpu_profiles, mem_profiles, strict=True):
+            if c.init_minutes is not None:
+                length = min(pod.end - pod.start, max(2, int(c.init_minutes * 60 / spec.scrape_interval)))
+            else:
+                length = pod.end - pod.start
+            sl = slice(pod.start, pod.start + length)
             share = (w.replicas / replicas[sl]) if w.hpa is not None else 1.0
             pod_noise = np.exp(_ar1(rng, length, tau=3, sigma=c.cpu_pod_noise) - c.cpu_pod_noise**2 / 2)
             demand = c.cpu_mean * cpu_prof[sl] * share * pod_noise
-            if w.kind == "CronJob":  # a batch job loads its data as it goes
+            if w.kind == "CronJob" or c.init_minutes is not None:  # a batch job loads its data as it goes
                 demand = c.cpu_mean * pod_noise * np.exp(_ar1(rng, length, 3, c.cpu_noise))
                 mem_base = mem_prof[sl] * np.linspace(0.35, 1.0, length)
             else:
@@ -249,7 +253,7 @@ def simulate(spec: ClusterSpec, index: int) -> WorkloadRun:
             working_set = mem_demand.copy()
             for at in kills:  # the scrape after a kill sees the restarted container
                 working_set[at] = mem_base[at] * 0.5
-            run = ContainerRun(p_index, c, demand, usage, ratio, mem_demand, working_set, restarts, kills)
+            run = ContainerRun(p_index, c, pod.start, demand, usage, ratio, mem_demand, working_set, restarts, kills)
             if c.nodejs is not None:
                 _nodejs_memory(run, c, rng, spec.scrape_interval)
             runs.append(run)

@@ -55,6 +55,7 @@ class ContainerSpec:
     memory_growth_per_day: float = 0.0  # relative
     memory_leak_per_hour: float = 0.0  # bytes
     nodejs: NodeJsSpec | None = None
+    init_minutes: int | None = None  # an init container: runs this long at each pod start, then exits
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,16 @@ def scenarios() -> tuple[WorkloadSpec, ...]:
         ), replicas=4),
         # Growing service: usage trends up over the window.
         WorkloadSpec("payments", "Deployment", "payments-api", (
+            # init container: database migrations at every pod start
+            ContainerSpec("migrate", "ghcr.io/acme/payments-api:5.1.0", cpu_mean=0.3, memory_base=150 * MiB,
+                          cpu_request=0.1, memory_request=128 * MiB, memory_limit=256 * MiB, cpu_daily=0.0,
+                          cpu_weekend=0.0, init_minutes=6),
             ContainerSpec("app", "ghcr.io/acme/payments-api:5.1.0", cpu_mean=0.22, memory_base=380 * MiB,
                           cpu_request=0.25, memory_request=512 * MiB, memory_limit=1 * GiB,
                           cpu_growth_per_day=0.03, memory_growth_per_day=0.02,
                           nodejs=node("22.12.0", 100 * MiB)),
             _ENVOY,
-        ), replicas=2, rollout_every_hours=100),
+        ), replicas=2, rollout_every_hours=30),
         # JVM-like service: flat high memory, no requests at all (BestEffort).
         WorkloadSpec("payments", "Deployment", "fraud-scorer", (
             ContainerSpec("scorer", "ghcr.io/acme/fraud-scorer:0.9.4", cpu_mean=0.6, memory_base=1.4 * GiB,
