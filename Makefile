@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-accuracy prometheus demo-data clean
+.PHONY: demo test lint bench bench-accuracy prometheus chromium demo-data clean
 
 $(BIN)/rightsizer: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/rightsizer: pyproject.toml
 demo: $(BIN)/rightsizer
 	$(BIN)/rightsizer report --demo
 
-test: $(BIN)/rightsizer prometheus
+test: $(BIN)/rightsizer prometheus chromium
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/rightsizer
@@ -22,6 +22,9 @@ lint: $(BIN)/rightsizer
 
 prometheus:
 	scripts/ensure-prometheus.sh
+
+chromium:
+	scripts/ensure-chromium.sh
 
 bench: $(BIN)/rightsizer prometheus
 	$(BIN)/python bench/run.py

@@ -18,6 +18,7 @@ from rightsizer.config import Policy, PolicySet
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, WorkloadKey
 from rightsizer.recommend import Recommendation, RecommendationSet, recommend
+from rightsizer.report.plots import plot_container
 from rightsizer.scope import Scope
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "__version__",
     "backtest",
     "load_history",
+    "plot_container",
     "recommend",
     "save_snapshot",
     "split",

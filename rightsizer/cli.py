@@ -1,6 +1,7 @@
 """The ``rightsizer`` command: parses flags, calls the library, renders.  No logic of its own.
 
-Exit codes: 0 success, 1 an error the message explains, 2 a usage error.
+Exit codes: 0 success, 1 an error the message explains, 2 a usage error, 3 changes
+recommended under ``--fail-on-change``, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ app = typer.Typer(
 )
 stderr = Console(stderr=True)
 log = logging.getLogger("rightsizer")
+EXIT_CHANGES = 3
 
 SOURCE = "Source (choose one)"
 FILTER = "Scope"
@@ -174,6 +176,11 @@ def report(
     strategy: Annotated[str, typer.Option(
         "--strategy", rich_help_panel=POLICY,
         help=f"Recommender: {', '.join(STRATEGIES)} (the others are baselines).")] = "rightsizer",
+    plots: Annotated[int, typer.Option(
+        "--plots", min=0, help="html: pictures for every container of a small cluster, else this many (most risk "
+        "and change first).")] = 20,
+    fail_on_change: Annotated[bool, typer.Option(
+        "--fail-on-change", help="Exit with code 3 when any change is recommended (a CI gate).")] = False,
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
@@ -207,7 +214,7 @@ def report(
                     connection)
     recs = recommend(history, policies, strategy=strategy)
     if output is not None:
-        write_text_atomic(output, render(recs, fmt))
+        write_text_atomic(output, render(recs, fmt, history, plots))
         stderr.print(f"wrote {output} ({len(recs)} containers)", markup=False, highlight=False)
     elif fmt == "table":
         Console(width=None if sys.stdout.isatty() else 200).print(build_table(recs))
@@ -215,7 +222,10 @@ def report(
         if note:
             stderr.print(note, end="", markup=False, highlight=False)
     else:
-        sys.stdout.write(render(recs, fmt))
+        sys.stdout.write(render(recs, fmt, history, plots))
+    if fail_on_change and any(r.changed for r in recs):
+        stderr.print(f"{sum(r.changed for r in recs)} containers would change (--fail-on-change)", markup=False)
+        raise typer.Exit(EXIT_CHANGES)
 
 
 def _policies(config: Path | None, profile: str | None, qos: str | None, change_threshold: float | None

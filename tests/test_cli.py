@@ -165,3 +165,33 @@ def test_policy_flags_and_config(tmp_path):
 )
 def test_bad_policy_input(args, code, message):
     assert_clean_error(run(*args), code, message)
+
+
+def test_every_format_on_the_command_line(tmp_path):
+    for fmt in ("yaml", "csv", "markdown"):
+        result = run("report", "--demo", "-n", "shop", "-o", fmt)
+        assert result.returncode == 0 and "storefront" in result.stdout, (fmt, result.stderr)
+    page = tmp_path / "report.html"
+    result = run("report", "--demo", "-n", "shop", "-o", "html", "--output", str(page), "--plots", "2")
+    assert result.returncode == 0, result.stderr
+    assert page.read_text().count("<svg") == 2
+
+
+def test_fail_on_change_is_a_ci_gate():
+    result = run("report", "--demo", "-n", "shop", "-o", "json", "--fail-on-change")
+    assert result.returncode == 3 and "would change" in result.stderr
+    assert json.loads(result.stdout)["summary"]["changed"] > 0, "the report is still printed"
+    calm = run("report", "--demo", "-n", "payments", "-w", "ledger-db", "--change-threshold", "1",
+               "--fail-on-change", "-o", "json")
+    assert calm.returncode == 0, calm.stderr
+
+
+@pytest.mark.parametrize("target", ["/proc/rightsizer-report.json", "/nonexistent-dir/report.json"])
+def test_unwritable_output_is_a_clear_error(target):
+    assert_clean_error(run("report", "--demo", "-o", "json", "--output", target), 1, "cannot write")
+    assert not Path(target).exists()
+
+
+def test_output_to_a_directory_is_refused(tmp_path):
+    assert_clean_error(run("report", "--demo", "--output", str(tmp_path)), 1, "is a directory")
+    assert list(tmp_path.iterdir()) == [], "no temporary file left behind"

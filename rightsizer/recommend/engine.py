@@ -121,7 +121,7 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
                            f"({ctx.policy.trend.horizon_days:g} d)")
         basis = expected
     margin = p.margin
-    if p.variability * est.variation > margin:
+    if p.variability * est.variation > margin + 0.005:  # worth saying from half a percentage point
         margin = p.variability * est.variation
         rec.reasons.append(f"daily peaks vary by {est.variation:.1%}: margin {margin:.0%}")
     value = max(p.min_bytes, round_up(basis * (1 + margin), p.granularity))

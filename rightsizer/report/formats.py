@@ -1,9 +1,13 @@
-"""Machine-readable renderings; their shape is documented in docs/output.md and kept stable."""
+"""Machine-readable renderings (json, yaml, csv); their shape is documented in docs/output.md and kept stable."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
+
+from ruamel.yaml import YAML
 
 from rightsizer import __version__
 from rightsizer.recommend.model import RISKS, RecommendationSet
@@ -29,3 +33,46 @@ def report_document(recs: RecommendationSet) -> dict[str, Any]:
 
 def render_json(recs: RecommendationSet) -> str:
     return json.dumps(report_document(recs), indent=2) + "\n"
+
+
+def render_yaml(recs: RecommendationSet) -> str:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # keep the documented key order
+    buffer = io.StringIO()
+    yaml.dump(report_document(recs), buffer)
+    return buffer.getvalue()
+
+
+CSV_COLUMNS = (
+    "cluster", "namespace", "kind", "workload", "container", "init_container",
+    "current_cpu_request", "current_cpu_limit", "current_memory_request", "current_memory_limit",
+    "recommended_cpu_request", "recommended_cpu_limit", "recommended_memory_request", "recommended_memory_limit",
+    "changed", "risk", "confidence", "max_old_space_size", "node_options", "hpa", "hpa_target_utilization",
+    "oom_kills", "pods", "samples", "reasons", "risk_reasons",
+)
+
+
+def render_csv(recs: RecommendationSet) -> str:
+    """One row per container; quantities as Kubernetes strings, empty when unset; reasons joined by ' | '."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for rec in recs:
+        d = rec.to_dict()
+        row: dict[str, Any] = {k: d[k] for k in ("cluster", "namespace", "kind", "workload", "container", "changed",
+                                                 "risk", "confidence", "oom_kills", "pods", "samples")}
+        row["init_container"] = d["init_container"]
+        for side in ("current", "recommended"):
+            for key, value in (d[side] or {}).items():
+                row[f"{side}_{key}"] = value
+        if d["nodejs"]:
+            row["max_old_space_size"] = d["nodejs"]["max_old_space_size"]
+            row["node_options"] = d["nodejs"]["node_options"]
+        if d["hpa"]:
+            row["hpa"] = d["hpa"]["name"]
+            row["hpa_target_utilization"] = d["hpa"]["target_utilization"]
+        row["reasons"] = " | ".join(d["reasons"])
+        row["risk_reasons"] = " | ".join(d["risk_reasons"])
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buffer.getvalue()

@@ -65,7 +65,7 @@ def missing_note(missing: Mapping[str, str]) -> str:
     return "left out (partial result):\n" + "".join(f"  ! {what}: {why}\n" for what, why in missing.items())
 
 
-def render_table(recs: RecommendationSet, width: int = 160) -> str:
+def render_table(recs: RecommendationSet, width: int = 220) -> str:
     """The table as plain text (for files and tests); the CLI prints :func:`build_table` in colour."""
     buffer = io.StringIO()
     Console(file=buffer, width=width, force_terminal=False, color_system=None).print(build_table(recs))
@@ -91,14 +91,15 @@ def _row(r: Recommendation) -> list[Text | str]:
         _change(r.current_requests.memory, r.requests.memory, format_memory),
         _change(r.current_limits.memory, r.limits.memory if r.limits else None, format_memory),
         Text(r.risk, style=_RISK_STYLE[r.risk]),
-        ", ".join(_extras(r)),
+        ", ".join(describe_extras(r)),
     ]
 
 
 _RISK_STYLE = {"low": "dim", "medium": "yellow", "high": "bold red"}
 
 
-def _extras(r: Recommendation) -> list[str]:
+def describe_extras(r: Recommendation) -> list[str]:
+    """Short notes beside the numbers: the heap flag, an HPA target that moves, OOMKills seen."""
     out = []
     if r.nodejs is not None:
         out.append(f"heap {r.nodejs.max_old_space_size_mib}Mi")

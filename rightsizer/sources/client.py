@@ -183,10 +183,13 @@ class PrometheusClient:
         where = redact_url(self.url)
         attempt = 0
         while True:
+            began = time.monotonic()
             try:
                 result = call()
                 if not isinstance(result, list):
                     raise PrometheusQueryError(f"unexpected answer from {where}: no result list")
+                log.info("%d series in %.2fs: %s", len(result), time.monotonic() - began,
+                         query if len(query) <= 200 else query[:197] + "...")
                 return result
             except _HttpError as exc:
                 error: RightsizerError = _http_error(where, exc, query)

@@ -1,0 +1,68 @@
+"""Markdown: what a pull request body shows a reviewer, changes first, reasons one click away."""
+
+from __future__ import annotations
+
+from rightsizer.recommend.model import Recommendation, RecommendationSet
+from rightsizer.report.table import describe_extras
+
+_KIND = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "CronJob": "cronjob"}
+_RISK = {"low": "low", "medium": "**medium**", "high": "**HIGH**"}
+
+
+def _cell(current: str | None, new: str | None) -> str:
+    cur = current or "-"
+    nxt = new or "-"
+    return cur if cur == nxt else f"{cur} → **{nxt}**"
+
+
+def _row(r: Recommendation) -> str:
+    d = r.to_dict()
+    cur, new = d["current"], d["recommended"]
+    cells = [
+        r.key.namespace,
+        f"{_KIND.get(r.key.kind, r.key.kind)}/{r.key.workload}",
+        r.key.container + (" (init)" if r.init else ""),
+        _cell(cur["cpu_request"], new["cpu_request"]),
+        _cell(cur["cpu_limit"], new["cpu_limit"]),
+        _cell(cur["memory_request"], new["memory_request"]),
+        _cell(cur["memory_limit"], new["memory_limit"]),
+        _RISK[r.risk],
+        ", ".join(describe_extras(r)),
+    ]
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def render_markdown(recs: RecommendationSet) -> str:
+    changed = [r for r in recs if r.changed]
+    kept = [r for r in recs if r.requests is not None and not r.changed]
+    none = [r for r in recs if r.requests is None]
+    lines = [
+        f"## rightsizer: {len(changed)} of {len(recs)} containers to resize",
+        "",
+        f"History: {recs.window} from {recs.source or 'unknown source'}; strategy `{recs.strategy}`.",
+        "",
+    ]
+    if changed:
+        lines += [
+            "| Namespace | Workload | Container | CPU request | CPU limit | Memory request | Memory limit | Risk | Also |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *(_row(r) for r in sorted(changed, key=lambda r: r.key)),
+            "",
+            "<details><summary>Why each value</summary>",
+            "",
+        ]
+        for r in sorted(changed, key=lambda r: r.key):
+            lines.append(f"**{r.key}** (risk {r.risk}, confidence {r.confidence:.0%})")
+            lines += [f"- {reason}" for reason in r.reasons]
+            lines += [f"- risk: {why}" for why in r.risk_reasons]
+            lines.append("")
+        lines += ["</details>", ""]
+    if kept:
+        lines.append(f"{len(kept)} containers are within the change threshold and stay as they are.")
+    if none:
+        lines.append(f"{len(none)} containers have no recommendation: "
+                     + "; ".join(f"{r.key} ({r.reasons[0]})" for r in none[:10])
+                     + (" ..." if len(none) > 10 else ""))
+    if recs.missing:
+        lines.append("Left out (partial result): " + "; ".join(f"{k}: {v}" for k, v in recs.missing.items()))
+    return "\n".join(lines).rstrip() + "\n"
