@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Regenerate the command output shown in README.md and docs/, so the docs show what the tool prints.
+
+A block is a marker comment followed by a fenced block::
+
+    <!-- output: rightsizer report --demo -n shop -->
+    ```
+    ...replaced by the command's output...
+    ```
+
+``--check`` exits 1 (listing the blocks) when a file is out of date, without writing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+BLOCK = re.compile(r"(<!-- output: (?P<cmd>.+?) -->\n```[a-z]*\n)(?P<body>.*?)(```)", re.DOTALL)
+
+
+def run(command: str) -> str:
+    args = shlex.split(command)
+    assert args[0] == "rightsizer", f"only rightsizer commands are run: {command}"
+    env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1", "TERM": "dumb"}
+    result = subprocess.run([sys.executable, "-m", "rightsizer", *args[1:]], capture_output=True, text=True,
+                            env=env, cwd=ROOT, check=False)
+    out = (result.stdout + result.stderr).rstrip()
+    return "\n".join(line.rstrip() for line in out.splitlines()) + "\n"
+
+
+def refresh(text: str) -> str:
+    return BLOCK.sub(lambda m: m.group(1) + run(m.group("cmd")) + m.group(4), text)
+
+
+def main() -> int:
+    check = "--check" in sys.argv
+    stale = []
+    for path in FILES:
+        text = path.read_text()
+        if "<!-- output:" not in text:
+            continue
+        new = refresh(text)
+        if new != text:
+            stale.append(path.relative_to(ROOT))
+            if not check:
+                path.write_text(new)
+    if stale:
+        print(("out of date: " if check else "updated: ") + ", ".join(map(str, stale)))
+        if check:
+            print("run: python scripts/update-docs.py")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
