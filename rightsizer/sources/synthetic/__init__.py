@@ -33,7 +33,7 @@ from rightsizer.history import (
     WorkloadKey,
 )
 from rightsizer.sources.synthetic import openmetrics
-from rightsizer.sources.synthetic.simulate import ContainerRun, WorkloadRun, simulate
+from rightsizer.sources.synthetic.simulate import ContainerRun, WorkloadRun, simulate_workload
 from rightsizer.sources.synthetic.spec import ClusterSpec, cluster_spec
 
 #: Bump when the generated data changes, so cached Prometheus data is rebuilt.
@@ -79,7 +79,7 @@ class SyntheticCluster:
     def runs(self) -> Iterator[WorkloadRun]:
         """Simulate the workloads one at a time (each is seeded on its own)."""
         for index in range(len(self.spec.workloads)):
-            yield simulate(self.spec, index)
+            yield simulate_workload(self.spec, index)
 
     def write_openmetrics(self, path: str | Path, exclude: frozenset[str] = frozenset()) -> int:
         """Write the whole cluster for promtool; returns the number of samples written.

@@ -219,7 +219,7 @@ def _memory_with_restarts(demand_base: np.ndarray, leak_per_scrape: float, limit
     return demand, restarts, kills
 
 
-def simulate(spec: ClusterSpec, index: int) -> WorkloadRun:
+def simulate_workload(spec: ClusterSpec, index: int) -> WorkloadRun:
     """Simulate workload ``index`` of the cluster."""
     w = spec.workloads[index]
     rng = _rng(spec.seed, index, w.namespace, w.name)
