@@ -15,7 +15,7 @@ demo: $(BIN)/rightsizer
 	$(BIN)/rightsizer report --demo
 
 test: $(BIN)/rightsizer prometheus chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: $(BIN)/rightsizer
 	$(BIN)/ruff check rightsizer tests bench scripts
