@@ -12,7 +12,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from rightsizer.patch.yamltext import PatchError, TextEdits, block_lines, end_line, flow_text, is_flow, key_column
+from rightsizer.patch.yamltext import PatchError, TextEdits, block_lines, content_end, flow_text, is_flow, key_column
+from rightsizer.recommend.node_heap import merge_node_options
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Rollout", "Job", "ReplicaSet")
 
@@ -23,7 +24,13 @@ class ContainerChange:
 
     requests: dict[str, str] = field(default_factory=dict)
     limits: dict[str, str | None] = field(default_factory=dict)
-    node_options: str | None = None
+    heap_mib: int | None = None  # --max-old-space-size, merged into the container's NODE_OPTIONS
+    inherited_node_options: str | None = None  # NODE_OPTIONS a patch's base sets, kept when the patch overrides it
+
+    def node_options(self, existing: str | None) -> str | None:
+        if self.heap_mib is None:
+            return None
+        return merge_node_options(existing if existing is not None else self.inherited_node_options, self.heap_mib)
 
 
 def pod_spec(doc: Any) -> CommentedMap | None:
@@ -56,20 +63,19 @@ def _child_indent(mapping: CommentedMap, step: int) -> int:
     return key_column(mapping) + step
 
 
-def set_mapping(edits: TextEdits, parent: CommentedMap, key: str, wanted: dict[str, Any], step: int,
-                current_keys_removed: set[str] | None = None) -> None:
+def set_mapping(edits: TextEdits, parent: CommentedMap, key: str, wanted: dict[str, Any], step: int) -> None:
     """Make ``parent[key]`` hold ``wanted`` (nested dicts; a None value removes that key)."""
     existing = parent.get(key)
     final = _merge(existing if isinstance(existing, dict) else {}, wanted)
-    kline, _kcol = parent.lc.key(key) if key in parent else (None, None)
-    if existing is None or (isinstance(existing, dict) and not existing and is_flow(existing)) or \
+    kline = parent.lc.key(key)[0] if key in parent else None
+    if existing is None or (isinstance(existing, dict) and not existing) or \
             (key in parent and not isinstance(existing, dict)):
         # missing, `key: {}` or `key:` with nothing: write a block under the key
         if not final:
             return
         indent = key_column(parent)
         if kline is None:
-            last = end_line(parent, parent.lc.line)
+            last = content_end(edits.lines, parent, parent.lc.line)
             edits.insert_after(last, [" " * indent + f"{key}:", *block_lines(final, indent + step, step)])
         else:
             vline, vcol = parent.lc.value(key)
@@ -97,7 +103,7 @@ def _edit_block(edits: TextEdits, mapping: CommentedMap, wanted: dict[str, Any],
                 if isinstance(current, CommentedMap) and current and not is_flow(current) and \
                         all(v is None for v in value.values()) and set(current) <= {k for k, v in value.items()}:
                     # every entry goes: remove the whole sub-mapping
-                    for line in range(mapping.lc.key(key)[0], end_line(current, mapping.lc.key(key)[0]) + 1):
+                    for line in range(mapping.lc.key(key)[0], content_end(edits.lines, current, mapping.lc.key(key)[0]) + 1):
                         edits.delete(line)
                     continue
                 set_mapping(edits, mapping, key, value, step)
@@ -108,7 +114,7 @@ def _edit_block(edits: TextEdits, mapping: CommentedMap, wanted: dict[str, Any],
         elif value is None:
             if key in mapping:
                 kline = mapping.lc.key(key)[0]
-                for line in range(kline, end_line(mapping[key], kline) + 1):
+                for line in range(kline, max(kline, content_end(edits.lines, mapping[key], kline)) + 1):
                     edits.delete(line)
         elif key in mapping:
             line, col = mapping.lc.value(key)
@@ -117,7 +123,7 @@ def _edit_block(edits: TextEdits, mapping: CommentedMap, wanted: dict[str, Any],
         else:
             appended.append(" " * indent + f"{key}: {value}")
     if appended:
-        edits.insert_after(end_line(mapping, mapping.lc.line), appended)
+        edits.insert_after(content_end(edits.lines, mapping, mapping.lc.line), appended)
 
 
 def _value_span(edits: TextEdits, line: int, col: int) -> tuple[int, int, str]:
@@ -165,8 +171,18 @@ def edit_container(edits: TextEdits, container: CommentedMap, change: ContainerC
         wanted["requests"] = dict(change.requests)
     if wanted:
         set_mapping(edits, container, "resources", wanted, step)
-    if change.node_options is not None:
-        set_env(edits, container, "NODE_OPTIONS", change.node_options, step)
+    if change.heap_mib is not None:
+        value = change.node_options(env_value(container, "NODE_OPTIONS"))
+        assert value is not None
+        set_env(edits, container, "NODE_OPTIONS", value, step)
+
+
+def env_value(container: dict[str, Any], name: str) -> str | None:
+    """The literal value of an env var of a container, or None."""
+    for entry in container.get("env") or []:
+        if isinstance(entry, dict) and entry.get("name") == name and isinstance(entry.get("value"), str):
+            return str(entry["value"])
+    return None
 
 
 def set_env(edits: TextEdits, container: CommentedMap, name: str, value: str, step: int) -> None:
@@ -189,11 +205,11 @@ def set_env(edits: TextEdits, container: CommentedMap, name: str, value: str, st
         dash_line, _dash_col = env.lc.item(len(env) - 1)
         item_col = key_column(env[-1])
         dash = " " * (item_col - 2) + "- " if item_col >= 2 else "- "
-        last = end_line(env, dash_line)
+        last = content_end(edits.lines, env, dash_line)
         edits.insert_after(last, [dash + f"name: {name}", " " * item_col + f"value: {rendered}"])
         return
     indent = key_column(container)
-    last = end_line(container, container.lc.line)
+    last = content_end(edits.lines, container, container.lc.line)
     edits.insert_after(last, [" " * indent + "env:", " " * (indent + step) + f"- name: {name}",
                               " " * (indent + step + 2) + f"value: {rendered}"])
 

@@ -132,8 +132,29 @@ class TextEdits:
         return "".join(lines)
 
 
+def content_end(lines: list[str], node: Any, default: int) -> int:
+    """The last line of a block node, including what positions do not show: the body of a block
+    scalar (``|``) or a multi-line plain scalar, i.e. the lines indented deeper than its keys."""
+    last = end_line(node, default)
+    if isinstance(node, CommentedMap) and node:
+        column = key_column(node)
+    elif isinstance(node, CommentedSeq) and node:
+        column = int(node.lc.item(0)[1])
+    else:
+        return last
+    i = last + 1
+    while i < len(lines):
+        text = lines[i]
+        if text.strip() and len(text) - len(text.lstrip()) <= column:
+            break
+        if text.strip() and not text.lstrip().startswith("#"):
+            last = i
+        i += 1
+    return last
+
+
 def end_line(node: Any, default: int) -> int:
-    """The last line a block node's content occupies (0-based)."""
+    """The last line a block node's positions reach (0-based); see :func:`content_end`."""
     last = default
     if isinstance(node, CommentedMap):
         for key in node:
