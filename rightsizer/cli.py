@@ -6,6 +6,7 @@ recommended under ``--fail-on-change``, 130 interrupted.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -25,7 +26,8 @@ from rightsizer.config import PROFILES, PolicySet
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
 from rightsizer.history import ClusterHistory
-from rightsizer.recommend import STRATEGIES, recommend
+from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
+from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend
 from rightsizer.report import FORMATS, render
 from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
 from rightsizer.report.table import build_table, dropped_note, missing_note
@@ -42,7 +44,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("rightsizer")
 EXIT_CHANGES = 3
 
@@ -299,6 +301,112 @@ def backtest(
         stderr.print(f"wrote {output}", markup=False, highlight=False)
     else:
         sys.stdout.write(text)
+
+
+def _recommendations_from(file: Path | None, prometheus_url: str | None, snapshot: Path | None, demo: bool,
+                          namespace: str | None, workload: str | None, selector: str | None, window: str, step: str,
+                          end: str, quiet: bool, connection: dict[str, object], policies: PolicySet
+                          ) -> tuple[list[PlannedChange], RecommendationSet | None]:
+    """The changes to make: from a reviewed report file, or recommended now from a source."""
+    if file is not None:
+        if prometheus_url or snapshot or demo:
+            raise RightsizerError("--recommendations replaces the source: drop --prometheus-url, --snapshot or --demo")
+        try:
+            doc = json.loads(Path(file).read_text())
+        except FileNotFoundError:
+            raise RightsizerError(f"recommendations file {file} does not exist") from None
+        except (OSError, ValueError) as exc:
+            raise RightsizerError(f"recommendations file {file} is not a JSON report ({exc}); write one with "
+                                  "'rightsizer report -o json --output FILE'") from None
+        changes = plan_from_report(doc)
+        scope = Scope(namespace, workload, selector)
+        return [c for c in changes if scope.key_ok(c.key)], None
+    history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
+                    connection)
+    recs = recommend(history, policies)
+    return plan(recs), recs
+
+
+RecommendationsFile = Annotated[Path | None, typer.Option(
+    "--recommendations", rich_help_panel=SOURCE,
+    help="Apply a report written earlier by 'rightsizer report -o json' (exactly what was reviewed).")]
+Mapping = Annotated[Path | None, typer.Option(
+    "--mapping", help="YAML list of {workload, container, file, path} for what cannot be located by itself.")]
+
+
+@app.command()
+def patch(
+    repo: Annotated[Path | None, typer.Option("--repo", help="The GitOps repository checkout to edit.")] = None,
+    recommendations: RecommendationsFile = None,
+    prometheus_url: PrometheusUrl = None,
+    snapshot: SnapshotFile = None,
+    demo: Demo = False,
+    namespace: Namespace = None,
+    workload: Workload = None,
+    selector: Selector = None,
+    window: Window = "14d",
+    step: Step = "5m",
+    end: End = "now",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff; change nothing.")] = False,
+    output_dir: Annotated[Path | None, typer.Option(
+        "-o", "--output-dir", help="Write kubectl strategic-merge patch files here instead of editing a repo.")] = None,
+    mapping: Mapping = None,
+    config: ConfigFile = None,
+    profile: Profile = None,
+    qos: Qos = None,
+    change_threshold: ChangeThreshold = None,
+    timeout: Timeout = 60.0,
+    retries: Retries = 3,
+    concurrency: Concurrency = 4,
+    ca_file: CaFile = None,
+    client_cert: ClientCert = None,
+    client_key: ClientKey = None,
+    header: Header = None,
+    insecure_skip_tls_verify: Insecure = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Apply the recommendations to a GitOps checkout: plain manifests, Kustomize overlays, Helm values.
+
+    Only the changed values move in the files (comments, order, quoting stay); every edit is
+    re-parsed and, where a kustomization renders it, checked with kubectl kustomize before any
+    file is written.
+
+    Examples:
+
+      rightsizer patch --demo --repo ./gitops --dry-run
+
+      rightsizer report --prometheus-url http://localhost:9090 -o json --output recs.json
+      rightsizer patch --recommendations recs.json --repo ./gitops
+
+      rightsizer patch --demo -o ./patches     # kubectl patch files, no repository
+    """
+    _logging(verbose)
+    if (repo is None) == (output_dir is None):
+        raise RightsizerError("give --repo PATH (edit a checkout) or -o DIR (write kubectl patch files), not both")
+    policies = _policies(config, profile, qos, change_threshold)
+    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
+                  "client_cert": client_cert, "client_key": client_key, "header": header,
+                  "insecure": insecure_skip_tls_verify}
+    changes, _ = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
+                                       selector, window, step, end, quiet, connection, policies)
+    if output_dir is not None:
+        written = write_kubectl_patches(changes, output_dir)
+        stderr.print(f"wrote {len(written)} patch files to {output_dir}", markup=False, highlight=False)
+        return
+    assert repo is not None
+    if not repo.is_dir():
+        raise RightsizerError(f"--repo {repo} is not a directory")
+    result = build_patch(repo, changes, mapping)
+    if dry_run:
+        sys.stdout.write(result.diff())
+    else:
+        write_patch(repo, result)
+    verb = "would change" if dry_run else "changed"
+    stderr.print(f"{verb} {len(result.files)} files for {len(result.applied)} containers; "
+                 f"{len(result.skipped)} not applied", markup=False, highlight=False)
+    for what, why in sorted(result.skipped.items()):
+        stderr.print(f"  - {why}", markup=False, highlight=False)
 
 
 @app.command()

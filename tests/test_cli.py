@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,33 @@ def test_unwritable_output_is_a_clear_error(target):
 def test_output_to_a_directory_is_refused(tmp_path):
     assert_clean_error(run("report", "--demo", "--output", str(tmp_path)), 1, "is a directory")
     assert list(tmp_path.iterdir()) == [], "no temporary file left behind"
+
+
+def test_patch_dry_run_then_apply(tmp_path):
+    repo = tmp_path / "gitops"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "gitops-repo", repo)
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    dry = run("patch", "--demo", "--repo", str(repo), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "+++ b/apps/platform/log-agent.yaml" in dry.stdout and "would change" in dry.stderr
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before, "a dry run writes nothing"
+    report = tmp_path / "recs.json"
+    assert run("report", "--demo", "-o", "json", "--output", str(report)).returncode == 0
+    applied = run("patch", "--recommendations", str(report), "--repo", str(repo), "-n", "shop")
+    assert applied.returncode == 0, applied.stderr
+    changed = {p for p in repo.rglob("*") if p.is_file() and before.get(p) != p.read_bytes()}
+    assert changed and all("kustomize/shop/overlays/prod" in str(p) for p in changed)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("patch", "--demo"), "give --repo PATH"),
+        (("patch", "--demo", "--repo", "/nonexistent"), "is not a directory"),
+        (("patch", "--recommendations", "/nonexistent.json", "--repo", "."), "does not exist"),
+        (("patch", "--recommendations", "pyproject.toml", "--repo", "."), "is not a JSON report"),
+        (("patch", "--demo", "--recommendations", "x.json", "--repo", "."), "replaces the source"),
+    ],
+)
+def test_bad_patch_input(args, message):
+    assert_clean_error(run(*args), 1, message)

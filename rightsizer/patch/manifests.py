@@ -86,6 +86,8 @@ def set_mapping(edits: TextEdits, parent: CommentedMap, key: str, wanted: dict[s
             edits.insert_after(kline, block_lines(final, indent + step, step))
         return
     if is_flow(existing):
+        if _plain(final) == _plain(existing):
+            return  # already so: leave the bytes alone
         line, col = parent.lc.value(key)
         start, end = _flow_span(edits, line, col)
         edits.replace(line, start, end, flow_text(final) if final else "{}")
@@ -145,6 +147,12 @@ def _flow_span(edits: TextEdits, line: int, col: int) -> tuple[int, int]:
             if depth == 0:
                 return col, i + 1
     raise PatchError(f"line {line + 1}: a flow mapping spans lines; edit it by hand")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return None if value is None else str(value)
 
 
 def _merge(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,43 @@
+"""Strategic-merge patch files for ``kubectl patch``, for teams that do not keep manifests in Git."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from rightsizer.errors import RightsizerError
+from rightsizer.fileio import write_text_atomic
+from rightsizer.history import WorkloadKey
+from rightsizer.patch.apply import PlannedChange, _dump, _intend_container
+
+
+def write_kubectl_patches(changes: list[PlannedChange], directory: Path) -> list[Path]:
+    """One file per workload; apply with ``kubectl patch KIND NAME -n NS --patch-file FILE``.
+
+    A removed limit is written as ``null``, which is how a strategic merge deletes a field.
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise RightsizerError(f"{directory} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    by_workload: dict[WorkloadKey, list[PlannedChange]] = defaultdict(list)
+    for pc in changes:
+        by_workload[pc.key.workload_key].append(pc)
+    written = []
+    for key, pcs in sorted(by_workload.items()):
+        spec: dict[str, list[dict[str, Any]]] = {}
+        for pc in pcs:
+            item: dict[str, Any] = {"name": pc.key.container}
+            _intend_container(item, pc.change, null=True)
+            spec.setdefault("initContainers" if pc.init else "containers", []).append(item)
+        template: dict[str, Any] = {"template": {"spec": spec}}
+        body = {"spec": {"jobTemplate": {"spec": template}} if key.kind == "CronJob" else template}
+        name = re.sub(r"[^a-z0-9.-]+", "-", f"{key.namespace}-{key.kind}-{key.name}".lower())
+        path = directory / f"{name}.yaml"
+        header = (f"# kubectl patch {key.kind.lower()} {key.name} -n {key.namespace} --type strategic "
+                  f"--patch-file {path.name}\n")
+        write_text_atomic(path, header + _dump(body))
+        written.append(path)
+    return written
