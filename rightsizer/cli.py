@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,11 @@ from rightsizer.backtest import split
 from rightsizer.config import PROFILES, PolicySet
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
+from rightsizer.gitops.github import GitHubProvider
+from rightsizer.gitops.gitlab import GitLabProvider
+from rightsizer.gitops.pr import open_or_update
+from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
+from rightsizer.gitops.repo import GitRepo
 from rightsizer.history import ClusterHistory
 from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
 from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend
@@ -407,6 +413,96 @@ def patch(
                  f"{len(result.skipped)} not applied", markup=False, highlight=False)
     for what, why in sorted(result.skipped.items()):
         stderr.print(f"  - {why}", markup=False, highlight=False)
+
+
+@app.command("pr")
+def pull_request(
+    repo: Annotated[str, typer.Option("--repo", help="Repository URL to clone, or a local checkout (clean, on a "
+                                                     "branch, with an 'origin' remote).")],
+    base: Annotated[str, typer.Option("--base", help="Branch the pull request targets.")] = "main",
+    branch: Annotated[str, typer.Option("--branch", help="Work branch, reused every week.")] = "rightsizer/resize",
+    provider: Annotated[str | None, typer.Option(
+        "--provider", help="github or gitlab (guessed from the remote's host).")] = None,
+    api_url: Annotated[str | None, typer.Option(
+        "--api-url", help="API base URL (GitHub Enterprise: https://HOST/api/v3; GitLab: https://HOST).")] = None,
+    project: Annotated[str | None, typer.Option(
+        "--project", help="owner/name on the code host (read from the remote URL by default).")] = None,
+    token_env: Annotated[str | None, typer.Option(
+        "--token-env", help="Environment variable holding the token (default GITHUB_TOKEN or GITLAB_TOKEN).")] = None,
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Empty directory to clone into.")] = None,
+    recommendations: RecommendationsFile = None,
+    prometheus_url: PrometheusUrl = None,
+    snapshot: SnapshotFile = None,
+    demo: Demo = False,
+    namespace: Namespace = None,
+    workload: Workload = None,
+    selector: Selector = None,
+    window: Window = "14d",
+    step: Step = "5m",
+    end: End = "now",
+    mapping: Mapping = None,
+    config: ConfigFile = None,
+    profile: Profile = None,
+    qos: Qos = None,
+    change_threshold: ChangeThreshold = None,
+    timeout: Timeout = 60.0,
+    retries: Retries = 3,
+    concurrency: Concurrency = 4,
+    ca_file: CaFile = None,
+    client_cert: ClientCert = None,
+    client_key: ClientKey = None,
+    header: Header = None,
+    insecure_skip_tls_verify: Insecure = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Open (or update) the pull request that right-sizes the GitOps repository: the weekly job.
+
+    Branches from the base, applies the recommendations, commits, pushes the work branch and
+    opens a pull request, or updates the one it opened before. No change: no commit, no PR,
+    exit 0. The token comes from GITHUB_TOKEN / GITLAB_TOKEN (or --token-env) and is never
+    printed.
+
+    Examples:
+
+      GITHUB_TOKEN=... rightsizer pr --repo https://github.com/acme/gitops --prometheus-url http://prometheus:9090
+
+      rightsizer pr --repo ./gitops --recommendations reviewed.json --provider gitlab --api-url https://git.acme.io
+    """
+    _logging(verbose)
+    policies = _policies(config, profile, qos, change_threshold)
+    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
+                  "client_cert": client_cert, "client_key": client_key, "header": header,
+                  "insecure": insecure_skip_tls_verify}
+    kind = provider or guess_provider(repo)
+    local = Path(repo).is_dir()
+    if kind is None and local:
+        remote = subprocess.run(["git", "-C", repo, "remote", "get-url", "origin"], capture_output=True, text=True,
+                                check=False).stdout.strip()
+        kind = guess_provider(remote)
+    if kind not in ("github", "gitlab"):
+        raise RightsizerError("cannot tell the code host: pass --provider github or --provider gitlab")
+    variable = token_env or ("GITHUB_TOKEN" if kind == "github" else "GITLAB_TOKEN")
+    token = _secret(variable)
+    if not token:
+        raise RightsizerError(f"no token: set {variable} (a token that can push to the repository and open pull "
+                              "requests)")
+    changes, recs = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
+                                          selector, window, step, end, quiet, connection, policies)
+    git, return_to = GitRepo.open(repo, workdir, token, "oauth2" if kind == "gitlab" else "x-access-token")
+    name = project or project_from_remote(git.remote_url())
+    if kind == "github":
+        host: Provider = GitHubProvider(name, token, api_url or "https://api.github.com")
+    else:
+        host = GitLabProvider(name, token, api_url or "https://gitlab.com")
+    outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to)
+    if outcome.pull_request is None:
+        stderr.print("nothing to change: no pull request", markup=False, highlight=False)
+    else:
+        stderr.print(f"{outcome.action} {outcome.pull_request.url} ({len(outcome.result.applied)} containers, "
+                     f"{len(outcome.result.files)} files)", markup=False, highlight=False)
+    for why in outcome.result.skipped.values():
+        stderr.print(f"  - not applied: {why}", markup=False, highlight=False)
 
 
 @app.command()

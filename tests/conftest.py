@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,8 @@ from rightsizer.sources.client import PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
 from rightsizer.sources.synthetic import SyntheticCluster
 from rightsizer.testbed import PrometheusServer, build_tsdb
+
+sys.path.insert(0, str(Path(__file__).parent))  # test helpers (fake_hosts) import as plain modules
 
 DAY = 86_400
 TEST_DAYS = 2

@@ -1,0 +1,1 @@
+"""The weekly pull request: branch, commit, push, and open or update the PR/MR."""

@@ -1,0 +1,151 @@
+"""The weekly pull request, end to end: real git (a bare repository as the remote) and a local API."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_hosts import TOKEN, FakeHost
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gitops-repo"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def remote(tmp_path) -> Path:
+    """A bare repository holding the fixture GitOps repo on main."""
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(bare)], check=True)
+    seed = tmp_path / "seed"
+    shutil.copytree(FIXTURE, seed)
+    git(seed, "init", "--quiet", "--initial-branch=main")
+    git(seed, "-c", "user.email=dev@acme.test", "-c", "user.name=dev", "add", "--all")
+    git(seed, "-c", "user.email=dev@acme.test", "-c", "user.name=dev", "commit", "--quiet", "-m", "initial")
+    git(seed, "remote", "add", "origin", str(bare))
+    git(seed, "push", "--quiet", "origin", "main")
+    return bare
+
+
+def pr(remote: Path, host: FakeHost, *args: str, provider: str = "github", token: str = TOKEN,
+       repo: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GITHUB_TOKEN": token, "GITLAB_TOKEN": token}
+    return subprocess.run(
+        [sys.executable, "-m", "rightsizer", "pr", "--repo", repo or str(remote), "--project", "acme/gitops",
+         "--provider", provider, "--api-url", host.url, *args],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+
+
+def test_opens_then_updates_one_pull_request(remote, tmp_path):
+    main_before = git(remote, "rev-parse", "main")
+    with FakeHost() as host:
+        first = pr(remote, host, "--demo", "--workdir", str(tmp_path / "w1"))
+        assert first.returncode == 0, first.stderr
+        assert "created" in first.stderr
+        assert list(host.pulls) == [1]
+        body = host.pulls[1]["body"]
+        assert "| shop | deploy/checkout |" in body and "How to revert" in body
+        assert "kustomize/shop/overlays/prod/resources.yaml" in body
+        branch_sha = git(remote, "rev-parse", "rightsizer/resize")
+        log = git(remote, "log", "-1", "--format=%B", "rightsizer/resize")
+        assert "Rightsizer-Managed: true" in log
+        assert git(remote, "rev-parse", "main") == main_before, "the base branch is never pushed to"
+
+        again = pr(remote, host, "--demo", "--workdir", str(tmp_path / "w2"))
+        assert again.returncode == 0, again.stderr
+        assert "unchanged" in again.stderr and list(host.pulls) == [1], "no duplicate pull request"
+        assert git(remote, "rev-parse", "rightsizer/resize") == branch_sha, "nothing new to push"
+
+        different = pr(remote, host, "--demo", "--profile", "reliability", "--workdir", str(tmp_path / "w3"))
+        assert different.returncode == 0, different.stderr
+        assert "updated" in different.stderr and list(host.pulls) == [1]
+        assert git(remote, "rev-parse", "rightsizer/resize") != branch_sha
+        assert git(remote, "rev-parse", "main") == main_before
+    everything = "".join(r for run in (first, again, different) for r in (run.stdout, run.stderr))
+    assert TOKEN not in everything
+
+
+def test_no_change_means_no_pull_request(remote, tmp_path):
+    with FakeHost() as host:
+        result = pr(remote, host, "--demo", "--namespace", "team-000", "--workdir", str(tmp_path / "w"))
+        assert result.returncode == 0, result.stderr
+        assert "nothing to change" in result.stderr and host.pulls == {}
+    assert "rightsizer/resize" not in git(remote, "branch", "--list")
+
+
+def test_a_branch_with_someone_elses_commit_is_not_overwritten(remote, tmp_path):
+    with FakeHost() as host:
+        assert pr(remote, host, "--demo", "--workdir", str(tmp_path / "w1")).returncode == 0
+        human = tmp_path / "human"
+        git(tmp_path, "clone", "--quiet", "--branch", "rightsizer/resize", str(remote), str(human))
+        (human / "NOTE.md").write_text("a reviewer's fix\n")
+        git(human, "add", "NOTE.md")
+        git(human, "-c", "user.email=dev@acme.test", "-c", "user.name=dev", "commit", "--quiet", "-m", "fix")
+        git(human, "push", "--quiet", "origin", "rightsizer/resize")
+        pushed = git(remote, "rev-parse", "rightsizer/resize")
+        result = pr(remote, host, "--demo", "--profile", "savings", "--workdir", str(tmp_path / "w2"))
+        assert result.returncode == 1 and "commits not made by rightsizer" in result.stderr
+        assert git(remote, "rev-parse", "rightsizer/resize") == pushed, "nothing force-pushed"
+
+
+def test_gitlab_merge_requests(remote, tmp_path):
+    with FakeHost() as host:
+        first = pr(remote, host, "--demo", "--workdir", str(tmp_path / "w1"), provider="gitlab")
+        assert first.returncode == 0, first.stderr
+        assert "created" in first.stderr and host.pulls[1]["head"] == "rightsizer/resize"
+        again = pr(remote, host, "--demo", "--profile", "reliability", "--workdir", str(tmp_path / "w2"),
+                   provider="gitlab")
+        assert again.returncode == 0 and "updated" in again.stderr and list(host.pulls) == [1]
+        assert any(m == "PUT" for m, *_ in host.requests), "the merge request was updated in place"
+        assert all(h.get("PRIVATE-TOKEN") == TOKEN for m, p, h, _ in host.requests if p.startswith("/api/v4"))
+
+
+def test_expired_token_is_a_clear_error(remote, tmp_path):
+    with FakeHost() as host:
+        result = pr(remote, host, "--demo", "--workdir", str(tmp_path / "w"), token="expired-token-0000")
+        assert result.returncode == 1 and "refused the token" in result.stderr and "GITHUB_TOKEN" in result.stderr
+        assert "expired-token-0000" not in result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_local_checkout_must_be_clean_and_on_a_branch(remote, tmp_path):
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "--quiet", str(remote), str(checkout))
+    with FakeHost() as host:
+        (checkout / "apps/platform/log-agent.yaml").write_text("edited: by hand\n")
+        dirty = pr(remote, host, "--demo", repo=str(checkout))
+        assert dirty.returncode == 1 and "uncommitted changes" in dirty.stderr
+        git(checkout, "checkout", "--quiet", "--", ".")
+        git(checkout, "checkout", "--quiet", "--detach")
+        detached = pr(remote, host, "--demo", repo=str(checkout))
+        assert detached.returncode == 1 and "detached HEAD" in detached.stderr
+        git(checkout, "checkout", "--quiet", "main")
+        ok = pr(remote, host, "--demo", repo=str(checkout))
+        assert ok.returncode == 0, ok.stderr
+        assert git(checkout, "symbolic-ref", "--short", "HEAD") == "main", "the checkout is left on its branch"
+        assert git(checkout, "status", "--porcelain") == ""
+
+
+def test_missing_base_and_rejected_push(remote, tmp_path):
+    with FakeHost() as host:
+        missing = pr(remote, host, "--demo", "--base", "production", "--workdir", str(tmp_path / "w1"))
+        assert missing.returncode == 1 and "base branch 'production' does not exist" in missing.stderr
+        hook = remote / "hooks" / "pre-receive"
+        hook.write_text("#!/bin/sh\necho 'branch protection: pushes need review' >&2\nexit 1\n")
+        hook.chmod(0o755)
+        rejected = pr(remote, host, "--demo", "--workdir", str(tmp_path / "w2"))
+        assert rejected.returncode == 1 and "git push failed" in rejected.stderr
+        assert host.pulls == {}, "no pull request for a branch that was not pushed"
+
+
+def test_the_token_is_required(remote, tmp_path):
+    with FakeHost() as host:
+        result = pr(remote, host, "--demo", token="")
+        assert result.returncode == 1 and "no token: set GITHUB_TOKEN" in result.stderr
