@@ -229,3 +229,16 @@ def test_kubectl_patch_files_apply_with_kubectl(tmp_path, demo_recs):
     assert merged.returncode == 0, merged.stderr
     assert safe_documents(merged.stdout)[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
         "cpu"] == resources["requests"]["cpu"]
+
+
+def test_a_values_file_per_environment_wins(repo, demo_recs):
+    env_values = repo / "charts/payments-api/values-payments.yaml"
+    env_values.write_text("# production overrides\npaymentsApi:\n  replicas: 4\n")
+    result = build_patch(repo, [c for c in plan(demo_recs) if c.key.workload == "payments-api"])
+    assert set(result.files) == {Path("charts/payments-api/values-payments.yaml")}, "values.yaml stays the default"
+    write_patch(repo, result)
+    values = safe_documents(env_values.read_text())[0]
+    assert values["paymentsApi"]["replicas"] == 4
+    rec = next(r for r in demo_recs if r.key.workload == "payments-api" and r.key.container == "app")
+    assert values["paymentsApi"]["resources"]["requests"]["cpu"] == rec.quantities("recommended")["cpu_request"]
+    assert "NODE_OPTIONS of payments/Deployment/payments-api/app" in result.skipped

@@ -145,6 +145,10 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
             pc.change.inherited_node_options = locator.base_env(pc.key, pc.init, "NODE_OPTIONS")
         by_file[target.file].append((target, pc))
         result.applied.append((str(pc.key), target.file, target.how))
+        if target.style == "values" and pc.change.heap_mib is not None:
+            result.skipped[f"NODE_OPTIONS of {pc.key}"] = (
+                f"{pc.key}: set --max-old-space-size={pc.change.heap_mib} in NODE_OPTIONS through the chart's env "
+                "values (a chart's env layout is its own)")
         if pc.hpa is not None:
             try:
                 found = locator.hpas(pc.key.namespace, pc.key.kind, pc.key.workload)
@@ -177,6 +181,11 @@ def _in_patch(target: Target) -> bool:
     return target.kustomization is not None and target.how.startswith(("strategic-merge", "new strategic"))
 
 
+def _env_values(target: Target) -> bool:
+    """A per-environment values file is merged over values.yaml: a removal there must be a null too."""
+    return target.style == "values" and target.file.name.startswith("values-")
+
+
 def _as_patch(change: ContainerChange) -> ContainerChange:
     limits = {k: ("null" if v is None else v) for k, v in change.limits.items()}
     return ContainerChange(dict(change.requests), limits, change.heap_mib, change.inherited_node_options)
@@ -188,18 +197,24 @@ def _edit_file(text: str, where: str, targets: list[tuple[Target, PlannedChange]
     step = indent_step(docs)
     edits = TextEdits.of(text)
     for target, pc in targets:
+        if target.style == "values":
+            change = _as_patch(pc.change) if _env_values(target) else pc.change
+            wanted: dict[str, Any] = {}
+            if change.limits:
+                wanted["limits"] = dict(change.limits)
+            if change.requests:
+                wanted["requests"] = dict(change.requests)
+            nested: dict[str, Any] = {"resources": wanted}
+            for part in reversed(target.path[1:]):
+                nested = {str(part): nested}
+            root = docs[target.doc] if docs and docs[target.doc] is not None else None
+            if not isinstance(root, CommentedMap):
+                raise PatchError(f"{where}: expected a mapping of values at the top")
+            set_mapping(edits, root, str(target.path[0]), nested, step)
+            continue
         node = _node(docs[target.doc], target.path)
         if target.style == "container":
             edit_container(edits, node, _as_patch(pc.change) if _in_patch(target) else pc.change, step)
-        elif target.style == "values":
-            if not isinstance(node, CommentedMap):
-                raise PatchError(f"{where}: {'.'.join(map(str, target.path))} is not a mapping")
-            wanted: dict[str, Any] = {}
-            if pc.change.limits:
-                wanted["limits"] = dict(pc.change.limits)
-            if pc.change.requests:
-                wanted["requests"] = dict(pc.change.requests)
-            set_mapping(edits, node, "resources", wanted, step)
         elif target.style == "patch-add-container":
             _add_container(edits, node, PlannedChange(pc.key, pc.init, _as_patch(pc.change)), step)
     for doc_index, resource, value, pc in hpas:
@@ -281,12 +296,15 @@ def _verify(old: str, new: str, where: str, targets: list[tuple[Target, PlannedC
     expected = copy.deepcopy(safe_documents(old))
     for target, pc in targets:
         node = expected[target.doc]
+        if target.style == "values":
+            for part in target.path:
+                node = node.setdefault(part, {})
+            _intend_container(node, ContainerChange(pc.change.requests, pc.change.limits), null=_env_values(target))
+            continue
         for part in target.path:
             node = node[part]
         if target.style == "container":
             _intend_container(node, pc.change, null=_in_patch(target))
-        elif target.style == "values":
-            _intend_container(node, ContainerChange(pc.change.requests, pc.change.limits))
         elif target.style == "patch-add-container":
             added: dict[str, Any] = {"name": pc.key.container}
             _intend_container(added, pc.change, null=True)

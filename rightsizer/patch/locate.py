@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +214,7 @@ class Locator:
             return mapped
         found: list[Target] = []
         found += self._in_manifests(key, init)
-        found += self.helm.get((key.workload, key.container, init), [])
+        found += [self._values_file(t, key.namespace) for t in self.helm.get((key.workload, key.container, init), [])]
         unique = list(dict.fromkeys(found))
         if not unique:
             skipped = f"; skipped as not YAML: {', '.join(map(str, self.skipped))}" if self.skipped else ""
@@ -224,6 +224,13 @@ class Locator:
             where = "; ".join(f"{t.file} ({t.how})" for t in unique)
             raise PatchError(f"{key}: found in more than one place: {where}; add a mapping entry saying which")
         return unique[0]
+
+    def _values_file(self, target: Target, namespace: str) -> Target:
+        """The chart's values file for the namespace (``values-<namespace>.yaml``) when it has one."""
+        env_file = target.file.parent / f"values-{namespace}.yaml"
+        if (self.repo / env_file).is_file():
+            return replace(target, file=env_file, how=f"{target.how}, in the {namespace} values file")
+        return target
 
     def _in_manifests(self, key: ContainerKey, init: bool) -> list[Target]:
         out = []
