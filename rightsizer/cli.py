@@ -24,6 +24,9 @@ from rightsizer.api import load_history
 from rightsizer.backtest import backtest as run_backtest
 from rightsizer.backtest import split
 from rightsizer.config import PROFILES, PolicySet
+from rightsizer.cost.allocation import cluster_rates
+from rightsizer.cost.catalog import load_catalog
+from rightsizer.cost.estimate import UTILIZATION, attach_costs, estimate_cost
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
 from rightsizer.gitops.github import GitHubProvider
@@ -36,6 +39,7 @@ from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report,
 from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend
 from rightsizer.report import FORMATS, render
 from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
+from rightsizer.report.cost import COST_FORMATS, render_cost
 from rightsizer.report.table import build_table, dropped_note, missing_note
 from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusSettings
@@ -189,6 +193,9 @@ def report(
         "and change first).")] = 20,
     fail_on_change: Annotated[bool, typer.Option(
         "--fail-on-change", help="Exit with code 3 when any change is recommended (a CI gate).")] = False,
+    region: Region = "us-east-1",
+    catalog: CatalogFile = None,
+    instance_type: InstanceType = None,
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
@@ -221,6 +228,9 @@ def report(
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
     recs = recommend(history, policies, strategy=strategy)
+    prices = load_catalog(catalog)
+    attach_costs(recs, history, cluster_rates(prices, region, list(history.nodes.values()), instance_type))
+    recs.pricing = prices.describe()
     if output is not None:
         write_text_atomic(output, render(recs, fmt, history, plots))
         stderr.print(f"wrote {output} ({len(recs)} containers)", markup=False, highlight=False)
@@ -330,6 +340,9 @@ def _recommendations_from(file: Path | None, prometheus_url: str | None, snapsho
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
     recs = recommend(history, policies)
+    prices = load_catalog()  # the PR body shows what the change saves, at the bundled prices
+    attach_costs(recs, history, cluster_rates(prices, "us-east-1", list(history.nodes.values())))
+    recs.pricing = prices.describe()
     return plan(recs), recs
 
 
@@ -503,6 +516,79 @@ def pull_request(
                      f"{len(outcome.result.files)} files)", markup=False, highlight=False)
     for why in outcome.result.skipped.values():
         stderr.print(f"  - not applied: {why}", markup=False, highlight=False)
+
+
+PRICING = "Prices"
+Region = Annotated[str, typer.Option("--region", rich_help_panel=PRICING, help="Catalog region for prices.")]
+CatalogFile = Annotated[Path | None, typer.Option(
+    "--catalog", rich_help_panel=PRICING, help="Your own instance catalog (CSV or JSON, the bundled file's columns).")]
+InstanceType = Annotated[str | None, typer.Option(
+    "--instance-type", rich_help_panel=PRICING,
+    help="Node type to price with when kube-state-metrics does not export node labels.")]
+
+
+@app.command()
+def cost(
+    prometheus_url: PrometheusUrl = None,
+    snapshot: SnapshotFile = None,
+    demo: Demo = False,
+    namespace: Namespace = None,
+    workload: Workload = None,
+    selector: Selector = None,
+    window: Window = "14d",
+    step: Step = "5m",
+    end: End = "now",
+    region: Region = "us-east-1",
+    catalog: CatalogFile = None,
+    instance_type: InstanceType = None,
+    repo: Annotated[Path | None, typer.Option(
+        "--repo", help="GitOps checkout: its manifests tell local storage, disruption budgets, overrides.")] = None,
+    utilization: Annotated[float | None, typer.Option(
+        "--utilization", min=0.1, max=1.0, help="How full nodes are planned (default by profile: 0.9/0.8/0.7).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("-o", "--format", help="table, json, csv or markdown.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write to FILE (atomically).")] = None,
+    config: ConfigFile = None,
+    profile: Profile = None,
+    qos: Qos = None,
+    change_threshold: ChangeThreshold = None,
+    timeout: Timeout = 60.0,
+    retries: Retries = 3,
+    concurrency: Concurrency = 4,
+    ca_file: CaFile = None,
+    client_cert: ClientCert = None,
+    client_key: ClientKey = None,
+    header: Header = None,
+    insecure_skip_tls_verify: Insecure = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """What the workloads cost now and right-sized, and how much less with spot instances (and at what risk).
+
+    Examples:
+
+      rightsizer cost --demo
+
+      rightsizer cost --prometheus-url http://localhost:9090 --region eu-west-1 --repo ./gitops -o json
+    """
+    _logging(verbose)
+    if fmt not in COST_FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(COST_FORMATS)}", param_hint="'-o' / '--format'")
+    policies = _policies(config, profile, qos, change_threshold)
+    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
+                  "client_cert": client_cert, "client_key": client_key, "header": header,
+                  "insecure": insecure_skip_tls_verify}
+    history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
+                    connection)
+    recs = recommend(history, policies)
+    fill = utilization if utilization is not None else UTILIZATION[policies.profile]
+    estimate = estimate_cost(history, recs, load_catalog(catalog), region, instance_type, repo, fill)
+    text = render_cost(estimate, fmt)
+    if output is not None:
+        write_text_atomic(output, text)
+        stderr.print(f"wrote {output}", markup=False, highlight=False)
+    else:
+        sys.stdout.write(text)
 
 
 @app.command()

@@ -34,7 +34,7 @@ def test_json_and_yaml_carry_the_same_document(demo):
     from_json = json.loads(render(recs, "json"))
     from_yaml = YAML(typ="safe", pure=True).load(render(recs, "yaml"))
     assert from_json == from_yaml
-    assert list(from_yaml) == ["version", "source", "window", "strategy", "missing", "dropped", "summary",
+    assert list(from_yaml) == ["version", "source", "window", "strategy", "missing", "dropped", "pricing", "summary",
                                "recommendations"], "the documented key order"
     listed = {(r["namespace"], r["kind"], r["workload"], r["container"]) for r in from_json["recommendations"]}
     assert listed == keys(recs)

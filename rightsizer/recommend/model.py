@@ -41,6 +41,7 @@ class Recommendation:
     hpa: HpaAdvice | None = None
     oom_kills: int = 0  # in the window the recommendation was made from
     init: bool = False  # an init container
+    cost: tuple[float, float] | None = None  # monthly $ (current, recommended), when prices were attached
 
     @property
     def changed(self) -> bool:
@@ -92,6 +93,12 @@ class Recommendation:
                 "target_utilization": self.hpa.target,
             },
             "init_container": self.init,
+            "cost": None if self.cost is None else {
+                "currency": "USD",
+                "current_monthly": round(self.cost[0], 2),
+                "recommended_monthly": round(self.cost[1], 2),
+                "savings_monthly": round(self.cost[0] - self.cost[1], 2),
+            },
             "oom_kills": self.oom_kills,
             "pods": self.pods,
             "samples": self.samples,
@@ -115,6 +122,7 @@ class RecommendationSet:
     source: str = ""
     strategy: str = "rightsizer"
     missing: dict[str, str] = field(default_factory=dict)  # left out by the source (partial result)
+    pricing: str | None = None  # the price catalog behind each recommendation's cost, with its age
     dropped: dict[str, str] = field(default_factory=dict)  # containers no longer running, and why
 
     def __iter__(self) -> Iterator[Recommendation]:
@@ -142,6 +150,8 @@ class RecommendationSet:
                 "memory_limit": r.current_limits.memory,
                 "memory_limit_new": r.limits.memory if r.limits else None,
                 "max_old_space_size_mib": r.nodejs.max_old_space_size_mib if r.nodejs else None,
+                "cost_monthly": r.cost[0] if r.cost else None,
+                "cost_monthly_new": r.cost[1] if r.cost else None,
                 "hpa_target_new": r.hpa.target if r.hpa else None,
                 "changed": r.changed,
                 "confidence": r.confidence,

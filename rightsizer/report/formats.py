@@ -21,11 +21,17 @@ def report_document(recs: RecommendationSet) -> dict[str, Any]:
         "strategy": recs.strategy,
         "missing": recs.missing,
         "dropped": recs.dropped,
+        "pricing": recs.pricing,
         "summary": {
             "containers": len(recs),
             "changed": sum(r.changed for r in recs),
             "without_recommendation": sum(r.requests is None for r in recs),
             "risk": {level: sum(r.risk == level for r in recs if r.requests is not None) for level in RISKS},
+            "monthly_cost": None if any(r.cost is None for r in recs) else {
+                "currency": "USD",
+                "current": round(sum(r.cost[0] for r in recs if r.cost), 2),
+                "recommended": round(sum(r.cost[1] for r in recs if r.cost), 2),
+            },
         },
         "recommendations": [r.to_dict() for r in recs],
     }
@@ -49,6 +55,7 @@ CSV_COLUMNS = (
     "current_cpu_request", "current_cpu_limit", "current_memory_request", "current_memory_limit",
     "recommended_cpu_request", "recommended_cpu_limit", "recommended_memory_request", "recommended_memory_limit",
     "changed", "risk", "confidence", "max_old_space_size", "node_options", "hpa", "hpa_target_utilization",
+    "current_monthly_cost", "recommended_monthly_cost",
     "oom_kills", "pods", "samples", "reasons", "risk_reasons",
 )
 
@@ -72,6 +79,9 @@ def render_csv(recs: RecommendationSet) -> str:
         if d["hpa"]:
             row["hpa"] = d["hpa"]["name"]
             row["hpa_target_utilization"] = d["hpa"]["target_utilization"]
+        if d["cost"]:
+            row["current_monthly_cost"] = d["cost"]["current_monthly"]
+            row["recommended_monthly_cost"] = d["cost"]["recommended_monthly"]
         row["reasons"] = " | ".join(d["reasons"])
         row["risk_reasons"] = " | ".join(d["risk_reasons"])
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})

@@ -121,6 +121,9 @@ def render_html(recs: RecommendationSet, history: ClusterHistory | None = None, 
         ("memory requested (one pod each)", f"{cur_mem:.1f} → {new_mem:.1f} GiB"),
         ("risk high / medium / low", f"{risks['high']} / {risks['medium']} / {risks['low']}"),
     ]
+    if recs and all(r.cost is not None for r in recs):
+        now, new = sum(r.cost[0] for r in recs if r.cost), sum(r.cost[1] for r in recs if r.cost)
+        cards.append(("requests cost a month (all pods)", f"${now:,.0f} → ${new:,.0f}"))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -42,6 +42,11 @@ def render_markdown(recs: RecommendationSet) -> str:
         f"History: {recs.window} from {recs.source or 'unknown source'}; strategy `{recs.strategy}`.",
         "",
     ]
+    costs = [r.cost for r in recs if r.cost is not None]
+    if costs:
+        now, new = sum(c[0] for c in costs), sum(c[1] for c in costs)
+        lines += [(f"Estimated requests cost: **${now:,.0f} → ${new:,.0f} a month** "
+                  f"({'saves' if new <= now else 'adds'} ${abs(now - new):,.0f}; {recs.pricing})."), ""]
     if changed:
         lines += [
             "| Namespace | Workload | Container | CPU request | CPU limit | Memory request | Memory limit | Risk | Also |",

@@ -36,19 +36,22 @@ def _totals(recs: RecommendationSet) -> tuple[float, float, float, float]:
 def build_table(recs: RecommendationSet) -> Table:
     table = Table(title=f"rightsizer: {len(recs)} containers, {recs.window}", title_justify="left",
                   show_lines=False, header_style="bold")
+    priced = all(r.cost is not None for r in recs) and len(recs) > 0
     for name in ("Namespace", "Workload", "Container", "CPU request", "CPU limit", "Memory request",
-                 "Memory limit", "Risk", "Also"):
-        table.add_column(name, no_wrap=True)
+                 "Memory limit", "Risk", "Also", *(["$/month, all pods"] if priced else [])):
+        table.add_column(name, no_wrap=True, justify="right" if name.startswith("$") else "left")
     previous_ns = None
     for r in sorted(recs, key=lambda r: r.key):
         if previous_ns is not None and r.key.namespace != previous_ns:
             table.add_section()
         previous_ns = r.key.namespace
-        table.add_row(*_row(r))
+        table.add_row(*_row(r), *([_money_change(r.cost)] if priced else []))
     cur_cpu, new_cpu, cur_mem, new_mem = _totals(recs)
     table.add_section()
+    total_cost = (sum(r.cost[0] for r in recs if r.cost), sum(r.cost[1] for r in recs if r.cost)) if priced else None
     table.add_row(Text("total (one pod each)", style="bold"), "", "",
-                  _change(cur_cpu, new_cpu, format_cpu), "", _change(cur_mem, new_mem, format_memory), "", "", "")
+                  _change(cur_cpu, new_cpu, format_cpu), "", _change(cur_mem, new_mem, format_memory), "", "", "",
+                  *([Text(f"{_money_change(total_cost)} (all pods)", style="bold")] if priced else []))
     return table
 
 
@@ -93,6 +96,12 @@ def _row(r: Recommendation) -> list[Text | str]:
         Text(r.risk, style=_RISK_STYLE[r.risk]),
         ", ".join(describe_extras(r)),
     ]
+
+
+def _money_change(cost: tuple[float, float] | None) -> str:
+    if cost is None:
+        return ""
+    return f"${cost[0]:,.0f} → ${cost[1]:,.0f}"
 
 
 _RISK_STYLE = {"low": "dim", "medium": "yellow", "high": "bold red"}
