@@ -21,10 +21,10 @@ lint: $(BIN)/rightsizer
 	$(BIN)/ruff check rightsizer tests bench scripts
 
 prometheus:
-	scripts/ensure-prometheus.sh
+	scripts/ensure-apt.sh prometheus promtool "the tests run a real Prometheus"
 
 chromium:
-	scripts/ensure-chromium.sh
+	scripts/ensure-apt.sh chromium chromium "the HTML report is rendered in it"
 
 bench: $(BIN)/rightsizer prometheus
 	$(BIN)/python bench/run.py

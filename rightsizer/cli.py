@@ -129,6 +129,13 @@ def _headers(values: list[str] | None) -> dict[str, str]:
     return headers
 
 
+def _connection(timeout: float, retries: int, concurrency: int, ca_file: Path | None, client_cert: Path | None,
+                client_key: Path | None, header: list[str] | None, insecure: bool) -> dict[str, object]:
+    """The connection flags every command shares, passed on to :func:`_settings` when a URL is given."""
+    return {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
+            "client_cert": client_cert, "client_key": client_key, "header": header, "insecure": insecure}
+
+
 def _settings(url: str, timeout: float, retries: int, concurrency: int, ca_file: Path | None,
               client_cert: Path | None, client_key: Path | None, header: list[str] | None,
               insecure: bool) -> PrometheusSettings:
@@ -222,9 +229,8 @@ def report(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="'-o' / '--format'")
     policies = _policies(config, profile, qos, change_threshold)
-    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
-                  "client_cert": client_cert, "client_key": client_key, "header": header,
-                  "insecure": insecure_skip_tls_verify}
+    connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
+                             insecure_skip_tls_verify)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
     recs = recommend(history, policies, strategy=strategy)
@@ -304,9 +310,8 @@ def backtest(
         raise typer.BadParameter(f"choose one of {', '.join(BACKTEST_FORMATS)}", param_hint="'-o' / '--format'")
     policies = _policies(config, profile, qos, change_threshold)
     train_s, test_s = parse_duration(train, flag="--train"), parse_duration(test, flag="--test")
-    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
-                  "client_cert": client_cert, "client_key": client_key, "header": header,
-                  "insecure": insecure_skip_tls_verify}
+    connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
+                             insecure_skip_tls_verify)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, f"{train_s + test_s:g}s", step,
                     end, quiet, connection)
     training, testing = split(history, train_s, test_s)
@@ -404,9 +409,8 @@ def patch(
     if (repo is None) == (output_dir is None):
         raise RightsizerError("give --repo PATH (edit a checkout) or -o DIR (write kubectl patch files), not both")
     policies = _policies(config, profile, qos, change_threshold)
-    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
-                  "client_cert": client_cert, "client_key": client_key, "header": header,
-                  "insecure": insecure_skip_tls_verify}
+    connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
+                             insecure_skip_tls_verify)
     changes, _ = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
                                        selector, window, step, end, quiet, connection, policies)
     if output_dir is not None:
@@ -484,9 +488,8 @@ def pull_request(
     """
     _logging(verbose)
     policies = _policies(config, profile, qos, change_threshold)
-    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
-                  "client_cert": client_cert, "client_key": client_key, "header": header,
-                  "insecure": insecure_skip_tls_verify}
+    connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
+                             insecure_skip_tls_verify)
     kind = provider or guess_provider(repo)
     local = Path(repo).is_dir()
     if kind is None and local:
@@ -575,9 +578,8 @@ def cost(
     if fmt not in COST_FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(COST_FORMATS)}", param_hint="'-o' / '--format'")
     policies = _policies(config, profile, qos, change_threshold)
-    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
-                  "client_cert": client_cert, "client_key": client_key, "header": header,
-                  "insecure": insecure_skip_tls_verify}
+    connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
+                             insecure_skip_tls_verify)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
     recs = recommend(history, policies)
@@ -622,9 +624,8 @@ def snapshot(
     if not prometheus_url:
         raise RightsizerError("snapshot records from Prometheus: pass --prometheus-url URL "
                               "(or set RIGHTSIZER_PROMETHEUS_URL)")
-    connection = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
-                  "client_cert": client_cert, "client_key": client_key, "header": header,
-                  "insecure": insecure_skip_tls_verify}
+    connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
+                             insecure_skip_tls_verify)
     history = _load(prometheus_url, None, False, namespace, workload, selector, window, step, end, quiet,
                     connection)
     save_snapshot(history, output)
