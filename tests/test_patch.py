@@ -184,7 +184,29 @@ def test_json6902_resources_patches_are_not_guessed(repo, demo_recs):
                                              "path: /spec/template/spec/containers/0/resources/limits/memory\n"
                                              "        value: 1Gi"))
     result = build_patch(repo, plan(demo_recs))
-    assert "JSON 6902 patch" in result.skipped["shop/Deployment/cart/app"]
+    assert "inline JSON 6902 patch" in result.skipped["shop/Deployment/cart/app"]
+
+
+def test_a_json6902_patch_file_is_edited(repo, demo_recs):
+    overlay = repo / "kustomize/shop/overlays/prod"
+    (overlay / "cart-resources.yaml").write_text(
+        "# cart needs more memory in production\n"
+        "- op: replace\n  path: /spec/template/spec/containers/0/resources/limits/memory\n  value: 1Gi\n"
+        "- op: replace\n  path: /spec/template/spec/containers/0/resources/requests/memory\n  value: 1Gi\n")
+    kust = overlay / "kustomization.yaml"
+    kust.write_text(kust.read_text() + "  - path: cart-resources.yaml\n    target:\n      kind: Deployment\n"
+                    "      name: cart\n")
+    changes = [c for c in plan(demo_recs) if c.key.workload == "cart"]
+    result = build_patch(repo, changes)  # checked with kubectl kustomize inside
+    assert set(result.files) == {Path("kustomize/shop/overlays/prod/cart-resources.yaml")}
+    write_patch(repo, result)
+    text = (overlay / "cart-resources.yaml").read_text()
+    assert text.startswith("# cart needs more memory in production"), "the comment stays"
+    rec = next(r for r in demo_recs if r.key.workload == "cart")
+    got = container(render(repo, "kustomize/shop/overlays/prod"), "Deployment", "cart", "app")["resources"]
+    assert got["requests"]["cpu"] == rec.quantities("recommended")["cpu_request"]
+    assert got["limits"]["memory"] == rec.quantities("recommended")["memory_limit"]
+    assert build_patch(repo, changes).files == {}, "applying twice changes nothing more"
 
 
 def test_a_mapping_file_covers_what_cannot_be_inferred(repo, tmp_path):
@@ -243,3 +265,17 @@ def test_a_values_file_per_environment_wins(repo, demo_recs):
     rec = next(r for r in demo_recs if r.key.workload == "payments-api" and r.key.container == "app")
     assert values["paymentsApi"]["resources"]["requests"]["cpu"] == rec.quantities("recommended")["cpu_request"]
     assert "NODE_OPTIONS of payments/Deployment/payments-api/app" in result.skipped
+
+
+def test_a_json6902_patch_can_remove_a_limit_the_base_sets(repo, demo_recs):
+    overlay = repo / "kustomize/shop/overlays/prod"
+    (overlay / "catalog-cpu.yaml").write_text(
+        "- op: replace\n  path: /spec/template/spec/containers/0/resources/limits/cpu\n  value: '3'\n")
+    kust = overlay / "kustomization.yaml"
+    kust.write_text(kust.read_text() + "  - path: catalog-cpu.yaml\n    target: {kind: Deployment, name: catalog}\n")
+    changes = [c for c in plan(demo_recs) if c.key.workload == "catalog"]
+    assert changes[0].change.limits["cpu"] is None, "the recommendation removes the CPU limit"
+    write_patch(repo, build_patch(repo, changes))
+    got = container(render(repo, "kustomize/shop/overlays/prod"), "Deployment", "catalog", "app")["resources"]
+    assert "cpu" not in got["limits"]
+    assert "op: remove" in (overlay / "catalog-cpu.yaml").read_text()

@@ -145,10 +145,11 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
             pc.change.inherited_node_options = locator.base_env(pc.key, pc.init, "NODE_OPTIONS")
         by_file[target.file].append((target, pc))
         result.applied.append((str(pc.key), target.file, target.how))
-        if target.style == "values" and pc.change.heap_mib is not None:
+        if target.style in ("values", "json6902") and pc.change.heap_mib is not None:
+            where = "through the chart's env values (a chart's env layout is its own)" if target.style == "values" \
+                else f"by hand ({target.how} sets the resources, not the env)"
             result.skipped[f"NODE_OPTIONS of {pc.key}"] = (
-                f"{pc.key}: set --max-old-space-size={pc.change.heap_mib} in NODE_OPTIONS through the chart's env "
-                "values (a chart's env layout is its own)")
+                f"{pc.key}: set --max-old-space-size={pc.change.heap_mib} in NODE_OPTIONS {where}")
         if pc.hpa is not None:
             try:
                 found = locator.hpas(pc.key.namespace, pc.key.kind, pc.key.workload)
@@ -212,6 +213,9 @@ def _edit_file(text: str, where: str, targets: list[tuple[Target, PlannedChange]
                 raise PatchError(f"{where}: expected a mapping of values at the top")
             set_mapping(edits, root, str(target.path[0]), nested, step)
             continue
+        if target.style == "json6902":
+            _edit_json6902(edits, docs[target.doc], target, pc.change)
+            continue
         node = _node(docs[target.doc], target.path)
         if target.style == "container":
             edit_container(edits, node, _as_patch(pc.change) if _in_patch(target) else pc.change, step)
@@ -221,6 +225,68 @@ def _edit_file(text: str, where: str, targets: list[tuple[Target, PlannedChange]
         if not edit_hpa(edits, docs[doc_index], resource, value):
             raise PatchError(f"{where}: the HPA of {pc.key.workload} has no {resource} utilization target to set")
     return edits.apply()
+
+
+def _json6902_plan(ops: list[Any], target: Target, change: ContainerChange) -> list[tuple[str, str, Any]]:
+    """(action, op path, value) per resource field: set an op's value, drop an op, or add an op."""
+    prefix = str(target.path[0])
+    base = target.base_resources or {}
+    out = []
+    for section, values in (("requests", change.requests), ("limits", change.limits)):
+        for name, value in values.items():
+            path = f"{prefix}/{section}/{name}"
+            op = next((o for o in ops if isinstance(o, dict) and o.get("path") == path), None)
+            in_base = name in (base.get(section) or {})
+            if op is not None and value is not None:
+                out.append(("set", path, value))
+            elif op is not None:
+                out.append(("drop", path, None))
+                if in_base:
+                    out.append(("add", path, None))  # remove what the base sets
+            elif value is not None:
+                out.append(("add", path, value))
+            elif in_base:
+                out.append(("add", path, None))
+    return out
+
+
+def _edit_json6902(edits: TextEdits, ops: Any, target: Target, change: ContainerChange) -> None:
+    if not isinstance(ops, CommentedSeq) or not ops:
+        raise PatchError(f"{target.file}: expected a list of JSON 6902 operations")
+    if any(isinstance(o, dict) and o.get("path") == target.path[0] for o in ops):
+        raise PatchError(f"{target.file}: an operation replaces the whole resources object; edit it by hand")
+    item_col = key_column(ops[0])
+    dash = " " * (item_col - 2) + "- "
+    added: list[str] = []
+    for action, path, value in _json6902_plan(list(ops), target, change):
+        index = next(i for i, o in enumerate(ops) if action == "add" or o.get("path") == path)
+        op = ops[index]
+        if action == "set":
+            if str(op.get("value")) != str(value):
+                line, col = op.lc.value("value")
+                edits.replace_scalar(line, col, value)
+        elif action == "drop":
+            first = ops.lc.item(index)[0]
+            for line in range(first, content_end(edits.lines, op, first) + 1):
+                edits.delete(line)
+        elif value is None:
+            added += [dash + "op: remove", " " * item_col + f"path: {path}"]
+        else:
+            added += [dash + "op: add", " " * item_col + f"path: {path}", " " * item_col + f"value: {value}"]
+    if added:
+        edits.insert_after(content_end(edits.lines, ops, ops.lc.line), added)
+
+
+def _intend_json6902(ops: list[Any], target: Target, change: ContainerChange) -> None:
+    for action, path, value in _json6902_plan(ops, target, change):
+        if action == "set":
+            next(o for o in ops if o.get("path") == path)["value"] = value
+        elif action == "drop":
+            ops[:] = [o for o in ops if o.get("path") != path]
+        elif value is None:
+            ops.append({"op": "remove", "path": path})
+        else:
+            ops.append({"op": "add", "path": path, "value": value})
 
 
 def _add_container(edits: TextEdits, items: CommentedSeq, pc: PlannedChange, step: int) -> None:
@@ -296,6 +362,9 @@ def _verify(old: str, new: str, where: str, targets: list[tuple[Target, PlannedC
     expected = copy.deepcopy(safe_documents(old))
     for target, pc in targets:
         node = expected[target.doc]
+        if target.style == "json6902":
+            _intend_json6902(node, target, pc.change)
+            continue
         if target.style == "values":
             for part in target.path:
                 node = node.setdefault(part, {})

@@ -49,6 +49,7 @@ class Target:
     style: str
     how: str
     kustomization: Path | None = None  # the overlay to render and check, or to add a new patch to
+    base_resources: dict[str, Any] | None = field(default=None, compare=False)  # json6902: what the base sets
 
 
 @dataclass
@@ -296,11 +297,9 @@ class Locator:
         for kdir in chain:  # the overlay closest to the root wins
             k = self.kustomizations[kdir]
             for target_spec, patch in k.json_patches:
-                text = self.text(Path(patch)) if not str(patch).strip().startswith("-") and \
-                    (self.repo / str(patch)).is_file() else str(patch)
-                if "/resources" in text and (target_spec is None or target_spec.get("name") in (None, obj.name)):
-                    raise PatchError(f"{key}: its resources are set by a JSON 6902 patch in {kdir}; edit that "
-                                     "patch by hand or turn it into a strategic-merge patch")
+                found = self._in_json_patch(target_spec, patch, obj, key, init, kdir, root)
+                if found is not None:
+                    return found
             for patch_file in k.patch_files:
                 found = self._in_patch(patch_file, obj, key.container, init)
                 if found is not None:
@@ -315,6 +314,34 @@ class Locator:
         return Target(root / f"rightsizer-{obj.name}.yaml", 0, (), "new-patch",
                       f"new strategic-merge patch in {root} (the base is shared with other namespaces)",
                       kustomization=root)
+
+    def _in_json_patch(self, target_spec: Any, patch: str, obj: _Object, key: ContainerKey, init: bool,
+                       kdir: Path, root: Path) -> Target | None:
+        """A JSON 6902 patch of this object whose operations set this container's resources, if any."""
+        if isinstance(target_spec, dict) and (target_spec.get("name") not in (None, obj.name)
+                                              or target_spec.get("kind") not in (None, obj.kind)):
+            return None
+        is_file = "\n" not in patch and (self.repo / patch).is_file()
+        text = self.text(Path(patch)) if is_file else patch
+        if "/resources" not in text or not self._has_container(obj, key.container, init):
+            return None
+        path = self._container_path(obj, key.container, init)
+        prefix = "/" + "/".join(str(p) for p in path) + "/resources"
+        try:
+            ops = safe_documents(text)[0] or []
+        except Exception:  # noqa: BLE001
+            raise PatchError(f"{key}: the JSON 6902 patch in {kdir} is not valid YAML") from None
+        if not any(isinstance(op, dict) and str(op.get("path", "")).startswith(prefix) for op in ops):
+            return None  # it sets another container's resources
+        if not is_file:
+            raise PatchError(f"{key}: its resources are set by an inline JSON 6902 patch in {kdir}; move it to a "
+                             "file (patches: - path: ...) or edit it by hand")
+        doc = safe_documents(self.text(obj.file))[obj.doc]
+        container = doc
+        for part in path:
+            container = container[part]
+        return Target(Path(patch), 0, (prefix,), "json6902", f"JSON 6902 patch of {kdir}", kustomization=root,
+                      base_resources=container.get("resources") or {})
 
     def _in_patch(self, patch_file: Path, obj: _Object, container: str, init: bool
                   ) -> tuple[int, tuple[str | int, ...], bool] | None:
