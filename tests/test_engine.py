@@ -259,3 +259,25 @@ def test_init_containers_are_recommended_on_their_own(cluster, recs):
     truth = next(t for k, t in cluster.truth().items() if k.container == "migrate")
     assert rec.requests.memory >= truth.working_set_peak
     assert rec.to_dict()["init_container"] is True
+
+
+def test_impossible_samples_are_set_aside_and_said():
+    history = _flat_history(0.5, 100 * MiB)
+    ch = next(iter(history))
+    memory = ch.samples["memory"]
+    memory[10] = 2.0**50  # a 1 PB working set
+    memory[11] = np.inf
+    ch.samples["cpu"][12] = np.nan
+    ch.samples["cpu"][13] = -3.0
+    rec = recommend(history).items[0]
+    assert rec.requests.memory == 110 * MiB, "the garbage moved nothing"
+    assert any("set aside as impossible: 1 cpu samples, 2 memory samples" in r for r in rec.reasons)
+    assert rec.risk == "medium"
+
+
+def test_a_container_without_memory_series_says_which_metric():
+    history = _flat_history(0.5, 100 * MiB)
+    ch = next(iter(history))
+    ch.samples["memory"][:] = np.nan
+    rec = recommend(history).items[0]
+    assert rec.requests is None and "container_memory_working_set_bytes" in rec.reasons[0]

@@ -16,6 +16,7 @@ from rightsizer.recommend.hpa import keep_scaling_point
 from rightsizer.recommend.memory import estimate_memory
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import merge_node_options, size_heap
+from rightsizer.recommend.sanity import sanitize
 from rightsizer.recommend.trend import per_day, project
 
 MiB = 2**20
@@ -49,8 +50,19 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
     policy = ctx.policy
     rec = Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.samples), pods=len(ch.pods),
                          oom_kills=len(ch.oom_kills), init=ch.init)
+    ch, dropped = sanitize(ch)
+    if dropped:
+        rec.reasons.append("set aside as impossible: " + ", ".join(f"{n} {name} samples" for name, n in
+                                                                  sorted(dropped.items()))
+                           + " (NaN, infinite, negative or beyond any machine)")
+        rec.raise_risk("medium", "the metrics held impossible values: check the exporters")
+    for series, metric in (("cpu", "container_cpu_usage_seconds_total"),
+                           ("memory", "container_memory_working_set_bytes")):
+        if not ch.samples.has(series):
+            rec.reasons.append(f"no {series} samples ({metric} has no usable series for this container)")
+            return rec
     hours = history_hours(ch, ctx.history.step)
-    if hours < policy.min_history_hours or not ch.samples.has("cpu") or not ch.samples.has("memory"):
+    if hours < policy.min_history_hours:
         rec.reasons.append(f"not enough history: {hours:.1f} h, {policy.min_history_hours:g} h needed")
         return rec
     rec.confidence = min(1.0, hours / 24.0 / policy.full_confidence_days)
