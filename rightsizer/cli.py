@@ -82,6 +82,8 @@ End = Annotated[str, typer.Option(
     "--end", rich_help_panel=TIME, help="End of the window: now, ISO 8601 time or unix seconds.")]
 Timeout = Annotated[float, typer.Option("--timeout", rich_help_panel=CONN, help="Seconds per query.")]
 Retries = Annotated[int, typer.Option("--retries", rich_help_panel=CONN, help="Retries of a failed query.")]
+BatchPods = Annotated[int, typer.Option(
+    "--batch-pods", min=1, rich_help_panel=CONN, help="Pods per usage query: namespaces are grouped up to this many.")]
 Concurrency = Annotated[int, typer.Option(
     "--concurrency", rich_help_panel=CONN, help="Queries in flight at once (be gentle with Prometheus).")]
 CaFile = Annotated[Path | None, typer.Option("--ca-file", rich_help_panel=CONN, help="CA bundle for TLS.")]
@@ -130,10 +132,12 @@ def _headers(values: list[str] | None) -> dict[str, str]:
 
 
 def _connection(timeout: float, retries: int, concurrency: int, ca_file: Path | None, client_cert: Path | None,
-                client_key: Path | None, header: list[str] | None, insecure: bool) -> dict[str, object]:
-    """The connection flags every command shares, passed on to :func:`_settings` when a URL is given."""
+                client_key: Path | None, header: list[str] | None, insecure: bool, batch_pods: int
+                ) -> dict[str, object]:
+    """The connection flags every command shares, used by :func:`_load` when a URL is given."""
     return {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
-            "client_cert": client_cert, "client_key": client_key, "header": header, "insecure": insecure}
+            "client_cert": client_cert, "client_key": client_key, "header": header, "insecure": insecure,
+            "batch_pods": batch_pods}
 
 
 def _settings(url: str, timeout: float, retries: int, concurrency: int, ca_file: Path | None,
@@ -161,9 +165,10 @@ def _load(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespa
         return load_history(snapshot=snapshot, demo=demo, scope=scope)
     if snapshot or demo:
         load_history(prometheus_url=prometheus_url, snapshot=snapshot, demo=demo)  # raises the one-source error
+    http = dict(connection)
     options = FetchOptions(window=parse_duration(window, flag="--window"), step=parse_duration(step, flag="--step"),
-                           end=parse_instant(end))
-    settings = _settings(prometheus_url, **connection)  # type: ignore[arg-type]
+                           end=parse_instant(end), batch_pods=int(http.pop("batch_pods")))  # type: ignore[call-overload]
+    settings = _settings(prometheus_url, **http)  # type: ignore[arg-type]
     show = not quiet and stderr.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=stderr, transient=True, disable=not show) as bar:
@@ -206,6 +211,7 @@ def report(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
+    batch_pods: BatchPods = 400,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -230,7 +236,7 @@ def report(
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="'-o' / '--format'")
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify)
+                             insecure_skip_tls_verify, batch_pods)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
     recs = recommend(history, policies, strategy=strategy)
@@ -286,6 +292,7 @@ def backtest(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
+    batch_pods: BatchPods = 400,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -311,7 +318,7 @@ def backtest(
     policies = _policies(config, profile, qos, change_threshold)
     train_s, test_s = parse_duration(train, flag="--train"), parse_duration(test, flag="--test")
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify)
+                             insecure_skip_tls_verify, batch_pods)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, f"{train_s + test_s:g}s", step,
                     end, quiet, connection)
     training, testing = split(history, train_s, test_s)
@@ -382,6 +389,7 @@ def patch(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
+    batch_pods: BatchPods = 400,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -410,7 +418,7 @@ def patch(
         raise RightsizerError("give --repo PATH (edit a checkout) or -o DIR (write kubectl patch files), not both")
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify)
+                             insecure_skip_tls_verify, batch_pods)
     changes, _ = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
                                        selector, window, step, end, quiet, connection, policies)
     if output_dir is not None:
@@ -465,6 +473,7 @@ def pull_request(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
+    batch_pods: BatchPods = 400,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -489,7 +498,7 @@ def pull_request(
     _logging(verbose)
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify)
+                             insecure_skip_tls_verify, batch_pods)
     kind = provider or guess_provider(repo)
     local = Path(repo).is_dir()
     if kind is None and local:
@@ -558,6 +567,7 @@ def cost(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
+    batch_pods: BatchPods = 400,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -579,7 +589,7 @@ def cost(
         raise typer.BadParameter(f"choose one of {', '.join(COST_FORMATS)}", param_hint="'-o' / '--format'")
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify)
+                             insecure_skip_tls_verify, batch_pods)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
     recs = recommend(history, policies)
@@ -606,6 +616,7 @@ def snapshot(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
+    batch_pods: BatchPods = 400,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -625,7 +636,7 @@ def snapshot(
         raise RightsizerError("snapshot records from Prometheus: pass --prometheus-url URL "
                               "(or set RIGHTSIZER_PROMETHEUS_URL)")
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify)
+                             insecure_skip_tls_verify, batch_pods)
     history = _load(prometheus_url, None, False, namespace, workload, selector, window, step, end, quiet,
                     connection)
     save_snapshot(history, output)

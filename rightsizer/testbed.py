@@ -107,11 +107,13 @@ class PrometheusServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> Self:
+    def start(self, timeout: float = 30.0, reuse: bool = False) -> Self:
+        """Start on ``port``; ``reuse`` restarts on the data of a previous :meth:`stop` (keep_data=True)."""
         binary = _require("prometheus")
-        self.workdir = Path(tempfile.mkdtemp(prefix="rightsizer-prometheus-"))
+        if not (reuse and self.workdir is not None):
+            self.workdir = Path(tempfile.mkdtemp(prefix="rightsizer-prometheus-"))
+            shutil.copytree(self.tsdb, self.workdir / "data", ignore=shutil.ignore_patterns("complete"))
         data = self.workdir / "data"
-        shutil.copytree(self.tsdb, data, ignore=shutil.ignore_patterns("complete"))
         config = self.workdir / "prometheus.yml"
         config.write_text("global:\n  scrape_interval: 1m\n")
         log = open(self.workdir / "prometheus.log", "wb")  # noqa: SIM115 - lives as long as the process
@@ -135,7 +137,8 @@ class PrometheusServer:
         self.stop()
         raise TestbedError(f"prometheus was not ready on {self.url} after {timeout:.0f}s")
 
-    def stop(self) -> None:
+    def stop(self, keep_data: bool = False) -> None:
+        """Stop the server; ``keep_data`` keeps its data directory for a restart."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -144,7 +147,7 @@ class PrometheusServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-        if self.workdir is not None:
+        if self.workdir is not None and not keep_data:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 

@@ -39,6 +39,11 @@ _CHUNK_POINTS = 10_000
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 
+def _duration(seconds: float) -> str:
+    """A Prometheus duration (whole units only: ``1.5s`` is refused, ``1500ms`` is not)."""
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
 def redact_url(url: str) -> str:
     """The URL without ``user:password@``, for messages and logs."""
     parts = urlsplit(url)
@@ -154,7 +159,7 @@ class PrometheusClient:
         self._prom.close()
 
     def instant(self, query: str, at: float) -> list[dict[str, Any]]:
-        params = {"time": f"{at:.3f}", "timeout": f"{self.settings.timeout:g}s"}
+        params = {"time": f"{at:.3f}", "timeout": _duration(self.settings.timeout)}
         return self._with_retries(query, lambda: self._prom.custom_query(query, params=params))
 
     def range(self, query: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
@@ -166,7 +171,7 @@ class PrometheusClient:
         chunk_start = start
         while chunk_start <= end:
             chunk_end = min(end, chunk_start + (_CHUNK_POINTS - 1) * step)
-            params = {"timeout": f"{self.settings.timeout:g}s"}
+            params = {"timeout": _duration(self.settings.timeout)}
             s, e = chunk_start, chunk_end
             result = self._with_retries(query, lambda s=s, e=e, p=params: self._prom.custom_query_range(
                 query, datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC), f"{step:g}", params=p))
