@@ -32,6 +32,7 @@ from ruamel.yaml.error import YAMLError
 
 from rightsizer.errors import RightsizerError
 from rightsizer.history import WorkloadKey
+from rightsizer.yamlsafety import check_shape
 
 MiB = 2**20
 
@@ -260,6 +261,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise RightsizerError(f"{path} is not UTF-8 text") from None
     if data is None:
         return {}
+    check_shape(data, str(path))
     if not isinstance(data, dict):
         raise RightsizerError(f"{path}: expected a mapping of settings at the top, got {type(data).__name__}")
     return data

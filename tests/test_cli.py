@@ -226,3 +226,10 @@ def test_patch_dry_run_then_apply(tmp_path):
 )
 def test_bad_patch_input(args, message):
     assert_clean_error(run(*args), 1, message)
+
+
+def test_turning_tls_verification_off_warns(tmp_path):
+    result = run("report", "--prometheus-url", f"https://127.0.0.1:{free_port()}", "--insecure-skip-tls-verify",
+                 "--retries", "0")
+    assert "warning: TLS certificate verification is off" in result.stderr
+    assert result.returncode == 1

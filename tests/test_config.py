@@ -90,3 +90,14 @@ def test_bad_files(tmp_path):
 def test_unknown_profile_from_code():
     with pytest.raises(RightsizerError, match="unknown profile"):
         PolicySet("cheap")
+
+
+def test_yaml_bombs_are_refused(tmp_path):
+    laughs = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 7):
+        laughs.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]")
+    with pytest.raises(RightsizerError, match="aliases are expanded"):
+        PolicySet.load(write(tmp_path, "\n".join(laughs) + "\n"))
+    deep = "policy:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(80)) + "  " * 81 + "v: 1\n"
+    with pytest.raises(RightsizerError, match="nested deeper"):
+        PolicySet.load(write(tmp_path, deep))

@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from rightsizer.errors import RightsizerError
+from rightsizer.yamlsafety import check_shape
 
 MAX_YAML_BYTES = 5_000_000
 
@@ -33,12 +34,15 @@ def load_documents(text: str, where: str) -> list[Any]:
     if len(text) > MAX_YAML_BYTES:
         raise PatchError(f"{where} is larger than {MAX_YAML_BYTES // 1_000_000} MB: not a manifest")
     try:
-        return list(YAML(typ="rt", pure=True).load_all(text))
+        docs = list(YAML(typ="rt", pure=True).load_all(text))
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PatchError(f"{where}{line}: not valid YAML ({problem})") from None
+    for doc in docs:
+        check_shape(doc, where)
+    return docs
 
 
 def safe_documents(text: str) -> list[Any]:
