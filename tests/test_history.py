@@ -90,3 +90,32 @@ def test_instants_and_formatting():
     with pytest.raises(RightsizerError, match="ISO 8601"):
         parse_instant("yesterday")
     assert [format_duration(s) for s in (1_209_600, 300, 90, 5400)] == ["14d", "5m", "90s", "90m"]
+
+
+def test_skewed_timestamps_land_on_the_nearest_step_once():
+    from rightsizer.sources.prometheus import to_steps
+
+    start, step = 1_000.0, 300.0
+    values = [[start - 200, "9"], [start + 10, "1"], [start + 290, "2"], [start + 320, "2.5"],
+              [start + 610, "3"], [start + 300 * 50, "4"]]
+    idx, vals = to_steps(values, start, step, n_steps=10)
+    assert list(idx) == [0, 1, 2], "before the window and past its end are dropped; one value per step"
+    assert list(vals) == [1.0, 2.0, 3.0]
+
+
+def test_a_gap_in_the_history_changes_nothing_but_the_coverage():
+    from rightsizer.history import ClusterHistory, Resources
+    from rightsizer.recommend import recommend
+
+    def history(with_gap: bool) -> ClusterHistory:
+        steps = np.arange(2016)
+        if with_gap:
+            steps = steps[(steps < 800) | (steps >= 1088)]  # a day without scrapes
+        cpu = 0.2 + 0.1 * (steps % 7 == 0)
+        samples = Samples.from_rows(np.zeros(len(steps)), steps, {"cpu": cpu, "memory": np.full(len(steps), 1e8)})
+        ch = ContainerHistory(KEY, ["api-a"], samples, Resources(1.0, 5e8), Resources(None, 5e8))
+        return ClusterHistory(1_790_000_000.0, 300.0, 2016, {KEY: ch})
+
+    with_gap, without = recommend(history(True)).items[0], recommend(history(False)).items[0]
+    assert with_gap.requests == without.requests
+    assert with_gap.confidence == without.confidence == 1.0

@@ -380,12 +380,7 @@ class _Fetch:
         return (ns, pod, next(iter(known))) if len(known) == 1 else None
 
     def _points(self, row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        values = row.get("values", [])
-        ts = np.array([float(v[0]) for v in values], dtype=np.float64)
-        vals = np.array([float(v[1]) for v in values], dtype=np.float64)
-        idx = np.rint((ts - self.start) / self.options.step).astype(np.int64)
-        ok = (idx >= 0) & (idx < self.n_steps)
-        return idx[ok], vals[ok].astype(np.float32)
+        return to_steps(row.get("values", []), self.start, self.options.step, self.n_steps)
 
     def _events(self, restarts: list[dict[str, Any]], reasons: list[dict[str, Any]], d: _Discovery
                 ) -> dict[ContainerId, list[ContainerEvent]]:
@@ -421,6 +416,22 @@ class _Fetch:
                 raise MissingMetricsError(f"no {metric} series in the window: Prometheus must scrape {exporter}")
         raise NoDataError(f"no container usage for the workloads matching {self.scope.describe()} "
                           f"between {_fmt(self.start)} and {_fmt(self.end)}")
+
+
+def to_steps(values: list[Any], start: float, step: float, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(step indices, float32 values) of a range result on the grid.
+
+    A timestamp off the grid (a skewed clock, a store that shifts evaluation times) goes to
+    the nearest step; points outside the window, and a second point on a step already
+    taken, are dropped, so a series holds at most one value per step.
+    """
+    ts = np.array([float(v[0]) for v in values], dtype=np.float64)
+    vals = np.array([float(v[1]) for v in values], dtype=np.float64)
+    idx = np.rint((ts - start) / step).astype(np.int64)
+    ok = (idx >= 0) & (idx < n_steps)
+    idx, vals = idx[ok], vals[ok]
+    idx, first = np.unique(idx, return_index=True)
+    return idx, vals[first].astype(np.float32)
 
 
 def _workload_of(pod: PodId, kind: str, name: str, rs_owner: dict[PodId, tuple[str, str]],
