@@ -279,3 +279,16 @@ def test_a_json6902_patch_can_remove_a_limit_the_base_sets(repo, demo_recs):
     got = container(render(repo, "kustomize/shop/overlays/prod"), "Deployment", "catalog", "app")["resources"]
     assert "cpu" not in got["limits"]
     assert "op: remove" in (overlay / "catalog-cpu.yaml").read_text()
+
+
+def test_a_new_env_and_a_new_container_after_the_same_line(repo):
+    """The app's new env and the added envoy both go after the app's last line: env first."""
+    app = ContainerKey("shop", "Deployment", "storefront", "app")
+    envoy = ContainerKey("shop", "Deployment", "storefront", "envoy")
+    changes = [PlannedChange(envoy, False, ContainerChange({"cpu": "30m"}, heap_mib=128)),
+               PlannedChange(app, False, ContainerChange({"cpu": "400m"}, heap_mib=300))]
+    write_patch(repo, build_patch(repo, changes))
+    prod = render(repo, "kustomize/shop/overlays/prod")
+    app_env = container(prod, "Deployment", "storefront", "app")["env"]
+    assert app_env == [{"name": "NODE_OPTIONS", "value": "--max-old-space-size=300"}]
+    assert container(prod, "Deployment", "storefront", "envoy")["resources"]["requests"]["cpu"] == "30m"

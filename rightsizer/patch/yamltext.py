@@ -121,8 +121,14 @@ class TextEdits:
         for line, start, end, text in sorted(self.replacements, key=lambda r: (r[0], r[1]), reverse=True):
             body = lines[line]
             lines[line] = body[:start] + text + body[end:]
-        # insertions after the same line keep the order they were asked in
-        order = sorted(range(len(self.insertions)), key=lambda i: (self.insertions[i][0], i), reverse=True)
+        # insertions after the same line: a more indented block belongs to the structure that ends
+        # there and goes first (a container's new env before the next new container); else as asked
+        def indent(i: int) -> int:
+            first = self.insertions[i][1][0] if self.insertions[i][1] else ""
+            return len(first) - len(first.lstrip())
+
+        order = sorted(range(len(self.insertions)), key=lambda i: (self.insertions[i][0], -indent(i), i),
+                       reverse=True)
         deleted = sorted(self.deletions, reverse=True)
         events = [(self.insertions[i][0] + 0.5, "insert", i) for i in order] + [(d, "delete", d) for d in deleted]
         for _, kind, ref in sorted(events, key=lambda e: e[0], reverse=True):
