@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-accuracy prometheus chromium demo-data clean
+.PHONY: demo test lint bench bench-accuracy prometheus victoria-metrics chromium demo-data clean
 
 $(BIN)/rightsizer: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/rightsizer: pyproject.toml
 demo: $(BIN)/rightsizer
 	$(BIN)/rightsizer report --demo
 
-test: $(BIN)/rightsizer prometheus chromium
+test: $(BIN)/rightsizer prometheus victoria-metrics chromium
 	$(BIN)/python -m pytest -n auto
 
 lint: $(BIN)/rightsizer
@@ -22,6 +22,9 @@ lint: $(BIN)/rightsizer
 
 prometheus:
 	scripts/ensure-apt.sh prometheus promtool "the tests run a real Prometheus"
+
+victoria-metrics:
+	scripts/ensure-apt.sh victoria-metrics victoria-metrics "the tests query VictoriaMetrics too"
 
 chromium:
 	scripts/ensure-apt.sh chromium chromium "the HTML report is rendered in it"

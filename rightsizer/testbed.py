@@ -156,3 +156,86 @@ class PrometheusServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass
+class VictoriaMetricsServer:
+    """Debian's ``victoria-metrics`` on a free 127.0.0.1 port, filled through its Prometheus import API.
+
+    The same OpenMetrics text promtool backfills goes in, so the same tests can run against
+    another Prometheus-compatible query engine (MetricsQL).
+    """
+
+    cluster: SyntheticCluster
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    workdir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> Self:
+        binary = _require_vm()
+        self.workdir = Path(tempfile.mkdtemp(prefix="rightsizer-vm-"))
+        log = open(self.workdir / "vm.log", "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [binary, f"-storageDataPath={self.workdir / 'data'}", f"-httpListenAddr=127.0.0.1:{self.port}",
+             "-retentionPeriod=100y", "-search.disableCache", "-search.latencyOffset=0s"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        _wait_ready(self.process, f"{self.url}/health", timeout, self.workdir / "vm.log")
+        text = self.workdir / "cluster.om"
+        self.cluster.write_openmetrics(text)
+        with open(text, "rb") as body:
+            request = urllib.request.Request(f"{self.url}/api/v1/import/prometheus", data=body, method="POST")
+            request.add_header("Content-Length", str(text.stat().st_size))
+            with urllib.request.urlopen(request, timeout=600) as response:
+                if response.status not in (200, 204):
+                    raise TestbedError(f"victoria-metrics import answered HTTP {response.status}")
+        text.unlink()
+        with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=60):
+            pass
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _require_vm() -> str:
+    path = shutil.which("victoria-metrics")
+    if path is None:
+        raise TestbedError("victoria-metrics not found: install Debian's victoria-metrics package")
+    return path
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise TestbedError(f"the server exited with code {process.returncode}:\n"
+                               f"{log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise TestbedError(f"not ready at {url} after {timeout:.0f}s")
