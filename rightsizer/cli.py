@@ -29,8 +29,6 @@ from rightsizer.cost.catalog import load_catalog
 from rightsizer.cost.estimate import UTILIZATION, attach_costs, estimate_cost
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
-from rightsizer.gitops.github import GitHubProvider
-from rightsizer.gitops.gitlab import GitLabProvider
 from rightsizer.gitops.pr import open_or_update
 from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
 from rightsizer.gitops.repo import GitRepo
@@ -516,9 +514,14 @@ def pull_request(
                                           selector, window, step, end, quiet, connection, policies)
     git, return_to = GitRepo.open(repo, workdir, token, "oauth2" if kind == "gitlab" else "x-access-token")
     name = project or project_from_remote(git.remote_url())
+    # the client libraries load only for the command that needs them (start-up time of every other command)
     if kind == "github":
+        from rightsizer.gitops.github import GitHubProvider
+
         host: Provider = GitHubProvider(name, token, api_url or "https://api.github.com")
     else:
+        from rightsizer.gitops.gitlab import GitLabProvider
+
         host = GitLabProvider(name, token, api_url or "https://gitlab.com")
     outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to)
     if outcome.pull_request is None:

@@ -13,7 +13,7 @@ from html import escape
 from rightsizer import __version__
 from rightsizer.history import ClusterHistory
 from rightsizer.recommend.model import RISKS, Recommendation, RecommendationSet
-from rightsizer.report.plots import figure_svg, plot_container, slug
+from rightsizer.report.plots import slug
 from rightsizer.report.table import describe_extras
 
 _STYLE = """
@@ -149,6 +149,8 @@ def render_html(recs: RecommendationSet, history: ClusterHistory | None = None, 
         "</tbody></table>",
     ]
     if chosen:
+        from rightsizer.report.plots import figure_svg, plot_container  # matplotlib only when drawing
+
         scope = "every container" if len(chosen) == len(ranked) else \
             f"the {len(chosen)} of {len(ranked)} containers with the most risk and change"
         parts.append(f"<h2>Usage against requests</h2><p class='muted'>Pictures for {scope}. Dashed grey: "

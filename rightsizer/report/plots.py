@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib import rc_context
-from matplotlib.figure import Figure
 
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory, ContainerKey
 from rightsizer.recommend.model import Recommendation, RecommendationSet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MiB = 2**20
 _CURRENT = {"color": "#888888", "linestyle": "--", "linewidth": 1.2}
@@ -68,6 +70,8 @@ def plot_container(history: ClusterHistory, key: ContainerKey, recs: Recommendat
     >>> len(fig.axes)
     4
     """
+    from matplotlib.figure import Figure  # imported on first use: every other command starts faster
+
     if key not in history.containers:
         raise RightsizerError(f"no container {key} in this history")
     ch = history.containers[key]
@@ -120,6 +124,8 @@ def plot_container(history: ClusterHistory, key: ContainerKey, recs: Recommendat
 
 def figure_svg(fig: Figure) -> str:
     """The figure as an inline ``<svg>`` element: text kept as text, no external references."""
+    from matplotlib import rc_context
+
     buffer = io.StringIO()
     # fonts as text (smaller, searchable); a fixed id salt so the same data gives the same file
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "rightsizer"}):

@@ -46,6 +46,7 @@ from rightsizer.sources.client import PrometheusClient, PrometheusSettings
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+_LABELS = ("namespace", "pod", "container", "reason")
 PodId = tuple[str, str]  # (namespace, pod)
 ContainerId = tuple[str, str, str]  # (namespace, pod, container)
 
@@ -294,8 +295,10 @@ class _Fetch:
                 except SourceError as exc:
                     failed.setdefault(i, exc)
                 else:
-                    results[name].extend(rows if name not in ("restarts", "reasons") else
-                                         [dict(r, batch=i) for r in rows])
+                    # keep arrays, not the JSON: memory grows with the samples, not with their text
+                    results[name].extend({"metric": {k: r["metric"].get(k, "") for k in _LABELS},
+                                          "points": self._points(r)} for r in rows)
+                    del rows
                 done += 1
                 self.progress(done, len(jobs), "fetching usage")
         if failed and len(failed) == len(batches):
@@ -317,7 +320,7 @@ class _Fetch:
             for r in usage.get(name, []):
                 cid = self._container_id(r["metric"], d)
                 if cid is not None and cid[:2] in d.owners:
-                    series[cid][name] = self._points(r)
+                    series[cid][name] = r["points"]
         per_key: dict[ContainerKey, dict[str, Any]] = {}
         for cid, metrics in sorted(series.items()):
             if "cpu" not in metrics and "memory" not in metrics:
@@ -389,14 +392,14 @@ class _Fetch:
         for r in reasons:
             cid = self._container_id(r["metric"], d)
             if cid is not None:
-                idx, _ = self._points(r)
+                idx, _ = r["points"]
                 reason_at[cid].append((idx, r["metric"].get("reason", "")))
         out: dict[ContainerId, list[ContainerEvent]] = defaultdict(list)
         for r in restarts:
             cid = self._container_id(r["metric"], d)
             if cid is None:
                 continue
-            idx, vals = self._points(r)
+            idx, vals = r["points"]
             # a pod seen from the window's first step may have restarted before it: that is the baseline
             previous = float(vals[0]) if len(idx) and idx[0] == 0 else 0.0
             for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
