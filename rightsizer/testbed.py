@@ -122,30 +122,16 @@ class PrometheusServer:
              f"--storage.tsdb.retention.time={self.retention}", f"--web.listen-address=127.0.0.1:{self.port}"],
             stdout=log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                tail = (self.workdir / "prometheus.log").read_text(errors="replace")[-2000:]
-                raise TestbedError(f"prometheus exited with code {self.process.returncode}:\n{tail}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise TestbedError(f"prometheus was not ready on {self.url} after {timeout:.0f}s")
+        try:
+            _wait_ready(self.process, f"{self.url}/-/ready", timeout, self.workdir / "prometheus.log")
+        except TestbedError:
+            self.stop()
+            raise
+        return self
 
     def stop(self, keep_data: bool = False) -> None:
         """Stop the server; ``keep_data`` keeps its data directory for a restart."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process)
         self.process = None
         if self.workdir is not None and not keep_data:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -199,13 +185,7 @@ class VictoriaMetricsServer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process)
         self.process = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -223,6 +203,17 @@ def _require_vm() -> str:
     if path is None:
         raise TestbedError("victoria-metrics not found: install Debian's victoria-metrics package")
     return path
+
+
+def _terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """TERM, a grace period, then KILL."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
