@@ -173,3 +173,14 @@ def test_the_demo_estimate_adds_up():
     assert storefront.cost is None, "prices are attached by the report, not by recommend()"
     assert estimate_cost(history, recs, repo=FIXTURE).plans["current_on_demand"].monthly == \
         report.plans["current_on_demand"].monthly, "stable for the same data"
+
+
+def test_init_containers_are_not_billed_as_running():
+    from rightsizer.cost.estimate import attach_costs
+
+    history = load_history(demo=True)
+    recs = recommend(history)
+    attach_costs(recs, history, cluster_rates(load_catalog(), "us-east-1", list(history.nodes.values())))
+    init = [r for r in recs if r.init]
+    assert init and all(r.cost == (0.0, 0.0) for r in init)
+    assert all(r.cost[0] > 0 for r in recs if not r.init and r.current_requests.cpu)

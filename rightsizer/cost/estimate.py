@@ -108,7 +108,8 @@ def attach_costs(recs: RecommendationSet, history: ClusterHistory, rates: Rates)
     """Monthly cost now and recommended, per container, for every report format."""
     replicas = {key: replicas_of(history, key)[0] for key in {r.key.workload_key for r in recs}}
     for rec in recs:
-        n = replicas[rec.key.workload_key]
+        # an init container holds its request only while the pod starts, and only beyond the others': not billed
+        n = 0.0 if rec.init else replicas[rec.key.workload_key]
         rec.cost = (container_monthly(rec.current_requests, n, rates),
                     container_monthly(rec.requests if rec.requests is not None else rec.current_requests, n, rates))
 
