@@ -331,7 +331,8 @@ def backtest(
 
 def _recommendations_from(file: Path | None, prometheus_url: str | None, snapshot: Path | None, demo: bool,
                           namespace: str | None, workload: str | None, selector: str | None, window: str, step: str,
-                          end: str, quiet: bool, connection: dict[str, object], policies: PolicySet
+                          end: str, quiet: bool, connection: dict[str, object], policies: PolicySet,
+                          region: str = "us-east-1", catalog: Path | None = None, instance_type: str | None = None
                           ) -> tuple[list[PlannedChange], RecommendationSet | None]:
     """The changes to make: from a reviewed report file, or recommended now from a source."""
     if file is not None:
@@ -350,8 +351,8 @@ def _recommendations_from(file: Path | None, prometheus_url: str | None, snapsho
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
     recs = recommend(history, policies)
-    prices = load_catalog()  # the PR body shows what the change saves, at the bundled prices
-    attach_costs(recs, history, cluster_rates(prices, "us-east-1", list(history.nodes.values())))
+    prices = load_catalog(catalog)  # the PR body shows what the change saves
+    attach_costs(recs, history, cluster_rates(prices, region, list(history.nodes.values()), instance_type))
     recs.pricing = prices.describe()
     return plan(recs), recs
 
@@ -464,6 +465,9 @@ def pull_request(
     step: Step = "5m",
     end: End = "now",
     mapping: Mapping = None,
+    region: Region = "us-east-1",
+    catalog: CatalogFile = None,
+    instance_type: InstanceType = None,
     config: ConfigFile = None,
     profile: Profile = None,
     qos: Qos = None,
@@ -511,7 +515,8 @@ def pull_request(
         raise RightsizerError(f"no token: set {variable} (a token that can push to the repository and open pull "
                               "requests)")
     changes, recs = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
-                                          selector, window, step, end, quiet, connection, policies)
+                                          selector, window, step, end, quiet, connection, policies, region, catalog,
+                                          instance_type)
     git, return_to = GitRepo.open(repo, workdir, token, "oauth2" if kind == "gitlab" else "x-access-token")
     name = project or project_from_remote(git.remote_url())
     # the client libraries load only for the command that needs them (start-up time of every other command)
