@@ -22,7 +22,7 @@ from typing import IO
 import numpy as np
 
 from rightsizer.sources.synthetic.simulate import CFS_PERIODS_PER_SECOND, WorkloadRun
-from rightsizer.sources.synthetic.spec import ClusterSpec
+from rightsizer.sources.synthetic.spec import ClusterSpec, ContainerSpec
 
 COUNTERS = {
     "container_cpu_usage_seconds",
@@ -160,15 +160,7 @@ def _write_workload(f: _Families, spec: ClusterSpec, run: WorkloadRun) -> None:
             ksm_c = {**ksm, **ids, "uid": pod.uid}
             if cs.init_minutes is not None:  # kube-state-metrics keeps init containers in their own families
                 f.constant("kube_pod_init_container_info", _labels(**ksm_c, image=cs.image), s, e)
-                for family, resource, value in (
-                    ("kube_pod_init_container_resource_requests", "cpu", cs.cpu_request),
-                    ("kube_pod_init_container_resource_requests", "memory", cs.memory_request),
-                    ("kube_pod_init_container_resource_limits", "cpu", cs.cpu_limit),
-                    ("kube_pod_init_container_resource_limits", "memory", cs.memory_limit),
-                ):
-                    if value is not None:
-                        unit = "core" if resource == "cpu" else "byte"
-                        f.constant(family, _labels(**ksm_c, resource=resource, unit=unit), s, e, value)
+                _resources(f, "kube_pod_init_container", ksm_c, cs, s, e)
                 continue
             if p_index % 5 == 0 and i == 0 and e - s > 40:  # a restarting container's short-lived twin series
                 dup = _labels(**kubelet, **ids, id=f"{cgroup}/{cs.name}-old", image=cs.image)
@@ -181,15 +173,7 @@ def _write_workload(f: _Families, spec: ClusterSpec, run: WorkloadRun) -> None:
                          _restart_aware_cumsum(np.round(periods * c.throttled_ratio), c.restarts), ".0f")
             f.constant("kube_pod_container_info", _labels(**ksm_c, image=cs.image,
                        container_id=f"containerd://{pod.uid}{i}"), s, e)
-            for family, resource, value in (
-                ("kube_pod_container_resource_requests", "cpu", cs.cpu_request),
-                ("kube_pod_container_resource_requests", "memory", cs.memory_request),
-                ("kube_pod_container_resource_limits", "cpu", cs.cpu_limit),
-                ("kube_pod_container_resource_limits", "memory", cs.memory_limit),
-            ):
-                if value is not None:
-                    unit = "core" if resource == "cpu" else "byte"
-                    f.constant(family, _labels(**ksm_c, node=pod.node, resource=resource, unit=unit), s, e, value)
+            _resources(f, "kube_pod_container", {**ksm_c, "node": pod.node}, cs, s, e)
             f.series("kube_pod_container_status_restarts", _labels(**ksm_c), s, c.restarts, "d")
             if c.oom_kills:
                 f.constant("kube_pod_container_status_last_terminated_reason",
@@ -213,6 +197,15 @@ def _write_workload(f: _Families, spec: ClusterSpec, run: WorkloadRun) -> None:
                             image="registry.k8s.io/pause:3.9")
             f.series("container_cpu_usage_seconds", pause, s, np.arange(e - s) * 0.001, ".4f")
             f.constant("container_memory_working_set_bytes", pause, s, e, 745472)
+
+
+def _resources(f: _Families, family: str, labels: dict[str, str], cs: ContainerSpec, start: int, end: int) -> None:
+    """kube-state-metrics' ``<family>_resource_requests`` and ``_limits``, for what the container sets."""
+    for kind, resource, value in (("requests", "cpu", cs.cpu_request), ("requests", "memory", cs.memory_request),
+                                  ("limits", "cpu", cs.cpu_limit), ("limits", "memory", cs.memory_limit)):
+        if value is not None:
+            unit = "core" if resource == "cpu" else "byte"
+            f.constant(f"{family}_resource_{kind}", _labels(**labels, resource=resource, unit=unit), start, end, value)
 
 
 def _restart_aware_cumsum(increments: np.ndarray, restarts: np.ndarray) -> np.ndarray:
