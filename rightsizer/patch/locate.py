@@ -80,6 +80,7 @@ class Locator:
         self.helm: dict[tuple[str, str, bool], list[Target]] = defaultdict(list)
         self.mapping: dict[tuple[str, str, str], Target] = {}
         self._texts: dict[Path, str] = {}
+        self._parsed: dict[Path, list[Any]] = {}
         self._scan()
         if mapping is not None:
             self._load_mapping(mapping)
@@ -90,6 +91,12 @@ class Locator:
         if rel not in self._texts:
             self._texts[rel] = read_text(self.repo / rel)
         return self._texts[rel]
+
+    def documents(self, rel: Path) -> list[Any]:
+        """A file's documents with positions, parsed once however many containers are looked up in it."""
+        if rel not in self._parsed:
+            self._parsed[rel] = load_documents(self.text(rel), str(rel))
+        return self._parsed[rel]
 
     def _files(self) -> list[Path]:
         out = []
@@ -251,12 +258,12 @@ class Locator:
         return out
 
     def _has_container(self, obj: _Object, container: str, init: bool) -> bool:
-        doc = load_documents(self.text(obj.file), str(obj.file))[obj.doc]
+        doc = self.documents(obj.file)[obj.doc]
         spec = pod_spec(doc)
         return spec is not None and find_container(spec, container, init) is not None
 
     def _container_path(self, obj: _Object, container: str, init: bool) -> tuple[str | int, ...]:
-        doc = load_documents(self.text(obj.file), str(obj.file))[obj.doc]
+        doc = self.documents(obj.file)[obj.doc]
         prefix: tuple[str | int, ...] = ("spec", "jobTemplate", "spec") if obj.kind == "CronJob" else ("spec",)
         field_name = "initContainers" if init else "containers"
         items = pod_spec(doc).get(field_name)  # type: ignore[union-attr]
@@ -349,7 +356,7 @@ class Locator:
 
         Without the container the path is that of the containers list, to add it to.
         """
-        docs = load_documents(self.text(patch_file), str(patch_file))
+        docs = self.documents(patch_file)
         prefix: tuple[str | int, ...] = ("spec", "jobTemplate", "spec") if obj.kind == "CronJob" else ("spec",)
         field_name = "initContainers" if init else "containers"
         for i, doc in enumerate(docs):
@@ -370,7 +377,7 @@ class Locator:
         """An env var's value in the object a patch applies to (so a patch that overrides it can keep it)."""
         for obj in self.objects:
             if obj.kind == key.kind and obj.name == key.workload:
-                spec = pod_spec(load_documents(self.text(obj.file), str(obj.file))[obj.doc])
+                spec = pod_spec(self.documents(obj.file)[obj.doc])
                 container = find_container(spec, key.container, init) if spec is not None else None
                 if container is not None:
                     return env_value(container, name)
