@@ -94,22 +94,23 @@ def container_monthly(requests: Resources | None, replicas: float, rates: Rates)
     return hourly * replicas * HOURS_PER_MONTH
 
 
-def replicas_of(history: ClusterHistory, key: WorkloadKey) -> tuple[float, int]:
-    """(mean pods running over the window, the most running at once) of a workload."""
-    best = (0.0, 0)
+def workload_replicas(history: ClusterHistory) -> dict[WorkloadKey, tuple[float, int]]:
+    """Per workload, in one pass: (mean pods running over the window, the most running at once)."""
+    out: dict[WorkloadKey, tuple[float, int]] = {}
     for ch in history:
-        if ch.key.workload_key == key and not ch.init:
+        if not ch.init:
             counts = ch.per_step("memory", history.n_steps, "count")
-            best = max(best, (float(counts.mean()), int(counts.max())))
-    return best
+            key = ch.key.workload_key
+            out[key] = max(out.get(key, (0.0, 0)), (float(counts.mean()), int(counts.max())))
+    return out
 
 
 def attach_costs(recs: RecommendationSet, history: ClusterHistory, rates: Rates) -> None:
     """Monthly cost now and recommended, per container, for every report format."""
-    replicas = {key: replicas_of(history, key)[0] for key in {r.key.workload_key for r in recs}}
+    replicas = workload_replicas(history)
     for rec in recs:
         # an init container holds its request only while the pod starts, and only beyond the others': not billed
-        n = 0.0 if rec.init else replicas[rec.key.workload_key]
+        n = 0.0 if rec.init else replicas.get(rec.key.workload_key, (0.0, 0))[0]
         rec.cost = (container_monthly(rec.current_requests, n, rates),
                     container_monthly(rec.requests if rec.requests is not None else rec.current_requests, n, rates))
 
@@ -137,26 +138,31 @@ def _manifests(repo: Path | None) -> tuple[dict[tuple[str, str], list[dict[str, 
     return objects, pdbs
 
 
-def _pods(recs: list[Recommendation], history: ClusterHistory, recommended: bool
-          ) -> tuple[dict[WorkloadKey, list[Pod]], Overhead]:
-    by_workload: dict[WorkloadKey, list[Recommendation]] = defaultdict(list)
+def _by_workload(recs: RecommendationSet) -> dict[WorkloadKey, list[Recommendation]]:
+    out: dict[WorkloadKey, list[Recommendation]] = defaultdict(list)
     for r in recs:
-        by_workload[r.key.workload_key].append(r)
+        out[r.key.workload_key].append(r)
+    return dict(sorted(out.items()))
+
+
+def _size(r: Recommendation, recommended: bool) -> Resources:
+    return r.requests if recommended and r.requests is not None else r.current_requests
+
+
+def _pods(by_workload: dict[WorkloadKey, list[Recommendation]], replicas: dict[WorkloadKey, tuple[float, int]],
+          recommended: bool) -> tuple[dict[WorkloadKey, list[Pod]], Overhead]:
     pods: dict[WorkloadKey, list[Pod]] = {}
     ds_cpu = ds_mem = 0.0
-    for key, members in sorted(by_workload.items()):
-        def size(r: Recommendation) -> Resources:
-            chosen = r.requests if recommended and r.requests is not None else r.current_requests
-            return chosen
-        main = [size(r) for r in members if not r.init]
-        init = [size(r) for r in members if r.init]
+    for key, members in by_workload.items():
+        main = [_size(r, recommended) for r in members if not r.init]
+        init = [_size(r, recommended) for r in members if r.init]
         cpu = max([sum(s.cpu or 0 for s in main)] + [s.cpu or 0 for s in init])
         mem = max([sum(s.memory or 0 for s in main)] + [s.memory or 0 for s in init])
         if key.kind == "DaemonSet":
             ds_cpu += cpu
             ds_mem += mem
             continue
-        mean, peak = replicas_of(history, key)
+        mean, peak = replicas.get(key, (0.0, 0))
         count = peak if key.kind in ("CronJob", "Job") else max(1, round(mean))
         pods[key] = [Pod(f"{key}#{i}", cpu, mem) for i in range(count)]
     return pods, Overhead(ds_cpu, ds_mem)
@@ -177,9 +183,10 @@ def estimate_cost(history: ClusterHistory, recs: RecommendationSet, catalog: Cat
     objects, pdbs = _manifests(repo)
     notes = []
     workloads = []
-    for key in sorted({r.key.workload_key for r in recs}):
-        members = [r for r in recs if r.key.workload_key == key]
-        mean, _ = replicas_of(history, key)
+    by_workload = _by_workload(recs)
+    replicas = workload_replicas(history)
+    for key, members in by_workload.items():
+        mean = replicas.get(key, (0.0, 0))[0]
         current = sum(container_monthly(r.current_requests, mean, rates) for r in members if not r.init)
         recommended = sum(container_monthly(r.requests or r.current_requests, mean, rates)
                           for r in members if not r.init)
@@ -192,8 +199,8 @@ def estimate_cost(history: ClusterHistory, recs: RecommendationSet, catalog: Cat
     if unset:
         notes.append(f"{len(unset)} containers request nothing today (BestEffort): they cost nothing in the current "
                      "figures, their recommended requests add cost")
-    current_pods, current_overhead = _pods(list(recs), history, recommended=False)
-    new_pods, new_overhead = _pods(list(recs), history, recommended=True)
+    current_pods, current_overhead = _pods(by_workload, replicas, recommended=False)
+    new_pods, new_overhead = _pods(by_workload, replicas, recommended=True)
     ready = {w.key for w in workloads if w.spot.ready}
 
     def flat(pods: dict[WorkloadKey, list[Pod]], keep: set[WorkloadKey] | None = None, drop: bool = False
