@@ -4,6 +4,14 @@ The data goes through the same path a real cluster's does (OpenMetrics text, pro
 backfill, Prometheus' own query engine), so a test against it checks the PromQL, not a
 stand-in.  A backfilled TSDB is cached by generator version and cluster spec, because
 writing and backfilling 14 days of a large cluster takes minutes.
+
+A large cluster is backfilled one UTC day at a time, ``workers`` days in parallel: each
+day's text is written, turned into a one-day block by promtool and deleted, so the disk
+holds a few days of text, never the whole history (about 25 GB a day for 2,000
+containers).  One-day blocks are also what a Prometheus with the default 15-day
+retention keeps (its largest block is a tenth of the retention), and the server is
+started with ``--storage.tsdb.max-block-duration=1d`` so it does not start compacting
+them in the middle of a measurement.
 """
 
 from __future__ import annotations
@@ -19,12 +27,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
 from rightsizer.errors import RightsizerError
 from rightsizer.sources.synthetic import GENERATOR_VERSION, SyntheticCluster
+from rightsizer.sources.synthetic.spec import ClusterSpec
+
+#: Above this many scrapes x containers the backfill goes day by day (about 10 M samples of text).
+SLICED_ABOVE = 200_000
 
 
 class TestbedError(RightsizerError):
@@ -46,11 +59,12 @@ def cache_key(cluster: SyntheticCluster, exclude: frozenset[str] = frozenset()) 
     return hashlib.sha256(repr((GENERATOR_VERSION, cluster.spec, sorted(exclude))).encode()).hexdigest()[:16]
 
 
-def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude: frozenset[str] = frozenset()
-               ) -> Path:
+def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude: frozenset[str] = frozenset(),
+               workers: int = 1) -> Path:
     """Backfill the cluster into a TSDB directory (reused when already built) and return it.
 
-    ``exclude`` leaves metric families out, to play a cluster that lacks an exporter.
+    ``exclude`` leaves metric families out, to play a cluster that lacks an exporter;
+    ``workers`` backfills that many days at once when the cluster is large.
     """
     promtool = _require("promtool")
     cache_dir = cache_dir or default_cache_dir()
@@ -62,29 +76,43 @@ def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers build it once
         if (target / "complete").exists():
             return target
-        _backfill(promtool, cluster, cache_dir, target, exclude)
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
+            blocks = Path(tmp) / "tsdb"
+            blocks.mkdir()
+            if cluster.spec.n_scrapes * cluster.spec.n_containers > SLICED_ABOVE:
+                _backfill_days(promtool, cluster.spec, exclude, blocks, workers)
+            else:
+                # One block for the whole span: with 2 h blocks promtool re-reads the file for each block.
+                _backfill_slice(promtool, cluster.spec, exclude, None, blocks, "10000h")
+            (blocks / "complete").write_text(repr(cluster.spec)[:200])
+            shutil.rmtree(target, ignore_errors=True)
+            blocks.rename(target)
     return target
 
 
-def _backfill(promtool: str, cluster: SyntheticCluster, cache_dir: Path, target: Path, exclude: frozenset[str]
-              ) -> None:
-    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
-        text = Path(tmp) / "cluster.om"
-        blocks = Path(tmp) / "tsdb"
-        blocks.mkdir()
-        cluster.write_openmetrics(text, exclude)
-        # One block for the whole span: with the default 2 h blocks promtool re-reads the file per block.
+def _backfill_days(promtool: str, spec: ClusterSpec, exclude: frozenset[str], blocks: Path, workers: int) -> None:
+    days = SyntheticCluster(spec).day_slices()
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(_backfill_slice, promtool, spec, exclude, day, blocks, "24h") for day in days]
+        for future in futures:
+            future.result()
+
+
+def _backfill_slice(promtool: str, spec: ClusterSpec, exclude: frozenset[str], scrapes: tuple[int, int] | None,
+                    blocks: Path, block_duration: str) -> None:
+    """Write one slice's OpenMetrics text next to ``blocks``, backfill it into ``blocks``, delete the text."""
+    text = blocks.parent / f"slice-{scrapes[0] if scrapes else 0}.om"
+    try:
+        SyntheticCluster(spec).write_openmetrics(text, exclude, scrapes)
         result = subprocess.run(
-            [promtool, "tsdb", "create-blocks-from", "openmetrics", "-q", "--max-block-duration=10000h",
-             str(text), str(blocks)],
+            [promtool, "tsdb", "create-blocks-from", "openmetrics", "-q",
+             f"--max-block-duration={block_duration}", str(text), str(blocks)],
             capture_output=True, text=True, check=False,
         )
         if result.returncode != 0:
             raise TestbedError(f"promtool backfill failed: {result.stderr.strip() or result.stdout.strip()}")
-        text.unlink()
-        (blocks / "complete").write_text(repr(cluster.spec)[:200])
-        shutil.rmtree(target, ignore_errors=True)
-        blocks.rename(target)
+    finally:
+        text.unlink(missing_ok=True)
 
 
 def free_port() -> int:
@@ -119,7 +147,8 @@ class PrometheusServer:
         log = open(self.workdir / "prometheus.log", "wb")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
             [binary, f"--config.file={config}", f"--storage.tsdb.path={data}",
-             f"--storage.tsdb.retention.time={self.retention}", f"--web.listen-address=127.0.0.1:{self.port}"],
+             f"--storage.tsdb.retention.time={self.retention}", "--storage.tsdb.max-block-duration=1d",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
             stdout=log, stderr=subprocess.STDOUT,
         )
         try:

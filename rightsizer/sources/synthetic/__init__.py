@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from rightsizer.history import (
 )
 from rightsizer.sources.synthetic import openmetrics
 from rightsizer.sources.synthetic.simulate import ContainerRun, WorkloadRun, simulate_workload
-from rightsizer.sources.synthetic.spec import ClusterSpec, cluster_spec
+from rightsizer.sources.synthetic.spec import DAY, ClusterSpec, cluster_spec
 
 #: Bump when the generated data changes, so cached Prometheus data is rebuilt.
 GENERATOR_VERSION = 6
@@ -81,12 +82,26 @@ class SyntheticCluster:
         for index in range(len(self.spec.workloads)):
             yield simulate_workload(self.spec, index)
 
-    def write_openmetrics(self, path: str | Path, exclude: frozenset[str] = frozenset()) -> int:
-        """Write the whole cluster for promtool; returns the number of samples written.
+    def write_openmetrics(self, path: str | Path, exclude: frozenset[str] = frozenset(),
+                          scrapes: tuple[int, int] | None = None) -> int:
+        """Write the cluster for promtool; returns the number of samples written.
 
-        ``exclude`` leaves out metric families (family names, without ``_total``).
+        ``exclude`` leaves out metric families (family names, without ``_total``);
+        ``scrapes`` (first, stop) writes one time slice, by scrape index.
         """
-        return openmetrics.write(self.spec, self.runs(), Path(path), exclude)
+        return openmetrics.write(self.spec, self.runs(), Path(path), exclude, scrapes)
+
+    def day_slices(self) -> list[tuple[int, int]]:
+        """Scrape-index ranges of the UTC days the history spans, for writing a large cluster in parts."""
+        step = self.spec.scrape_interval
+        t0 = self.spec.start
+        bounds = [0]
+        day = (t0 // DAY + 1) * DAY
+        while day < self.spec.end:
+            bounds.append(int(np.ceil((day - t0) / step)))
+            day += DAY
+        bounds.append(self.spec.n_scrapes)
+        return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
     def grid(self, step: int) -> tuple[float, int]:
         """(first step time, number of steps) of the step grid inside the simulated span."""

@@ -7,7 +7,9 @@ kube-state-metrics v2, and prom-client's default Node.js metrics.
 
 promtool wants each metric family contiguous and each series in time order, so every
 family is streamed to its own temporary file and the files are joined at the end; a
-workload's samples never have to be held all at once.
+workload's samples never have to be held all at once.  A large cluster is written in
+time slices (``scrapes``), each a complete file of its own, so the text of 14 days of
+thousands of containers (hundreds of GB) never has to be on disk at once.
 """
 
 from __future__ import annotations
@@ -43,11 +45,12 @@ def _escape(value: str) -> str:
 class _Families:
     """One temporary file per metric family, joined into the final file by :meth:`finish`."""
 
-    def __init__(self, directory: Path, times: list[str], exclude: frozenset[str]):
+    def __init__(self, directory: Path, times: list[str], exclude: frozenset[str], scrapes: tuple[int, int]):
         self._dir = directory
         self._files: dict[str, IO[str]] = {}
         self.times = times
         self.exclude = exclude
+        self.first, self.stop = scrapes  # only scrapes in [first, stop) are written
         self.samples = 0
 
     def _file(self, family: str) -> IO[str]:
@@ -62,13 +65,17 @@ class _Families:
         name = f"{family}_total" if family in COUNTERS else family
         prefix = f"{name}{{{labels}}} "
         vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        times = self.times[start : start + len(vals)]
+        first, stop = max(start, self.first), min(start + len(vals), self.stop)
+        if stop <= first:
+            return
+        vals = vals[first - start : stop - start]
+        times = self.times[first:stop]
         self._file(family).write("".join([f"{prefix}{v:{fmt}} {t}\n" for v, t in zip(vals, times, strict=True)]))
         self.samples += len(vals)
 
     def constant(self, family: str, labels: str, start: int, end: int, value: float = 1) -> None:
         prefix = f"{family}{{{labels}}} {value:.17g} "
-        times = self.times[start:end]
+        times = self.times[max(start, self.first) : min(end, self.stop)]
         if times and family not in self.exclude:
             self._file(family).write(prefix + ("\n" + prefix).join(times) + "\n")
             self.samples += len(times)
@@ -83,15 +90,17 @@ class _Families:
         out.write("# EOF\n")
 
 
-def write(spec: ClusterSpec, runs: Iterable[WorkloadRun], path: Path, exclude: frozenset[str] = frozenset()) -> int:
+def write(spec: ClusterSpec, runs: Iterable[WorkloadRun], path: Path, exclude: frozenset[str] = frozenset(),
+          scrapes: tuple[int, int] | None = None) -> int:
     """Write the runs to ``path`` atomically; returns the number of samples.
 
-    ``exclude`` names metric families to leave out, to play a cluster missing an exporter.
+    ``exclude`` names metric families to leave out, to play a cluster missing an exporter;
+    ``scrapes`` (first, stop) writes only the scrapes with those indices (a time slice).
     """
     path = Path(path)
     times = [str(int(spec.start + i * spec.scrape_interval)) for i in range(spec.n_scrapes)]
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".openmetrics-") as tmp:
-        families = _Families(Path(tmp), times, exclude)
+        families = _Families(Path(tmp), times, exclude, scrapes or (0, spec.n_scrapes))
         for node in spec.nodes:
             label = ("label_karpenter_sh_capacity_type", node.capacity_type)
             if node.label_style == "eks":
