@@ -5,13 +5,14 @@ backfill, Prometheus' own query engine), so a test against it checks the PromQL,
 stand-in.  A backfilled TSDB is cached by generator version and cluster spec, because
 writing and backfilling 14 days of a large cluster takes minutes.
 
-A large cluster is backfilled one UTC day at a time, ``workers`` days in parallel: each
-day's text is written, turned into a one-day block by promtool and deleted, so the disk
-holds a few days of text, never the whole history (about 25 GB a day for 2,000
-containers).  One-day blocks are also what a Prometheus with the default 15-day
-retention keeps (its largest block is a tenth of the retention), and the server is
-started with ``--storage.tsdb.max-block-duration=1d`` so it does not start compacting
-them in the middle of a measurement.
+A large cluster is backfilled 18 hours at a time, ``workers`` slices in parallel: each
+slice's text is written, turned into one block by promtool and deleted, so the disk
+holds a few slices of text, never the whole history (about 19 GB a slice for 2,000
+containers).  18-hour blocks are what a Prometheus with the default 15-day retention
+keeps (its largest block is a tenth of the retention, and block ranges grow 2h, 6h,
+18h), and promtool cuts blocks on those same epoch-aligned boundaries, so each slice is
+exactly one block.  The server is started with ``--storage.tsdb.max-block-duration=1d``
+so it does not start compacting them in the middle of a measurement.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from rightsizer.errors import RightsizerError
 from rightsizer.sources.synthetic import GENERATOR_VERSION, SyntheticCluster
 from rightsizer.sources.synthetic.spec import ClusterSpec
 
-#: Above this many scrapes x containers the backfill goes day by day (about 10 M samples of text).
+#: Above this many scrapes x containers the backfill goes slice by slice (about 10 M samples of text).
 SLICED_ABOVE = 200_000
+#: promtool's (and Prometheus') block ranges are 2h x 3^n, aligned to the epoch: 18h is the one under a day.
+SLICE_SECONDS = 18 * 3600
 
 
 class TestbedError(RightsizerError):
@@ -80,7 +83,7 @@ def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude
             blocks = Path(tmp) / "tsdb"
             blocks.mkdir()
             if cluster.spec.n_scrapes * cluster.spec.n_containers > SLICED_ABOVE:
-                _backfill_days(promtool, cluster.spec, exclude, blocks, workers)
+                _backfill_slices(promtool, cluster.spec, exclude, blocks, workers)
             else:
                 # One block for the whole span: with 2 h blocks promtool re-reads the file for each block.
                 _backfill_slice(promtool, cluster.spec, exclude, None, blocks, "10000h")
@@ -90,10 +93,11 @@ def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude
     return target
 
 
-def _backfill_days(promtool: str, spec: ClusterSpec, exclude: frozenset[str], blocks: Path, workers: int) -> None:
-    days = SyntheticCluster(spec).day_slices()
+def _backfill_slices(promtool: str, spec: ClusterSpec, exclude: frozenset[str], blocks: Path, workers: int
+                     ) -> None:
+    slices = SyntheticCluster(spec).time_slices(SLICE_SECONDS)
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(_backfill_slice, promtool, spec, exclude, day, blocks, "24h") for day in days]
+        futures = [pool.submit(_backfill_slice, promtool, spec, exclude, s, blocks, "18h") for s in slices]
         for future in futures:
             future.result()
 

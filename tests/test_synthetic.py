@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -118,3 +119,23 @@ def test_openmetrics_is_what_promtool_expects(tmp_path):
     for stamps in by_series.values():
         assert all(1e9 < t < 2e9 for t in stamps), "timestamps are in seconds"
         assert stamps == sorted(set(stamps)), "each series in time order, no duplicates"
+
+
+def test_time_slices_together_are_the_whole_text(tmp_path):
+    """A large cluster is backfilled slice by slice: the slices must hold every sample exactly once."""
+    small = SyntheticCluster.generate(days=1, end=END, seed=5)
+    slices = small.time_slices(6 * 3600)
+    assert slices[0][0] == 0 and slices[-1][1] == small.spec.n_scrapes
+    assert all(a < b == c for (a, b), (c, _) in itertools.pairwise(slices))
+    whole = small.write_openmetrics(tmp_path / "whole.om")
+    parts = [small.write_openmetrics(tmp_path / f"part{i}.om", scrapes=s) for i, s in enumerate(slices)]
+    assert sum(parts) == whole
+
+    def samples(*paths):
+        return sorted(line for p in paths for line in p.read_text().splitlines() if not line.startswith("#"))
+
+    assert samples(*(tmp_path / f"part{i}.om" for i in range(len(slices)))) == samples(tmp_path / "whole.om")
+    for i, (first, stop) in enumerate(slices):  # each part is one window: promtool makes one block of it
+        stamps = {int(line.rsplit(" ", 1)[1]) for line in samples(tmp_path / f"part{i}.om")}
+        assert min(stamps) // (6 * 3600) == max(stamps) // (6 * 3600)
+        assert (tmp_path / f"part{i}.om").read_text().endswith("# EOF\n")

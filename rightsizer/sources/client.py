@@ -127,13 +127,18 @@ class _FormPostSession(requests.Session):
 
 
 class PrometheusClient:
-    """Instant and range queries with retries; counts requests and bytes for the benchmarks."""
+    """Instant and range queries with retries; counts requests and bytes for the benchmarks.
 
-    def __init__(self, settings: PrometheusSettings):
+    With ``record``, every request sent is kept in ``sent`` as (API path, form parameters):
+    the benchmark replays them to measure what Prometheus alone needs for the same answers.
+    """
+
+    def __init__(self, settings: PrometheusSettings, record: bool = False):
         self.settings = settings
         self.url = settings.url.rstrip("/")
         self.queries = 0
         self.bytes_received = 0
+        self.sent: list[tuple[str, dict[str, str]]] | None = [] if record else None
         session = _FormPostSession()
         session.verify = str(settings.ca_file) if settings.ca_file else not settings.insecure_skip_verify
         if settings.client_cert is not None:
@@ -160,6 +165,8 @@ class PrometheusClient:
 
     def instant(self, query: str, at: float) -> list[dict[str, Any]]:
         params = {"time": f"{at:.3f}", "timeout": _duration(self.settings.timeout)}
+        if self.sent is not None:
+            self.sent.append(("/api/v1/query", {"query": query, **params}))
         return self._with_retries(query, lambda: self._prom.custom_query(query, params=params))
 
     def range(self, query: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
@@ -173,6 +180,9 @@ class PrometheusClient:
             chunk_end = min(end, chunk_start + (_CHUNK_POINTS - 1) * step)
             params = {"timeout": _duration(self.settings.timeout)}
             s, e = chunk_start, chunk_end
+            if self.sent is not None:
+                self.sent.append(("/api/v1/query_range", {"query": query, "start": str(round(s)), "end": str(round(e)),
+                                                          "step": f"{step:g}", **params}))
             result = self._with_retries(query, lambda s=s, e=e, p=params: self._prom.custom_query_range(
                 query, datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC), f"{step:g}", params=p))
             for series in result:

@@ -35,7 +35,7 @@ from rightsizer.history import (
 )
 from rightsizer.sources.synthetic import openmetrics
 from rightsizer.sources.synthetic.simulate import ContainerRun, WorkloadRun, simulate_workload
-from rightsizer.sources.synthetic.spec import DAY, ClusterSpec, cluster_spec
+from rightsizer.sources.synthetic.spec import ClusterSpec, cluster_spec
 
 #: Bump when the generated data changes, so cached Prometheus data is rebuilt.
 GENERATOR_VERSION = 6
@@ -91,15 +91,16 @@ class SyntheticCluster:
         """
         return openmetrics.write(self.spec, self.runs(), Path(path), exclude, scrapes)
 
-    def day_slices(self) -> list[tuple[int, int]]:
-        """Scrape-index ranges of the UTC days the history spans, for writing a large cluster in parts."""
+    def time_slices(self, seconds: float) -> list[tuple[int, int]]:
+        """Scrape-index ranges of the ``seconds``-long windows (aligned to the epoch) the history spans,
+        for writing a large cluster in parts."""
         step = self.spec.scrape_interval
         t0 = self.spec.start
         bounds = [0]
-        day = (t0 // DAY + 1) * DAY
-        while day < self.spec.end:
-            bounds.append(int(np.ceil((day - t0) / step)))
-            day += DAY
+        edge = (t0 // seconds + 1) * seconds
+        while edge < self.spec.end:
+            bounds.append(int(np.ceil((edge - t0) / step)))
+            edge += seconds
         bounds.append(self.spec.n_scrapes)
         return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
