@@ -157,7 +157,9 @@ def _settings(url: str, timeout: float, retries: int, concurrency: int, ca_file:
 
 def _load(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespace: str | None,
           workload: str | None, selector: str | None, window: str, step: str, end: str, quiet: bool,
-          connection: dict[str, object]) -> ClusterHistory:
+          connection: dict[str, object], summary: bool = True) -> ClusterHistory:
+    """The history to work on; ``summary`` lets the server aggregate what a recommendation does not need
+    step by step (backtests and snapshots want every step)."""
     scope = Scope(namespace, workload, selector)
     if not prometheus_url:
         return load_history(snapshot=snapshot, demo=demo, scope=scope)
@@ -165,7 +167,8 @@ def _load(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespa
         load_history(prometheus_url=prometheus_url, snapshot=snapshot, demo=demo)  # raises the one-source error
     http = dict(connection)
     options = FetchOptions(window=parse_duration(window, flag="--window"), step=parse_duration(step, flag="--step"),
-                           end=parse_instant(end), batch_pods=int(http.pop("batch_pods")))  # type: ignore[call-overload]
+                           end=parse_instant(end), batch_pods=int(http.pop("batch_pods")),  # type: ignore[call-overload]
+                           summary=summary)
     settings = _settings(prometheus_url, **http)  # type: ignore[arg-type]
     show = not quiet and stderr.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -318,7 +321,7 @@ def backtest(
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, f"{train_s + test_s:g}s", step,
-                    end, quiet, connection)
+                    end, quiet, connection, summary=False)
     training, testing = split(history, train_s, test_s)
     result = run_backtest(training, testing, tuple(strategy or STRATEGIES), policies)
     text = render_backtest(result, fmt)
@@ -646,7 +649,7 @@ def snapshot(
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods)
     history = _load(prometheus_url, None, False, namespace, workload, selector, window, step, end, quiet,
-                    connection)
+                    connection, summary=False)
     save_snapshot(history, output)
     stderr.print(f"wrote {output}: {len(history)} containers, {history.describe_window()}", markup=False,
                  highlight=False)

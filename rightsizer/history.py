@@ -180,6 +180,10 @@ class ContainerHistory:
         return (self.nodejs_version is not None or self.samples.has("heap_used")
                 or bool(self.image and _NODE_IMAGE.search(self.image)))
 
+    def pods_per_step(self, n_steps: int) -> np.ndarray:
+        """How many pods reported anything at each step: the replicas running."""
+        return np.bincount(self.samples.step, minlength=n_steps).astype(np.float32)
+
     def per_step(self, series: str, n_steps: int, how: str = "max") -> np.ndarray:
         """One value per step across pods: ``max`` (the hottest pod), ``sum`` or ``count``.
 

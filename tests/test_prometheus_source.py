@@ -188,3 +188,23 @@ def test_a_prometheus_without_cadvisor_names_the_exporter(tmp_path):
         options = FetchOptions(window=0.2 * 86_400, end=cluster.spec.end)
         with pytest.raises(MissingMetricsError, match=r"container_cpu_usage_seconds_total.*cAdvisor"):
             load_prometheus_history(PrometheusSettings(server.url), options)
+
+
+def test_summary_fetch_recommends_exactly_what_the_full_fetch_does(prometheus, fetched):
+    """Hourly working-set peaks and only the throttled steps give the same recommendations, for less data."""
+    from dataclasses import replace
+
+    full_client = PrometheusClient(prometheus.settings())
+    full = load_prometheus_history(prometheus.settings(), prometheus.options, client=full_client)
+    summary_client = PrometheusClient(prometheus.settings())
+    summary = load_prometheus_history(prometheus.settings(), replace(prometheus.options, summary=True),
+                                      client=summary_client)
+    assert set(summary.containers) == set(full.containers)
+    assert summary_client.bytes_received < 0.8 * full_client.bytes_received
+    memory = summary.containers[next(iter(summary.containers))].samples["memory"]
+    assert 0 < np.isfinite(memory).mean() < 0.2, "memory peaks come per hour, on the 5-minute grid"
+    ours = {r.key: r for r in recommend(summary)}
+    for rec in recommend(full):
+        got = ours[rec.key]
+        assert (got.requests, got.limits, got.nodejs, got.risk) == (rec.requests, rec.limits, rec.nodejs, rec.risk), \
+            rec.key

@@ -99,7 +99,7 @@ def workload_replicas(history: ClusterHistory) -> dict[WorkloadKey, tuple[float,
     out: dict[WorkloadKey, tuple[float, int]] = {}
     for ch in history:
         if not ch.init:
-            counts = ch.per_step("memory", history.n_steps, "count")
+            counts = ch.pods_per_step(history.n_steps)
             key = ch.key.workload_key
             out[key] = max(out.get(key, (0.0, 0)), (float(counts.mean()), int(counts.max())))
     return out

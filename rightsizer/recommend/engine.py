@@ -32,7 +32,14 @@ class Context:
 
     @property
     def times(self) -> np.ndarray:
-        return self.history.start + self.history.step * np.arange(self.history.n_steps, dtype=np.float64)
+        """When each step's interval begins: what decides its UTC day.
+
+        A step is stamped with its end, so the one stamped 00:00 holds the last minutes of
+        the day before.  Days counted this way are the same at any step that divides a
+        day, which lets memory peaks fetched per hour give the very daily peaks that
+        5-minute peaks give.
+        """
+        return self.history.start + self.history.step * (np.arange(self.history.n_steps, dtype=np.float64) - 1)
 
 
 def round_up(value: float, granularity: float) -> float:
@@ -100,8 +107,7 @@ def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> flo
         rec.raise_risk("medium" if est.censored_share < 0.5 else "high",
                        f"cpu demand is estimated above a limit it was throttled at ({est.censored_share:.0%} "
                        "of samples)")
-    times = ctx.history.start + ctx.history.step * ch.samples.step.astype(np.float64)
-    days, means = per_day(times, ch.samples["cpu"], "mean")
+    days, means = per_day(ctx.times[ch.samples.step], ch.samples["cpu"], "mean")
     trend = project(days, means, ctx.policy.trend)
     if trend is not None and trend.significant and trend.factor > 1:  # growth only: a percentile already
         rec.reasons.append(f"cpu trend {trend.slope_per_day:+.1%}/day: x{trend.factor:.2f} by the next run "

@@ -17,6 +17,7 @@ does not sink a weekly run.  Missing exporters are named, with what provides the
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -46,6 +47,7 @@ from rightsizer.sources.client import PrometheusClient, PrometheusSettings
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+HOUR = 3600.0
 _LABELS = ("namespace", "pod", "container", "reason")
 PodId = tuple[str, str]  # (namespace, pod)
 ContainerId = tuple[str, str, str]  # (namespace, pod, container)
@@ -61,6 +63,9 @@ class FetchOptions:
     scrape_interval: float = 60.0  # of cAdvisor; rates need at least a few samples per window
     nodejs_metric_prefix: str = ""  # prom-client's configurable prefix
     batch_pods: int = 400  # pods per usage query batch
+    #: fetch what a recommendation needs, aggregated by the server where that loses nothing
+    #: (working-set peaks per hour, throttling only where it happened), not every series at every step
+    summary: bool = False
 
     def __post_init__(self) -> None:
         if self.step < 10:
@@ -78,6 +83,17 @@ class FetchOptions:
     @property
     def rate_window(self) -> float:
         return max(self.step, 4 * self.scrape_interval)
+
+    @property
+    def peak_step(self) -> float:
+        """The step of working-set peaks: an hour in summary mode, where the hours hold whole steps.
+
+        The memory rule looks at daily peaks only, and the peak of a day is the peak of its
+        hours: fetching hourly peaks moves a twelfth of the points for the same answer.
+        """
+        if self.summary and HOUR % self.step == 0 and self.step < HOUR:
+            return HOUR
+        return self.step
 
 
 @dataclass
@@ -268,8 +284,9 @@ class _Fetch:
         prefix = o.nodejs_metric_prefix
         return {
             "cpu": q.cpu_usage(m, o.rate_window),
-            "memory": q.memory_peak(m, o.step),
-            "throttled": q.throttled_ratio(m, o.rate_window),
+            "memory": q.memory_peak(m, o.peak_step),
+            # only a throttled step can move the CPU estimate: the others are left on the server
+            "throttled": q.throttled_ratio(m, o.rate_window, only_throttled=o.summary),
             "heap_used": q.gauge_peak(f"{prefix}nodejs_heap_size_used_bytes", m, o.step),
             "heap_total": q.gauge_peak(f"{prefix}nodejs_heap_size_total_bytes", m, o.step),
             "rss": q.gauge_peak(f"{prefix}process_resident_memory_bytes", m, o.step),
@@ -286,7 +303,7 @@ class _Fetch:
         done = 0
         self.progress(0, len(jobs), "fetching usage")
         with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
-            futures = {pool.submit(self.client.range, query, self.start, self.end, self.options.step): (i, name)
+            futures = {pool.submit(self.client.range, query, *self._range(name)): (i, name)
                        for i, name, query in jobs}
             for future in as_completed(futures):
                 i, name = futures[future]
@@ -310,6 +327,14 @@ class _Fetch:
         failed_ns = {ns for i in failed for ns in batches[i].namespaces}
         return {name: [r for r in rows if r["metric"].get("namespace", "") not in failed_ns]
                 for name, rows in results.items()}
+
+    def _range(self, name: str) -> tuple[float, float, float]:
+        """(start, end, step) of a usage query: the step grid, or its hours for summary peaks."""
+        step = self.options.peak_step if name == "memory" else self.options.step
+        if step == self.options.step:
+            return self.start, self.end, step
+        # the first hour ending on the grid at or after the window's first step: hours end on grid steps
+        return math.ceil(self.start / step) * step, math.floor(self.end / step) * step, step
 
     # --- assembly ------------------------------------------------------------------------------
 

@@ -164,11 +164,13 @@ def memory_peak(m: Matchers, step: float) -> str:
             f"{{{m.render(CONTAINERS_ONLY)}}}[{duration(step)}]))")
 
 
-def throttled_ratio(m: Matchers, rate_window: float) -> str:
+def throttled_ratio(m: Matchers, rate_window: float, only_throttled: bool = False) -> str:
+    """Throttled CFS periods over all periods; ``only_throttled`` leaves out the steps without throttling."""
     sel = m.render(CONTAINERS_ONLY)
     w = duration(rate_window)
-    return (f"max by ({BY_CONTAINER}) (increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[{w}])) "
-            f"/ max by ({BY_CONTAINER}) (increase(container_cpu_cfs_periods_total{{{sel}}}[{w}]))")
+    ratio = (f"max by ({BY_CONTAINER}) (increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[{w}])) "
+             f"/ max by ({BY_CONTAINER}) (increase(container_cpu_cfs_periods_total{{{sel}}}[{w}]))")
+    return f"({ratio}) > 0" if only_throttled else ratio
 
 
 def gauge_peak(metric: str, m: Matchers, step: float) -> str:
