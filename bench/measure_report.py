@@ -1,15 +1,16 @@
-"""One measured `report` run in a fresh process: wall time, peak RSS, queries and bytes.
+"""One `report` run in this process, by stage, with the requests it sent recorded for the floor.
 
-Run by bench/run.py; prints one JSON line.  A fresh process per run keeps the peak RSS
-the report's own, not the benchmark harness'.
+Run by bench/run.py; prints one JSON line.  The headline figures come from the real CLI
+in a fresh process (bench/run.py); this run splits the time into fetching and the rest
+and writes the exact requests to ``--record`` so bench/floor.py can replay them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
+from pathlib import Path
 
 from rightsizer.recommend import recommend
 from rightsizer.report import render
@@ -23,23 +24,22 @@ def main() -> None:
     parser.add_argument("--window", type=float, required=True)
     parser.add_argument("--step", type=float, default=300)
     parser.add_argument("--end", type=float, required=True)
+    parser.add_argument("--record", type=Path, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
     settings = PrometheusSettings(args.url)
-    client = PrometheusClient(settings)
-    history = load_prometheus_history(settings, FetchOptions(window=args.window, step=args.step, end=args.end),
-                                      client=client)
+    client = PrometheusClient(settings, record=True)
+    options = FetchOptions(window=args.window, step=args.step, end=args.end, summary=True)
+    history = load_prometheus_history(settings, options, client=client)
     fetched = time.perf_counter()
     render(recommend(history), "json")
     done = time.perf_counter()
+    args.record.write_text(json.dumps(client.sent))
     print(json.dumps({
         "containers": len(history),
-        "samples": sum(len(ch.samples) for ch in history),
+        "pods": sum(len(ch.pods) for ch in history),
         "fetch_s": fetched - started,
-        "total_s": done - started,
-        "queries": client.queries,
-        "bytes": client.bytes_received,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "recommend_s": done - fetched,
     }))
 
 

@@ -1,11 +1,20 @@
-"""Benchmark `rightsizer report` against a real Prometheus holding synthetic clusters of several sizes.
+"""Benchmark `rightsizer report` end to end against a real Prometheus holding synthetic clusters.
 
-    python bench/run.py [--containers 50,100] [--days 2] [--repeat 3]
+    python bench/run.py [--containers 200,1000,2000] [--days 14] [--repeat 3] [--workers 2]
 
-For each size: generate and backfill the cluster (cached by generator version and spec,
-the build time is shown only when it was built now), start Prometheus on 127.0.0.1, run
-the report in a fresh process `--repeat` times and keep the median, and read
-Prometheus' own peak RSS.  Prints a Markdown table for docs/benchmarks.md.
+For each size: generate and backfill the cluster (cached by generator version and spec;
+the build time is shown only when it was built now), start Prometheus on 127.0.0.1, and
+
+1. run the report once in this package's own measuring script, which records the exact
+   requests it sends (and warms Prometheus' page cache, as a server in use has it);
+2. replay those requests with plain HTTP (bench/floor.py): the PromQL floor;
+3. run the real CLI, ``rightsizer report ... -o json --output FILE``, ``--repeat`` times in
+   a fresh process and keep the median wall time and peak RSS (the child's ``ru_maxrss``);
+   queries and bytes come from its ``--verbose`` log;
+4. read Prometheus' own peak RSS (``VmHWM``).
+
+Prints Markdown for docs/benchmarks.md, and draws time and memory against containers
+to ``--chart`` (PNG).
 """
 
 from __future__ import annotations
@@ -14,17 +23,22 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from floor import floor
 
 from rightsizer.sources.synthetic import SyntheticCluster
 from rightsizer.testbed import PrometheusServer, build_tsdb, cache_key, default_cache_dir
 
 END = 1_790_000_000  # fixed, so the cached TSDBs are reused between runs
 HERE = Path(__file__).resolve().parent
+_FETCH_LOG = re.compile(r"read (\d+) containers with (\d+) queries, ([\d.]+) MB")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -42,41 +56,113 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
 
 
+def run_cli(url: str, window: str, out: Path) -> dict[str, float]:
+    """One `rightsizer report` in a fresh process: wall seconds, peak RSS, queries and MB from its log."""
+    cli = Path(sys.executable).with_name("rightsizer")
+    command = [str(cli), "report", "--prometheus-url", url, "--window", window, "--end", str(END),
+               "-o", "json", "--output", str(out), "--quiet", "--verbose"]
+    log = out.with_suffix(".log")
+    began = time.perf_counter()
+    with open(log, "w") as err:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)  # the child's own rusage: its peak RSS, nobody else's
+    wall = time.perf_counter() - began
+    stderr = log.read_text()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"report failed:\n{stderr[-3000:]}")
+    match = _FETCH_LOG.search(stderr)
+    if match is None:
+        raise SystemExit("the report's --verbose log has no fetch summary")
+    errors = stderr.count("retrying in") + stderr.count("leaving out")
+    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "containers": float(match[1]),
+            "queries": float(match[2]), "mb": float(match[3]), "errors": float(errors)}
+
+
+def measure(n: int, days: float, repeat: int, workers: int) -> dict[str, float | str]:
+    cluster = SyntheticCluster.generate(containers=n, days=days, end=END, seed=7)
+    cached = (default_cache_dir() / cache_key(cluster) / "complete").exists()
+    began = time.perf_counter()
+    tsdb = build_tsdb(cluster, workers=workers)
+    build = time.perf_counter() - began
+    window = f"{days * 86_400 - 300:g}s"
+    with PrometheusServer(tsdb) as server, tempfile.TemporaryDirectory() as tmp:
+        record = Path(tmp) / "queries.json"
+        stages = json.loads(subprocess.run(
+            [sys.executable, str(HERE / "measure_report.py"), "--url", server.url, "--window", window[:-1],
+             "--end", str(END), "--record", str(record)],
+            capture_output=True, text=True, check=True).stdout)
+        sent = [tuple(x) for x in json.loads(record.read_text())]
+        floor_s, level = floor(server.url, sent)  # type: ignore[arg-type]
+        runs = [run_cli(server.url, window, Path(tmp) / "report.json") for _ in range(repeat)]
+        prom_rss = peak_rss_mb(server.process.pid) if server.process else float("nan")
+    median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    print(f"{n} containers: {median['wall_s']:.1f}s (floor {floor_s:.1f}s), {median['peak_rss_mb']:.0f} MB",
+          file=sys.stderr)
+    return {"containers": n, "pods": stages["pods"], "samples": cluster.spec.n_scrapes, **median,
+            "fetch_s": stages["fetch_s"], "recommend_s": stages["recommend_s"], "floor_s": floor_s,
+            "floor_concurrency": level, "prometheus_rss_mb": prom_rss,
+            "build": "cached" if cached else f"{build:.0f}"}
+
+
+def table(rows: list[dict[str, float | str]], days: float, repeat: int) -> str:
+    lines = [(f"Machine: {machine()}. History: {days:g} days at a 60 s scrape interval, report at 5-minute "
+              f"steps; median of {repeat} runs."), "",
+             ("| containers | pods | report wall (s) | PromQL floor (s) | wall / floor | queries | MB received "
+              "| report peak RSS (MB) | Prometheus peak RSS (MB) | query errors | backfill (s) |"),
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['containers']:,} | {r['pods']:,} | {r['wall_s']:.1f} | {r['floor_s']:.1f} "
+                     f"| {float(r['wall_s']) / float(r['floor_s']):.2f} | {r['queries']:.0f} | {r['mb']:.0f} "
+                     f"| {r['peak_rss_mb']:.0f} | {r['prometheus_rss_mb']:.0f} | {r['errors']:.0f} | {r['build']} |")
+    lines += ["", "```", *text_chart(rows), "```"]
+    return "\n".join(lines)
+
+
+def text_chart(rows: list[dict[str, float | str]]) -> list[str]:
+    """Bars of wall time and peak RSS per size, scaled to the largest."""
+    out = []
+    top_s = max(float(r["wall_s"]) for r in rows)
+    top_mb = max(float(r["peak_rss_mb"]) for r in rows)
+    for r in rows:
+        s, mb = float(r["wall_s"]), float(r["peak_rss_mb"])
+        out.append(f"{r['containers']:>6,} containers  time {'#' * round(40 * s / top_s):<40} {s:6.1f} s")
+        out.append(f"{'':>17}  RSS  {'=' * round(40 * mb / top_mb):<40} {mb:6.0f} MB")
+    return out
+
+
+def chart(rows: list[dict[str, float | str]], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    n = [float(r["containers"]) for r in rows]
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    left.plot(n, [float(r["wall_s"]) for r in rows], "o-", label="rightsizer report")
+    left.plot(n, [float(r["floor_s"]) for r in rows], "s--", label="PromQL floor")
+    left.set_xlabel("containers")
+    left.set_ylabel("seconds")
+    left.legend(frameon=False)
+    right.plot(n, [float(r["peak_rss_mb"]) for r in rows], "o-", label="report peak RSS")
+    right.plot(n, [float(r["prometheus_rss_mb"]) for r in rows], "s--", label="Prometheus peak RSS")
+    right.set_xlabel("containers")
+    right.set_ylabel("MB")
+    right.legend(frameon=False)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--containers", default="50,100")
-    parser.add_argument("--days", type=float, default=2.0)
+    parser.add_argument("--containers", default="200,1000,2000")
+    parser.add_argument("--days", type=float, default=14.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="backfill processes")
+    parser.add_argument("--chart", type=Path, default=Path("docs/benchmarks-scale.png"))
     args = parser.parse_args()
-    rows = []
-    for n in (int(x) for x in args.containers.split(",")):
-        cluster = SyntheticCluster.generate(containers=n, days=args.days, end=END, seed=7)
-        cached = (default_cache_dir() / cache_key(cluster) / "complete").exists()
-        began = time.perf_counter()
-        tsdb = build_tsdb(cluster)
-        build = time.perf_counter() - began
-        with PrometheusServer(tsdb) as server:
-            runs = []
-            for _ in range(args.repeat):
-                out = subprocess.run(
-                    [sys.executable, str(HERE / "measure_report.py"), "--url", server.url,
-                     "--window", str(args.days * 86_400 - 300), "--end", str(END)],
-                    capture_output=True, text=True, check=True,
-                )
-                runs.append(json.loads(out.stdout))
-            prom_rss = peak_rss_mb(server.process.pid) if server.process else float("nan")
-        median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        rows.append((n, median, prom_rss, None if cached else build))
-        print(f"{n} containers: {median['total_s']:.2f}s", file=sys.stderr)
-    print(f"Machine: {machine()}. History: {args.days:g} days at a 60 s scrape interval, "
-          f"report at 5-minute steps; median of {args.repeat} runs.\n")
-    print("| containers | samples | report wall (s) | of which fetch (s) | queries | MB received "
-          "| report peak RSS (MB) | Prometheus peak RSS (MB) | backfill (s) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, m, prom_rss, build in rows:
-        built = f"{build:.0f}" if build is not None else "cached"
-        print(f"| {n} | {m['samples']:,.0f} | {m['total_s']:.2f} | {m['fetch_s']:.2f} | {m['queries']:.0f} "
-              f"| {m['bytes'] / 1e6:.1f} | {m['peak_rss_mb']:.0f} | {prom_rss:.0f} | {built} |")
+    rows = [measure(int(x), args.days, args.repeat, args.workers) for x in args.containers.split(",")]
+    print(table(rows, args.days, args.repeat))
+    chart(rows, args.chart)
 
 
 if __name__ == "__main__":

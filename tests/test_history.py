@@ -96,9 +96,8 @@ def test_skewed_timestamps_land_on_the_nearest_step_once():
     from rightsizer.sources.prometheus import to_steps
 
     start, step = 1_000.0, 300.0
-    values = [[start - 200, "9"], [start + 10, "1"], [start + 290, "2"], [start + 320, "2.5"],
-              [start + 610, "3"], [start + 300 * 50, "4"]]
-    idx, vals = to_steps(values, start, step, n_steps=10)
+    times = [start - 200, start + 10, start + 290, start + 320, start + 610, start + 300 * 50]
+    idx, vals = to_steps(np.array(times), np.array([9, 1, 2, 2.5, 3, 4.0]), start, step, n_steps=10)
     assert list(idx) == [0, 1, 2], "before the window and past its end are dropped; one value per step"
     assert list(vals) == [1.0, 2.0, 3.0]
 

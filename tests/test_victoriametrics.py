@@ -52,3 +52,16 @@ def test_recommendations_agree_with_prometheus(from_vm, fetched):
             continue
         assert b[key].requests.memory == pytest.approx(rec.requests.memory, rel=0.02), key
         assert b[key].requests.cpu == pytest.approx(rec.requests.cpu, rel=0.05), key
+
+
+def test_its_range_answers_take_the_fast_decoder(victoria, prometheus, monkeypatch):
+    import requests
+
+    from rightsizer.sources import matrix
+
+    form = {"query": 'max by (namespace, pod) (container_memory_working_set_bytes{container!=""})',
+            "start": str(prometheus.end - 86_400), "end": str(prometheus.end), "step": "300"}
+    raw = requests.post(f"{victoria.url}/api/v1/query_range", data=form, timeout=60).content
+    monkeypatch.setattr(matrix, "_slow", lambda _body: pytest.fail("fell back to the JSON decode"))
+    series = matrix.decode_matrix(raw)
+    assert len(series) > 20 and all(len(s.times) == len(s.values) > 0 for s in series)

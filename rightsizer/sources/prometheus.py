@@ -43,6 +43,7 @@ from rightsizer.history import (
 from rightsizer.scope import Scope
 from rightsizer.sources import queries as q
 from rightsizer.sources.client import PrometheusClient, PrometheusSettings
+from rightsizer.sources.matrix import Series
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,12 @@ def load_prometheus_history(
     scope = scope or Scope()
     own = client is None
     client = client or PrometheusClient(settings)
+    began, queries, received = time.monotonic(), client.queries, client.bytes_received
     try:
-        return _Fetch(client, options, scope, progress).run()
+        history = _Fetch(client, options, scope, progress).run()
+        log.info("read %d containers with %d queries, %.1f MB, in %.1fs", len(history), client.queries - queries,
+                 (client.bytes_received - received) / 1e6, time.monotonic() - began)
+        return history
     finally:
         if own:
             client.close()
@@ -313,7 +318,7 @@ class _Fetch:
                     failed.setdefault(i, exc)
                 else:
                     # keep arrays, not the JSON: memory grows with the samples, not with their text
-                    results[name].extend({"metric": {k: r["metric"].get(k, "") for k in _LABELS},
+                    results[name].extend({"metric": {k: r.labels.get(k, "") for k in _LABELS},
                                           "points": self._points(r)} for r in rows)
                     del rows
                 done += 1
@@ -407,8 +412,8 @@ class _Fetch:
         known = d.containers.get((ns, pod), set())
         return (ns, pod, next(iter(known))) if len(known) == 1 else None
 
-    def _points(self, row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        return to_steps(row.get("values", []), self.start, self.options.step, self.n_steps)
+    def _points(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
+        return to_steps(series.times, series.values, self.start, self.options.step, self.n_steps)
 
     def _events(self, restarts: list[dict[str, Any]], reasons: list[dict[str, Any]], d: _Discovery
                 ) -> dict[ContainerId, list[ContainerEvent]]:
@@ -446,16 +451,16 @@ class _Fetch:
                           f"between {_fmt(self.start)} and {_fmt(self.end)}")
 
 
-def to_steps(values: list[Any], start: float, step: float, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """(step indices, float32 values) of a range result on the grid.
+def to_steps(times: np.ndarray, values: np.ndarray, start: float, step: float, n_steps: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(step indices, float32 values) of a range result's points on the grid.
 
     A timestamp off the grid (a skewed clock, a store that shifts evaluation times) goes to
     the nearest step; points outside the window, and a second point on a step already
     taken, are dropped, so a series holds at most one value per step.
     """
-    ts = np.array([float(v[0]) for v in values], dtype=np.float64)
-    vals = np.array([float(v[1]) for v in values], dtype=np.float64)
-    idx = np.rint((ts - start) / step).astype(np.int64)
+    idx = np.rint((np.asarray(times, dtype=np.float64) - start) / step).astype(np.int64)
+    vals = np.asarray(values, dtype=np.float64)
     ok = (idx >= 0) & (idx < n_steps)
     idx, vals = idx[ok], vals[ok]
     idx, first = np.unique(idx, return_index=True)

@@ -1,0 +1,119 @@
+"""Decode a range-query answer (a Prometheus "matrix") straight into arrays.
+
+A large cluster's usage is tens of millions of points.  Decoded the usual way, each
+point becomes a Python list holding an int and a string (about 120 bytes, and a
+microsecond of work to make and another to turn into a float): more time than
+Prometheus spent computing it, and several times the memory of the arrays the engine
+uses.  Here only each series' labels are decoded as JSON; its points, which are nothing
+but ``[<number>,"<number>"]`` pairs, are handed to Arrow's CSV reader in one piece per
+answer and come out as float arrays.
+
+The layout relied on (``"metric"`` then ``"values"`` in each series, no spaces) is the
+one Prometheus, Thanos, Mimir and VictoriaMetrics write; anything else falls back to a
+plain JSON decode, so an unusual server is slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+_METRIC = b'{"metric":'
+_VALUES = b',"values":['
+_CONVERT = pacsv.ConvertOptions(column_types={"t": pa.float64(), "v": pa.float64()},
+                                null_values=[], strings_can_be_null=False)
+_READ = pacsv.ReadOptions(column_names=["t", "v"], use_threads=False)
+
+
+@dataclass
+class Series:
+    """One series of a range answer: its labels, and its points' times (unix seconds) and values."""
+
+    labels: dict[str, str]
+    times: np.ndarray  # float64
+    values: np.ndarray  # float64
+
+
+class MatrixError(ValueError):
+    """The body is not a successful range-query answer."""
+
+
+def decode_matrix(body: bytes) -> list[Series]:
+    """The series of a successful ``/api/v1/query_range`` answer."""
+    head = body.find(b'"result":[')
+    if head < 0 or b'"status":"success"' not in body[:head]:
+        return _slow(body)
+    try:
+        return _fast(body, head + len(b'"result":['))
+    except (ValueError, pa.ArrowInvalid):
+        return _slow(body)
+
+
+def _fast(body: bytes, pos: int) -> list[Series]:
+    labels: list[dict[str, str]] = []
+    counts: list[int] = []
+    parts: list[bytes] = []
+    decoder = json.JSONDecoder()
+    while body.startswith(_METRIC, pos):
+        # the labels: real JSON (a label value may hold any character)
+        text = body[pos + len(_METRIC) : body.find(_VALUES, pos)].decode()
+        metric, used = decoder.raw_decode(text)
+        if used != len(text):
+            raise ValueError("unexpected series layout")
+        labels.append(metric)
+        start = pos + len(_METRIC) + len(text.encode()) + len(_VALUES)
+        stop = body.index(b"]}", start)  # points hold only digits, signs, dots, quotes, commas, brackets
+        points = body[start:stop]
+        if points:
+            if not (points.startswith(b"[") and points.endswith(b"]")):
+                raise ValueError("unexpected points layout")
+            counts.append(points.count(b"],[") + 1)
+            parts.append(points[1:-1])
+        else:
+            counts.append(0)
+        pos = stop + 2
+        if body.startswith(b",", pos):
+            pos += 1
+    if not body.startswith(b"]", pos):
+        raise ValueError("unexpected end of result")
+    times, values = _points(parts, sum(counts))
+    out: list[Series] = []
+    offset = 0
+    for metric, n in zip(labels, counts, strict=True):
+        out.append(Series(metric, times[offset : offset + n], values[offset : offset + n]))
+        offset += n
+    return out
+
+
+def _points(parts: list[bytes], expected: int) -> tuple[np.ndarray, np.ndarray]:
+    if not expected:
+        return np.zeros(0), np.zeros(0)
+    text = b"\n".join(parts).replace(b"],[", b"\n").replace(b'"', b"")
+    table = pacsv.read_csv(io.BytesIO(text), read_options=_READ, convert_options=_CONVERT)
+    if table.num_rows != expected:
+        raise ValueError("point count mismatch")
+    return (table.column(0).to_numpy().astype(np.float64, copy=False),
+            table.column(1).to_numpy().astype(np.float64, copy=False))
+
+
+def _slow(body: bytes) -> list[Series]:
+    try:
+        doc: Any = json.loads(body)
+        result = doc["data"]["result"]
+        if doc.get("status") != "success" or not isinstance(result, list):
+            raise TypeError
+        out = []
+        for row in result:
+            values = row.get("values") or []
+            out.append(Series(dict(row.get("metric", {})),
+                              np.array([float(v[0]) for v in values], dtype=np.float64),
+                              np.array([float(v[1]) for v in values], dtype=np.float64)))
+        return out
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise MatrixError("the answer is not a complete Prometheus range-query result") from exc

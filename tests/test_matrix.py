@@ -1,0 +1,67 @@
+"""Range answers decoded straight into arrays: the same series and points a JSON decode gives."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import requests
+
+from rightsizer.sources import matrix
+from rightsizer.sources.matrix import MatrixError, decode_matrix
+
+
+def body(result: list[dict[str, object]]) -> bytes:
+    doc = {"status": "success", "data": {"resultType": "matrix", "result": result}}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def same(a: list[matrix.Series], b: list[matrix.Series]) -> bool:
+    return len(a) == len(b) and all(
+        x.labels == y.labels and np.array_equal(x.times, y.times) and np.array_equal(x.values, y.values,
+                                                                                        equal_nan=True)
+        for x, y in zip(a, b, strict=True))
+
+
+def test_points_labels_and_special_values():
+    answer = body([
+        {"metric": {"namespace": "shop", "pod": "api-0"}, "values": [[1790000000, "0.25"], [1790000300.5, "1e-05"]]},
+        {"metric": {}, "values": [[1, "NaN"], [2, "+Inf"], [3, "-Inf"]]},
+        {"metric": {"pod": "empty"}, "values": []},
+    ])
+    series = decode_matrix(answer)
+    assert [s.labels for s in series] == [{"namespace": "shop", "pod": "api-0"}, {}, {"pod": "empty"}]
+    assert series[0].times.tolist() == [1790000000, 1790000300.5]
+    assert series[0].values.tolist() == [0.25, 1e-05]
+    assert np.isnan(series[1].values[0]) and series[1].values[1:].tolist() == [np.inf, -np.inf]
+    assert len(series[2].times) == 0
+    assert same(series, matrix._slow(answer))
+
+
+def test_a_label_value_that_looks_like_the_layout_still_decodes_right():
+    tricky = 'x,"values":[[1,"2"]]},{"metric":'
+    answer = body([{"metric": {"image": tricky}, "values": [[5, "7"]]}])
+    series = decode_matrix(answer)
+    assert series[0].labels == {"image": tricky} and series[0].values.tolist() == [7.0]
+
+
+@pytest.mark.parametrize("bad", [b"", b"<html>502 Bad Gateway</html>", b'{"status":"success","data":{"result":[',
+                                 body([{"metric": {}, "values": [[1, "2"]]}])[:-9]])
+def test_a_broken_answer_is_an_error_not_a_wrong_result(bad):
+    with pytest.raises(MatrixError):
+        decode_matrix(bad)
+
+
+@pytest.mark.prometheus
+def test_real_answers_take_the_fast_path_and_agree_with_json(prometheus, monkeypatch):
+    """Prometheus' own encoding: the fast decoder must accept it (no silent fallback) and match json."""
+    query = ('max by (namespace, pod, container) (rate(container_cpu_usage_seconds_total'
+             '{container!="", container!="POD"}[5m]))')
+    form = {"query": query, "start": str(prometheus.end - 86_400), "end": str(prometheus.end), "step": "300"}
+    raw = requests.post(f"{prometheus.settings().url}/api/v1/query_range", data=form, timeout=60).content
+    monkeypatch.setattr(matrix, "_slow", lambda _body: pytest.fail("fell back to the JSON decode"))
+    fast = decode_matrix(raw)
+    monkeypatch.undo()
+    assert len(fast) > 20 and sum(len(s.times) for s in fast) > 5_000
+    assert same(fast, matrix._slow(raw))
