@@ -246,6 +246,24 @@ class ClusterHistory:
         end = datetime.fromtimestamp(self.end, UTC).strftime(fmt)
         return f"{start} to {end} UTC, step {int(self.step)}s"
 
+    @classmethod
+    def combine(cls, parts: Iterable[ClusterHistory]) -> ClusterHistory:
+        """One history of parts read on the same grid (batches of a large cluster)."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("no parts to combine")
+        first = parts[0]
+        out = cls(first.start, first.step, first.n_steps, {}, {}, {}, {}, first.source, {})
+        for part in parts:
+            if (part.start, part.step, part.n_steps) != (first.start, first.step, first.n_steps):
+                raise ValueError("parts on different time grids")
+            out.containers.update(part.containers)
+            out.workloads.update(part.workloads)
+            out.nodes.update(part.nodes)
+            out.pod_nodes.update(part.pod_nodes)
+            out.missing.update(part.missing)
+        return out
+
     def filter(self, keep: Iterable[ContainerKey]) -> ClusterHistory:
         """A history holding only the given containers (and their workloads)."""
         wanted = set(keep)

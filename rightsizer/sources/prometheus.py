@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import defaultdict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 HOUR = 3600.0
+#: Batches whose queries may be in flight or answered but not yet used: Prometheus keeps working while a part
+#: is assembled and recommended, and memory holds two batches at most.
+LOOKAHEAD = 2
 _LABELS = ("namespace", "pod", "container", "reason")
 PodId = tuple[str, str]  # (namespace, pod)
 ContainerId = tuple[str, str, str]  # (namespace, pod, container)
@@ -118,21 +121,39 @@ def load_prometheus_history(
     progress: Progress | None = None,
     client: PrometheusClient | None = None,
 ) -> ClusterHistory:
-    """Fetch the history of every workload container in scope.
+    """Fetch the history of every workload container in scope, as one ClusterHistory.
 
     Pass a ``client`` to reuse its connections across calls or read its counters
     (queries sent, bytes received) afterwards; by default one is made and closed.
+    For a large cluster, :func:`iter_prometheus_history` holds one batch at a time.
+    """
+    return ClusterHistory.combine(iter_prometheus_history(settings, options, scope, progress, client))
+
+
+def iter_prometheus_history(
+    settings: PrometheusSettings,
+    options: FetchOptions | None = None,
+    scope: Scope | None = None,
+    progress: Progress | None = None,
+    client: PrometheusClient | None = None,
+) -> Iterator[ClusterHistory]:
+    """The history in parts of at most ``options.batch_pods`` pods, each holding whole workloads.
+
+    A part whose queries failed (after retries) holds no containers and names what it
+    left out in ``missing``.
     """
     options = options or FetchOptions()
     scope = scope or Scope()
     own = client is None
     client = client or PrometheusClient(settings)
     began, queries, received = time.monotonic(), client.queries, client.bytes_received
+    containers = 0
     try:
-        history = _Fetch(client, options, scope, progress).run()
-        log.info("read %d containers with %d queries, %.1f MB, in %.1fs", len(history), client.queries - queries,
+        for part in _Fetch(client, options, scope, progress).parts():
+            containers += len(part)
+            yield part
+        log.info("read %d containers with %d queries, %.1f MB, in %.1fs", containers, client.queries - queries,
                  (client.bytes_received - received) / 1e6, time.monotonic() - began)
-        return history
     finally:
         if own:
             client.close()
@@ -153,16 +174,62 @@ class _Fetch:
     def instant(self, query: str) -> list[dict[str, Any]]:
         return self.client.instant(query, self.end)
 
-    def run(self) -> ClusterHistory:
+    def parts(self) -> Iterator[ClusterHistory]:
+        """The history in parts of at most ``batch_pods`` pods, each holding whole workloads.
+
+        The next batches' queries run while a part is being used, so Prometheus is kept
+        busy, but never more than :data:`LOOKAHEAD` batches of answers are held: memory
+        grows with the batch, not with the cluster.
+        """
         namespaces = self._namespaces()
         found = self._discover(namespaces)
         selected = self._select(found)
-        missing: dict[str, str] = {}
-        usage = self._usage(selected, found, missing)
-        history = self._assemble(found, usage, missing)
-        if not history.containers and not missing:
+        batches = self._batches(selected, found)
+        per_batch = len(self._usage_queries(batches[0][0]))
+        total = len(batches) * per_batch
+        done = 0
+        containers = 0
+        failures: list[RightsizerError] = []
+        self.progress(0, total, "fetching usage")
+        with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
+            pending: deque[tuple[q.Matchers, list[str], dict[str, Future[list[Series]]]]] = deque()
+            queue = iter(batches)
+
+            def submit() -> None:
+                nxt = next(queue, None)
+                if nxt is not None:
+                    m, workloads = nxt
+                    pending.append((m, workloads, {name: pool.submit(self.client.range, query, *self._range(name))
+                                                   for name, query in self._usage_queries(m).items()}))
+
+            for _ in range(LOOKAHEAD):
+                submit()
+            while pending:
+                m, workloads, futures = pending.popleft()
+                usage: dict[str, list[dict[str, Any]]] = {}
+                error: RightsizerError | None = None
+                for name, future in futures.items():
+                    try:
+                        rows = future.result()
+                    except SourceError as exc:
+                        error = error or exc
+                    else:
+                        usage[name] = [{"metric": {k: r.labels.get(k, "") for k in _LABELS},
+                                        "points": self._points(r)} for r in rows]
+                    done += 1
+                    self.progress(done, total, "fetching usage")
+                submit()
+                if error is not None:
+                    failures.append(error)
+                    yield self._failed(m, workloads, error)
+                    continue
+                part = self._assemble(found, usage, {})
+                containers += len(part)
+                yield part
+        if failures and len(failures) == len(batches):
+            raise failures[0]
+        if not containers and not failures:
             self._explain_empty()
-        return history
 
     def _namespaces(self) -> list[str]:
         self.progress(0, 1, "discovering workloads")
@@ -263,26 +330,62 @@ class _Fetch:
 
     # --- usage ---------------------------------------------------------------------------------
 
-    def _batches(self, selected: dict[str, list[str]]) -> list[q.Matchers]:
-        """Namespaces grouped up to ``batch_pods`` pods; a pod list only where the scope narrows."""
+    def _batches(self, selected: dict[str, list[str]], d: _Discovery) -> list[tuple[q.Matchers, list[str]]]:
+        """Batches of up to ``batch_pods`` pods, with the workloads each holds.
+
+        Small namespaces are grouped; a namespace larger than a batch (or one the scope
+        narrows to some workloads) is cut into pod lists, whole workloads at a time, so a
+        workload's pods are always read, and recommended, together.
+        """
         narrowed = self.scope.selector is not None or self.scope.workload is not None
-        batches: list[q.Matchers] = []
-        current: list[str] = []
+        limit = self.options.batch_pods
+        batches: list[tuple[q.Matchers, list[str]]] = []
+        group: list[str] = []
+        group_workloads: list[str] = []
         size = 0
         for ns in sorted(selected):
+            by_workload: dict[str, list[str]] = defaultdict(list)
+            for pod in selected[ns]:
+                kind, name = d.owners[(ns, pod)]
+                by_workload[f"{ns}/{kind}/{name}"].append(pod)
             pods = selected[ns]
-            if narrowed:
-                for i in range(0, len(pods), self.options.batch_pods):
-                    batches.append(q.Matchers((ns,), tuple(sorted(pods[i : i + self.options.batch_pods]))))
+            if narrowed or len(pods) > limit:
+                chunk: list[str] = []
+                names: list[str] = []
+                for workload, its_pods in sorted(by_workload.items()):
+                    if chunk and len(chunk) + len(its_pods) > limit:
+                        batches.append((q.Matchers((ns,), tuple(sorted(chunk))), names))
+                        chunk, names = [], []
+                    chunk.extend(its_pods)
+                    names.append(workload)
+                if chunk:
+                    batches.append((q.Matchers((ns,), tuple(sorted(chunk))), names))
                 continue
-            if current and size + len(pods) > self.options.batch_pods:
-                batches.append(q.Matchers(tuple(current)))
-                current, size = [], 0
-            current.append(ns)
+            if group and size + len(pods) > limit:
+                batches.append((q.Matchers(tuple(group)), group_workloads))
+                group, group_workloads, size = [], [], 0
+            group.append(ns)
+            group_workloads.extend(sorted(by_workload))
             size += len(pods)
-        if current:
-            batches.append(q.Matchers(tuple(current)))
+        if group:
+            batches.append((q.Matchers(tuple(group)), group_workloads))
         return batches
+
+    def _failed(self, m: q.Matchers, workloads: list[str], error: RightsizerError) -> ClusterHistory:
+        """An empty part that names what could not be read: a partial result, never a silent gap."""
+        shown = ", ".join(workloads[:8]) + (f" and {len(workloads) - 8} more" if len(workloads) > 8 else "")
+        what = f"{error} (workloads left out: {shown})"
+        log.warning("leaving out %s: %s", ", ".join(m.namespaces), what)
+        if m.pods:
+            missing = {f"workload {w}": str(error) for w in workloads}
+        else:
+            missing = {f"namespace {ns}": what for ns in m.namespaces}
+        return ClusterHistory(self.start, self.options.step, self.n_steps, {}, nodes={}, source=self._source,
+                              missing=missing)
+
+    @property
+    def _source(self) -> str:
+        return f"prometheus {self.client.url}"
 
     def _usage_queries(self, m: q.Matchers) -> dict[str, str]:
         o = self.options
@@ -298,40 +401,6 @@ class _Fetch:
             "restarts": q.restarts(m),
             "reasons": q.terminated_reasons(m),
         }
-
-    def _usage(self, selected: dict[str, list[str]], d: _Discovery, missing: dict[str, str]
-               ) -> dict[str, list[dict[str, Any]]]:
-        batches = self._batches(selected)
-        jobs = [(i, name, query) for i, m in enumerate(batches) for name, query in self._usage_queries(m).items()]
-        results: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        failed: dict[int, RightsizerError] = {}
-        done = 0
-        self.progress(0, len(jobs), "fetching usage")
-        with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
-            futures = {pool.submit(self.client.range, query, *self._range(name)): (i, name)
-                       for i, name, query in jobs}
-            for future in as_completed(futures):
-                i, name = futures[future]
-                try:
-                    rows = future.result()
-                except SourceError as exc:
-                    failed.setdefault(i, exc)
-                else:
-                    # keep arrays, not the JSON: memory grows with the samples, not with their text
-                    results[name].extend({"metric": {k: r.labels.get(k, "") for k in _LABELS},
-                                          "points": self._points(r)} for r in rows)
-                    del rows
-                done += 1
-                self.progress(done, len(jobs), "fetching usage")
-        if failed and len(failed) == len(batches):
-            raise next(iter(failed.values()))
-        for i, exc in failed.items():
-            for ns in batches[i].namespaces:
-                missing[f"namespace {ns}"] = str(exc)
-            log.warning("leaving out %s: %s", ", ".join(batches[i].namespaces), exc)
-        failed_ns = {ns for i in failed for ns in batches[i].namespaces}
-        return {name: [r for r in rows if r["metric"].get("namespace", "") not in failed_ns]
-                for name, rows in results.items()}
 
     def _range(self, name: str) -> tuple[float, float, float]:
         """(start, end, step) of a usage query: the step grid, or its hours for summary peaks."""
@@ -400,9 +469,10 @@ class _Fetch:
                 init=latest in d.init,
             )
         workloads = {k.workload_key: Workload(k.workload_key, d.hpas.get(k.workload_key)) for k in containers}
-        pod_nodes = {pid: node for pid, node in d.pod_nodes.items() if pid in d.owners}
+        pod_nodes = {(k.namespace, pod): d.pod_nodes[(k.namespace, pod)] for k, ch in containers.items()
+                     for pod in ch.pods if (k.namespace, pod) in d.pod_nodes}
         return ClusterHistory(self.start, self.options.step, self.n_steps, containers, workloads, d.nodes,
-                              pod_nodes, source=f"prometheus {self.client.url}", missing=missing)
+                              pod_nodes, source=self._source, missing=missing)
 
     def _container_id(self, labels: dict[str, str], d: _Discovery) -> ContainerId | None:
         ns, pod, container = labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+from collections import Counter
 
 import pytest
 
@@ -35,6 +36,13 @@ def baseline(prometheus):
     return recommendations(load_prometheus_history(settings(prometheus.url), prometheus.options))
 
 
+@pytest.fixture(scope="module")
+def batch_per_namespace(fetched) -> int:
+    """A --batch-pods that holds the largest namespace whole, so no two large ones share a batch."""
+    pods = Counter(ns for ns, _ in {(k.namespace, p) for k, ch in fetched.containers.items() for p in ch.pods})
+    return max(pods.values()) + 2
+
+
 @pytest.mark.parametrize(
     ("rule", "what"),
     [
@@ -53,15 +61,28 @@ def test_transient_faults_are_retried_to_the_same_result(prometheus, baseline, r
     assert recommendations(history) == baseline, f"after {what}, the same recommendations"
 
 
-def test_a_namespace_that_keeps_failing_is_a_marked_partial_result(prometheus, baseline):
-    one_by_one = dataclasses.replace(prometheus.options, batch_pods=1)  # a batch per namespace
+def test_a_namespace_that_keeps_failing_is_a_marked_partial_result(prometheus, baseline, batch_per_namespace):
+    options = dataclasses.replace(prometheus.options, batch_pods=batch_per_namespace)
     with FaultProxy(prometheus.url, [always("status:422", 'namespace="shop"')]) as proxy:
-        history = load_prometheus_history(settings(proxy.url), one_by_one)
+        history = load_prometheus_history(settings(proxy.url), options)
         assert proxy.log
     assert "namespace shop" in history.missing and "HTTP 422" in history.missing["namespace shop"]
+    assert "workloads left out: shop/Deployment/" in history.missing["namespace shop"]
     assert {k.namespace for k in history.containers} == {"batch", "payments", "platform"}
     kept = [r for r in baseline if r["namespace"] != "shop"]
     assert recommendations(history) == kept, "the rest is exactly what it would have been"
+
+
+def test_a_failing_batch_of_a_large_namespace_names_each_workload_it_held(prometheus, baseline):
+    one_by_one = dataclasses.replace(prometheus.options, batch_pods=1)  # a namespace is cut, a workload a batch
+    with FaultProxy(prometheus.url, [always("status:422", 'namespace="shop"')]) as proxy:
+        history = load_prometheus_history(settings(proxy.url), one_by_one)
+        assert proxy.log
+    shop = {f"workload shop/{r['kind']}/{r['workload']}" for r in baseline if r["namespace"] == "shop"}
+    assert shop and shop <= set(history.missing)
+    assert all("HTTP 422" in history.missing[w] for w in shop)
+    kept = [r for r in baseline if r["namespace"] != "shop"]
+    assert recommendations(history) == kept
 
 
 def test_a_prometheus_that_keeps_failing_is_one_clear_error(prometheus):
@@ -105,11 +126,12 @@ def test_a_prometheus_restart_in_the_middle_of_a_run_is_survived(prometheus, bas
         server.stop()
 
 
-def test_the_cli_reports_a_partial_result_and_a_clear_failure(prometheus):
+def test_the_cli_reports_a_partial_result_and_a_clear_failure(prometheus, batch_per_namespace):
     window = ["--window", f"{int(prometheus.options.window)}s", "--end", str(int(prometheus.end))]
     with FaultProxy(prometheus.url, [always("status:422", 'namespace="batch"')]) as proxy:
         partial = subprocess.run([sys.executable, "-m", "rightsizer", "report", "--prometheus-url", proxy.url,
-                                  *window, "-o", "json", "--retries", "1", "--batch-pods", "1", "-q"],
+                                  *window, "-o", "json", "--retries", "1", "-q",
+                                  "--batch-pods", str(batch_per_namespace)],
                                  capture_output=True, text=True, timeout=300, check=False)
     assert partial.returncode == 0, partial.stderr
     doc = json.loads(partial.stdout)
