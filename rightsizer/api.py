@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from rightsizer.errors import RightsizerError, SnapshotError
 from rightsizer.history import ClusterHistory
 from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusSettings
-from rightsizer.sources.prometheus import FetchOptions, Progress, load_prometheus_history
+from rightsizer.sources.prometheus import FetchOptions, Progress, iter_prometheus_history
 from rightsizer.sources.snapshot import load_snapshot, save_snapshot
 
 
@@ -37,6 +38,26 @@ def load_history(
     >>> len(h) > 10
     True
     """
+    return ClusterHistory.combine(iter_history(prometheus_url=prometheus_url, snapshot=snapshot, demo=demo,
+                                               settings=settings, options=options, scope=scope, progress=progress))
+
+
+def iter_history(
+    *,
+    prometheus_url: str | None = None,
+    snapshot: str | Path | None = None,
+    demo: bool = False,
+    settings: PrometheusSettings | None = None,
+    options: FetchOptions | None = None,
+    scope: Scope | None = None,
+    progress: Progress | None = None,
+) -> Iterator[ClusterHistory]:
+    """:func:`load_history` in parts of whole workloads (``options.batch_pods`` pods each, from Prometheus;
+    a snapshot is one part), for runs whose memory must not grow with the cluster.
+
+    >>> sum(len(part) for part in iter_history(demo=True)) == len(load_history(demo=True))
+    True
+    """
     chosen = [name for name, given in (("a Prometheus URL", prometheus_url or settings),
                                         ("a snapshot", snapshot), ("the demo", demo)) if given]
     if len(chosen) != 1:
@@ -46,7 +67,9 @@ def load_history(
         )
     scope = scope or Scope()
     if prometheus_url or settings:
-        return load_prometheus_history(settings or PrometheusSettings(str(prometheus_url)), options, scope, progress)
+        yield from iter_prometheus_history(settings or PrometheusSettings(str(prometheus_url)), options, scope,
+                                           progress)
+        return
     path = Path(snapshot) if snapshot else DEMO_SNAPSHOT
     if demo and not path.exists():
         raise SnapshotError(f"the demo snapshot is missing at {path}: regenerate it with "
@@ -54,7 +77,7 @@ def load_history(
     history = scope.apply(load_snapshot(path))
     if not history.containers:
         raise RightsizerError(f"no container in {path.name} matches {scope.describe()}")
-    return history
+    yield history
 
 
-__all__ = ["DEMO_SNAPSHOT", "load_history", "save_snapshot"]
+__all__ = ["DEMO_SNAPSHOT", "iter_history", "load_history", "save_snapshot"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -20,12 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from rightsizer import __version__
-from rightsizer.api import load_history
+from rightsizer.api import iter_history, load_history
 from rightsizer.backtest import backtest as run_backtest
 from rightsizer.backtest import split
 from rightsizer.config import PROFILES, PolicySet
 from rightsizer.cost.allocation import cluster_rates
-from rightsizer.cost.catalog import load_catalog
+from rightsizer.cost.catalog import Catalog, load_catalog
 from rightsizer.cost.estimate import UTILIZATION, attach_costs, estimate_cost
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
@@ -34,7 +36,7 @@ from rightsizer.gitops.provider import Provider, guess_provider, project_from_re
 from rightsizer.gitops.repo import GitRepo
 from rightsizer.history import ClusterHistory
 from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
-from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend
+from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend, recommend_parts
 from rightsizer.report import FORMATS, render
 from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
 from rightsizer.report.cost import COST_FORMATS, render_cost
@@ -66,6 +68,7 @@ PrometheusUrl = Annotated[str | None, typer.Option(
     help="Prometheus-compatible API base URL, e.g. http://prometheus.monitoring:9090 (Mimir: .../prometheus).")]
 SnapshotFile = Annotated[Path | None, typer.Option(
     "--snapshot", rich_help_panel=SOURCE, help="Read a snapshot recorded by 'rightsizer snapshot'.")]
+DEFAULT_BRANCH = "rightsizer/resize"
 Demo = Annotated[bool, typer.Option("--demo", rich_help_panel=SOURCE, help="Use the bundled demo cluster.")]
 Namespace = Annotated[str | None, typer.Option(
     "--namespace", "-n", rich_help_panel=FILTER, help="Namespaces to include: a name or regex (full match).")]
@@ -81,7 +84,15 @@ End = Annotated[str, typer.Option(
 Timeout = Annotated[float, typer.Option("--timeout", rich_help_panel=CONN, help="Seconds per query.")]
 Retries = Annotated[int, typer.Option("--retries", rich_help_panel=CONN, help="Retries of a failed query.")]
 BatchPods = Annotated[int, typer.Option(
-    "--batch-pods", min=1, rich_help_panel=CONN, help="Pods per usage query: namespaces are grouped up to this many.")]
+    "--batch-pods", min=1, rich_help_panel=CONN,
+    help="Pods per batch of usage queries (whole workloads; the memory a run holds grows with it).")]
+ClusterLabel = Annotated[str | None, typer.Option(
+    "--cluster-label", envvar="RIGHTSIZER_CLUSTER_LABEL", rich_help_panel=SOURCE,
+    help="The label that tells clusters apart in a store holding several (e.g. cluster): each is read on "
+    "its own and recommendations carry it.")]
+Cluster = Annotated[str | None, typer.Option(
+    "--cluster", rich_help_panel=FILTER, help="Clusters to include (with --cluster-label, or a snapshot of several): "
+    "a name or regex (full match).")]
 Concurrency = Annotated[int, typer.Option(
     "--concurrency", rich_help_panel=CONN, help="Queries in flight at once (be gentle with Prometheus).")]
 CaFile = Annotated[Path | None, typer.Option("--ca-file", rich_help_panel=CONN, help="CA bundle for TLS.")]
@@ -130,12 +141,12 @@ def _headers(values: list[str] | None) -> dict[str, str]:
 
 
 def _connection(timeout: float, retries: int, concurrency: int, ca_file: Path | None, client_cert: Path | None,
-                client_key: Path | None, header: list[str] | None, insecure: bool, batch_pods: int
-                ) -> dict[str, object]:
-    """The connection flags every command shares, used by :func:`_load` when a URL is given."""
+                client_key: Path | None, header: list[str] | None, insecure: bool, batch_pods: int,
+                cluster_label: str | None, cluster: str | None) -> dict[str, object]:
+    """The source flags every command shares (connection, batching, clusters), used by :func:`_parts`."""
     return {"timeout": timeout, "retries": retries, "concurrency": concurrency, "ca_file": ca_file,
             "client_cert": client_cert, "client_key": client_key, "header": header, "insecure": insecure,
-            "batch_pods": batch_pods}
+            "batch_pods": batch_pods, "cluster_label": cluster_label, "cluster": cluster}
 
 
 def _settings(url: str, timeout: float, retries: int, concurrency: int, ca_file: Path | None,
@@ -158,17 +169,27 @@ def _settings(url: str, timeout: float, retries: int, concurrency: int, ca_file:
 def _load(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespace: str | None,
           workload: str | None, selector: str | None, window: str, step: str, end: str, quiet: bool,
           connection: dict[str, object], summary: bool = True) -> ClusterHistory:
-    """The history to work on; ``summary`` lets the server aggregate what a recommendation does not need
-    step by step (backtests and snapshots want every step)."""
-    scope = Scope(namespace, workload, selector)
+    """The whole history to work on; ``summary`` lets the server aggregate what a recommendation does not
+    need step by step (backtests and snapshots want every step)."""
+    return ClusterHistory.combine(_parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step,
+                                         end, quiet, connection, summary))
+
+
+def _parts(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespace: str | None,
+           workload: str | None, selector: str | None, window: str, step: str, end: str, quiet: bool,
+           connection: dict[str, object], summary: bool = True) -> Iterator[ClusterHistory]:
+    """The history in parts of whole workloads (``--batch-pods``), for runs that need not hold it all."""
+    http = dict(connection)
+    cluster_label, cluster = http.pop("cluster_label"), http.pop("cluster")
+    scope = Scope(namespace, workload, selector, cluster)  # type: ignore[arg-type]
     if not prometheus_url:
-        return load_history(snapshot=snapshot, demo=demo, scope=scope)
+        yield from iter_history(snapshot=snapshot, demo=demo, scope=scope)
+        return
     if snapshot or demo:
         load_history(prometheus_url=prometheus_url, snapshot=snapshot, demo=demo)  # raises the one-source error
-    http = dict(connection)
     options = FetchOptions(window=parse_duration(window, flag="--window"), step=parse_duration(step, flag="--step"),
                            end=parse_instant(end), batch_pods=int(http.pop("batch_pods")),  # type: ignore[call-overload]
-                           summary=summary)
+                           summary=summary, cluster_label=cluster_label)  # type: ignore[arg-type]
     settings = _settings(prometheus_url, **http)  # type: ignore[arg-type]
     show = not quiet and stderr.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -178,7 +199,18 @@ def _load(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespa
         def progress(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, description=what)
 
-        return load_history(settings=settings, options=options, scope=scope, progress=progress)
+        yield from iter_history(settings=settings, options=options, scope=scope, progress=progress)
+
+
+def _priced(parts: Iterable[ClusterHistory], policies: PolicySet, strategy: str, prices: Catalog, region: str,
+            instance_type: str | None) -> RecommendationSet:
+    """Recommendations with their costs, one part of the cluster in memory at a time."""
+    def price(recs: RecommendationSet, part: ClusterHistory) -> None:
+        attach_costs(recs, part, cluster_rates(prices, region, list(part.nodes.values()), instance_type))
+
+    recs = recommend_parts(parts, policies, strategy=strategy, each=price)
+    recs.pricing = prices.describe()
+    return recs
 
 
 @app.command()
@@ -213,6 +245,8 @@ def report(
     retries: Retries = 3,
     concurrency: Concurrency = 4,
     batch_pods: BatchPods = 400,
+    cluster_label: ClusterLabel = None,
+    cluster: Cluster = None,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -237,13 +271,13 @@ def report(
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="'-o' / '--format'")
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify, batch_pods)
-    history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
-                    connection)
-    recs = recommend(history, policies, strategy=strategy)
-    prices = load_catalog(catalog)
-    attach_costs(recs, history, cluster_rates(prices, region, list(history.nodes.values()), instance_type))
-    recs.pricing = prices.describe()
+                             insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
+    parts = _parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
+                   connection)
+    history = None
+    if fmt == "html":  # its pictures need the samples: hold them all
+        parts = iter([history := ClusterHistory.combine(parts)])
+    recs = _priced(parts, policies, strategy, load_catalog(catalog), region, instance_type)
     if output is not None:
         write_text_atomic(output, render(recs, fmt, history, plots))
         stderr.print(f"wrote {output} ({len(recs)} containers)", markup=False, highlight=False)
@@ -294,6 +328,8 @@ def backtest(
     retries: Retries = 3,
     concurrency: Concurrency = 4,
     batch_pods: BatchPods = 400,
+    cluster_label: ClusterLabel = None,
+    cluster: Cluster = None,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -319,7 +355,7 @@ def backtest(
     policies = _policies(config, profile, qos, change_threshold)
     train_s, test_s = parse_duration(train, flag="--train"), parse_duration(test, flag="--test")
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify, batch_pods)
+                             insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, f"{train_s + test_s:g}s", step,
                     end, quiet, connection, summary=False)
     training, testing = split(history, train_s, test_s)
@@ -348,16 +384,21 @@ def _recommendations_from(file: Path | None, prometheus_url: str | None, snapsho
         except (OSError, ValueError) as exc:
             raise RightsizerError(f"recommendations file {file} is not a JSON report ({exc}); write one with "
                                   "'rightsizer report -o json --output FILE'") from None
-        changes = plan_from_report(doc)
-        scope = Scope(namespace, workload, selector)
-        return [c for c in changes if scope.key_ok(c.key)], None
-    history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
-                    connection)
-    recs = recommend(history, policies)
-    prices = load_catalog(catalog)  # the PR body shows what the change saves
-    attach_costs(recs, history, cluster_rates(prices, region, list(history.nodes.values()), instance_type))
-    recs.pricing = prices.describe()
-    return plan(recs), recs
+        scope = Scope(namespace, workload, selector, connection.get("cluster"))  # type: ignore[arg-type]
+        return _one_cluster([c for c in plan_from_report(doc) if scope.key_ok(c.key)]), None
+    parts = _parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
+                   connection)
+    recs = _priced(parts, policies, "rightsizer", load_catalog(catalog), region, instance_type)  # the PR body
+    return _one_cluster(plan(recs)), recs  # shows what the change saves
+
+
+def _one_cluster(changes: list[PlannedChange]) -> list[PlannedChange]:
+    """A GitOps checkout describes one cluster: recommendations from several would fight over the same files."""
+    clusters = sorted({c.key.cluster for c in changes})
+    if len(clusters) > 1:
+        raise RightsizerError(f"the recommendations come from {len(clusters)} clusters ({', '.join(clusters)}): "
+                              "a repository is changed for one cluster at a time; choose it with --cluster NAME")
+    return changes
 
 
 RecommendationsFile = Annotated[Path | None, typer.Option(
@@ -392,6 +433,8 @@ def patch(
     retries: Retries = 3,
     concurrency: Concurrency = 4,
     batch_pods: BatchPods = 400,
+    cluster_label: ClusterLabel = None,
+    cluster: Cluster = None,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -420,7 +463,7 @@ def patch(
         raise RightsizerError("give --repo PATH (edit a checkout) or -o DIR (write kubectl patch files), not both")
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify, batch_pods)
+                             insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     changes, _ = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
                                        selector, window, step, end, quiet, connection, policies)
     if output_dir is not None:
@@ -447,7 +490,9 @@ def pull_request(
     repo: Annotated[str, typer.Option("--repo", help="Repository URL to clone, or a local checkout (clean, on a "
                                                      "branch, with an 'origin' remote).")],
     base: Annotated[str, typer.Option("--base", help="Branch the pull request targets.")] = "main",
-    branch: Annotated[str, typer.Option("--branch", help="Work branch, reused every week.")] = "rightsizer/resize",
+    branch: Annotated[str, typer.Option(
+        "--branch", help="Work branch, reused every week (with --cluster-label, the cluster is appended).")
+    ] = DEFAULT_BRANCH,
     provider: Annotated[str | None, typer.Option(
         "--provider", help="github or gitlab (guessed from the remote's host).")] = None,
     api_url: Annotated[str | None, typer.Option(
@@ -479,6 +524,8 @@ def pull_request(
     retries: Retries = 3,
     concurrency: Concurrency = 4,
     batch_pods: BatchPods = 400,
+    cluster_label: ClusterLabel = None,
+    cluster: Cluster = None,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -503,7 +550,7 @@ def pull_request(
     _logging(verbose)
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify, batch_pods)
+                             insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     kind = provider or guess_provider(repo)
     local = Path(repo).is_dir()
     if kind is None and local:
@@ -531,7 +578,11 @@ def pull_request(
         from rightsizer.gitops.gitlab import GitLabProvider
 
         host = GitLabProvider(name, token, api_url or "https://gitlab.com")
-    outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to)
+    clusters = {c.key.cluster for c in changes} - {""}
+    where = clusters.pop() if clusters else ""
+    if where and branch == DEFAULT_BRANCH:  # one weekly PR per cluster, each on its own branch
+        branch = f"{branch}-{re.sub(r'[^A-Za-z0-9._-]+', '-', where)}"
+    outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to, cluster=where)
     if outcome.pull_request is None:
         stderr.print("nothing to change: no pull request", markup=False, highlight=False)
     else:
@@ -579,6 +630,8 @@ def cost(
     retries: Retries = 3,
     concurrency: Concurrency = 4,
     batch_pods: BatchPods = 400,
+    cluster_label: ClusterLabel = None,
+    cluster: Cluster = None,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -600,7 +653,7 @@ def cost(
         raise typer.BadParameter(f"choose one of {', '.join(COST_FORMATS)}", param_hint="'-o' / '--format'")
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify, batch_pods)
+                             insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                     connection)
     recs = recommend(history, policies)
@@ -628,6 +681,8 @@ def snapshot(
     retries: Retries = 3,
     concurrency: Concurrency = 4,
     batch_pods: BatchPods = 400,
+    cluster_label: ClusterLabel = None,
+    cluster: Cluster = None,
     ca_file: CaFile = None,
     client_cert: ClientCert = None,
     client_key: ClientKey = None,
@@ -647,7 +702,7 @@ def snapshot(
         raise RightsizerError("snapshot records from Prometheus: pass --prometheus-url URL "
                               "(or set RIGHTSIZER_PROMETHEUS_URL)")
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
-                             insecure_skip_tls_verify, batch_pods)
+                             insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     history = _load(prometheus_url, None, False, namespace, workload, selector, window, step, end, quiet,
                     connection, summary=False)
     save_snapshot(history, output)

@@ -180,9 +180,20 @@ class ContainerHistory:
         return (self.nodejs_version is not None or self.samples.has("heap_used")
                 or bool(self.image and _NODE_IMAGE.search(self.image)))
 
+    @property
+    def active_steps(self) -> np.ndarray:
+        """Steps (one row per pod) where the container ran: those with a CPU rate.
+
+        CPU is read at every step; working-set peaks may come per hour, and a peak over
+        an hour is reported at the hour's end even when the pod stopped minutes into it,
+        so rows holding only memory do not say the container was running.
+        """
+        cpu = np.isfinite(self.samples["cpu"])
+        return self.samples.step[cpu] if cpu.any() else self.samples.step
+
     def pods_per_step(self, n_steps: int) -> np.ndarray:
-        """How many pods reported anything at each step: the replicas running."""
-        return np.bincount(self.samples.step, minlength=n_steps).astype(np.float32)
+        """How many pods ran at each step: the replicas."""
+        return np.bincount(self.active_steps, minlength=n_steps).astype(np.float32)
 
     def per_step(self, series: str, n_steps: int, how: str = "max") -> np.ndarray:
         """One value per step across pods: ``max`` (the hottest pod), ``sum`` or ``count``.

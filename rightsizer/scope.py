@@ -31,8 +31,10 @@ class Scope:
     namespace: str | None = None
     workload: str | None = None
     selector: str | None = None
+    cluster: str | None = None  # with several clusters in one store (--cluster-label)
 
     def __post_init__(self) -> None:
+        _compile(self.cluster, "--cluster")
         _compile(self.namespace, "--namespace")
         _compile(self.workload, "--workload")
         if self.selector is not None and not self.selector.strip():
@@ -49,11 +51,16 @@ class Scope:
             return True
         return pattern.fullmatch(f"{kind}/{name}" if "/" in (self.workload or "") else name) is not None
 
+    def cluster_ok(self, cluster: str) -> bool:
+        pattern = _compile(self.cluster, "--cluster")
+        return pattern is None or pattern.fullmatch(cluster) is not None
+
     def key_ok(self, key: ContainerKey) -> bool:
-        return self.namespace_ok(key.namespace) and self.workload_ok(key.kind, key.workload)
+        return (self.cluster_ok(key.cluster) and self.namespace_ok(key.namespace)
+                and self.workload_ok(key.kind, key.workload))
 
     def describe(self) -> str:
-        parts = [f"{flag} {value!r}" for flag, value in (("--namespace", self.namespace),
+        parts = [f"{flag} {value!r}" for flag, value in (("--cluster", self.cluster), ("--namespace", self.namespace),
                  ("--workload", self.workload), ("--selector", self.selector)) if value]
         return ", ".join(parts) or "no filter"
 

@@ -17,8 +17,11 @@ so it does not start compacting them in the middle of a measurement.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
+import itertools
+import json
 import os
 import shutil
 import signal
@@ -58,20 +61,27 @@ def _require(binary: str) -> str:
     return path
 
 
-def cache_key(cluster: SyntheticCluster, exclude: frozenset[str] = frozenset()) -> str:
-    return hashlib.sha256(repr((GENERATOR_VERSION, cluster.spec, sorted(exclude))).encode()).hexdigest()[:16]
+def cache_key(cluster: SyntheticCluster, exclude: frozenset[str] = frozenset(),
+              external: tuple[str, str] | None = None) -> str:
+    key = (GENERATOR_VERSION, cluster.spec, sorted(exclude)) + ((external,) if external else ())
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
 
 
 def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude: frozenset[str] = frozenset(),
-               workers: int = 1) -> Path:
+               workers: int = 1, external: tuple[str, str] | None = None,
+               extends: SyntheticCluster | None = None) -> Path:
     """Backfill the cluster into a TSDB directory (reused when already built) and return it.
 
     ``exclude`` leaves metric families out, to play a cluster that lacks an exporter;
-    ``workers`` backfills that many days at once when the cluster is large.
+    ``workers`` backfills that many slices at once when the cluster is large;
+    ``external`` (name, value) labels every series, to put several clusters in one store;
+    ``extends`` is a smaller cluster whose workloads begin this one's (the same seed asked
+    for fewer containers): its TSDB is reused, only the other workloads are backfilled,
+    and Prometheus merges the two sets of blocks once, here, not during a measurement.
     """
     promtool = _require("promtool")
     cache_dir = cache_dir or default_cache_dir()
-    target = cache_dir / cache_key(cluster, exclude)
+    target = cache_dir / cache_key(cluster, exclude, external)
     if (target / "complete").exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -82,32 +92,75 @@ def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
             blocks = Path(tmp) / "tsdb"
             blocks.mkdir()
-            if cluster.spec.n_scrapes * cluster.spec.n_containers > SLICED_ABOVE:
-                _backfill_slices(promtool, cluster.spec, exclude, blocks, workers)
+            if extends is not None:
+                _backfill_rest(promtool, cluster, extends, cache_dir, exclude, blocks, workers, external)
+            elif cluster.spec.n_scrapes * cluster.spec.n_containers > SLICED_ABOVE:
+                _backfill_slices(promtool, cluster.spec, exclude, blocks, workers, external)
             else:
                 # One block for the whole span: with 2 h blocks promtool re-reads the file for each block.
-                _backfill_slice(promtool, cluster.spec, exclude, None, blocks, "10000h")
+                _backfill_slice(promtool, cluster.spec, exclude, None, blocks, "10000h", external)
             (blocks / "complete").write_text(repr(cluster.spec)[:200])
             shutil.rmtree(target, ignore_errors=True)
             blocks.rename(target)
     return target
 
 
-def _backfill_slices(promtool: str, spec: ClusterSpec, exclude: frozenset[str], blocks: Path, workers: int
-                     ) -> None:
+def _backfill_rest(promtool: str, cluster: SyntheticCluster, smaller: SyntheticCluster, cache_dir: Path,
+                   exclude: frozenset[str], blocks: Path, workers: int, external: tuple[str, str] | None) -> None:
+    n = len(smaller.spec.workloads)
+    if dataclasses.replace(cluster.spec, workloads=cluster.spec.workloads[:n]) != smaller.spec:
+        raise TestbedError("the smaller cluster's workloads do not begin this one's: build it on its own")
+    base = build_tsdb(smaller, cache_dir, exclude, workers, external)
+    _backfill_slices(promtool, cluster.spec, exclude, blocks, workers, external, first_workload=n)
+    for block in base.iterdir():
+        if block.is_dir():
+            shutil.copytree(block, blocks / block.name)
+    _compact(blocks)
+
+
+def _compact(data: Path, timeout: float = 3600.0) -> None:
+    """Let Prometheus merge overlapping blocks (vertical compaction) until none overlap, then stop it."""
+
+    def overlapping() -> bool:
+        spans = sorted(tuple(json.loads((b / "meta.json").read_text())[k] for k in ("minTime", "maxTime"))
+                       for b in data.iterdir() if (b / "meta.json").exists())
+        return any(nxt[0] < prev[1] for prev, nxt in itertools.pairwise(spans))
+
+    server = PrometheusServer(data)
+    server.start(in_place=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while overlapping():
+            if time.monotonic() > deadline:
+                raise TestbedError(f"Prometheus did not merge the blocks in {data} within {timeout:.0f}s")
+            time.sleep(2)
+    finally:
+        server.stop()
+    for leftover in ("wal", "chunks_head", "lock", "queries.active"):
+        path = data / leftover
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _backfill_slices(promtool: str, spec: ClusterSpec, exclude: frozenset[str], blocks: Path, workers: int,
+                     external: tuple[str, str] | None, first_workload: int = 0) -> None:
     slices = SyntheticCluster(spec).time_slices(SLICE_SECONDS)
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(_backfill_slice, promtool, spec, exclude, s, blocks, "18h") for s in slices]
+        futures = [pool.submit(_backfill_slice, promtool, spec, exclude, s, blocks, "18h", external, first_workload)
+                   for s in slices]
         for future in futures:
             future.result()
 
 
 def _backfill_slice(promtool: str, spec: ClusterSpec, exclude: frozenset[str], scrapes: tuple[int, int] | None,
-                    blocks: Path, block_duration: str) -> None:
+                    blocks: Path, block_duration: str, external: tuple[str, str] | None = None,
+                    first_workload: int = 0) -> None:
     """Write one slice's OpenMetrics text next to ``blocks``, backfill it into ``blocks``, delete the text."""
-    text = blocks.parent / f"slice-{scrapes[0] if scrapes else 0}.om"
+    text = blocks.parent / f"slice-{first_workload}-{scrapes[0] if scrapes else 0}.om"
     try:
-        SyntheticCluster(spec).write_openmetrics(text, exclude, scrapes)
+        SyntheticCluster(spec).write_openmetrics(text, exclude, scrapes, external, first_workload)
         result = subprocess.run(
             [promtool, "tsdb", "create-blocks-from", "openmetrics", "-q",
              f"--max-block-duration={block_duration}", str(text), str(blocks)],
@@ -139,13 +192,15 @@ class PrometheusServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0, reuse: bool = False) -> Self:
-        """Start on ``port``; ``reuse`` restarts on the data of a previous :meth:`stop` (keep_data=True)."""
+    def start(self, timeout: float = 30.0, reuse: bool = False, in_place: bool = False) -> Self:
+        """Start on ``port``; ``reuse`` restarts on the data of a previous :meth:`stop` (keep_data=True);
+        ``in_place`` serves ``tsdb`` itself rather than a copy (to compact it)."""
         binary = _require("prometheus")
         if not (reuse and self.workdir is not None):
             self.workdir = Path(tempfile.mkdtemp(prefix="rightsizer-prometheus-"))
-            shutil.copytree(self.tsdb, self.workdir / "data", ignore=shutil.ignore_patterns("complete"))
-        data = self.workdir / "data"
+            if not in_place:
+                shutil.copytree(self.tsdb, self.workdir / "data", ignore=shutil.ignore_patterns("complete"))
+        data = self.tsdb if in_place else self.workdir / "data"
         config = self.workdir / "prometheus.yml"
         config.write_text("global:\n  scrape_interval: 1m\n")
         log = open(self.workdir / "prometheus.log", "wb")  # noqa: SIM115 - lives as long as the process

@@ -139,3 +139,35 @@ def test_time_slices_together_are_the_whole_text(tmp_path):
         stamps = {int(line.rsplit(" ", 1)[1]) for line in samples(tmp_path / f"part{i}.om")}
         assert min(stamps) // (6 * 3600) == max(stamps) // (6 * 3600)
         assert (tmp_path / f"part{i}.om").read_text().endswith("# EOF\n")
+
+
+@pytest.mark.prometheus
+def test_a_cluster_built_on_a_smaller_ones_blocks_is_the_same_data(tmp_path):
+    """The benchmark builds its largest cluster on the next one's blocks: the result must equal a direct build."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    from rightsizer.testbed import PrometheusServer, build_tsdb
+
+    small = SyntheticCluster.generate(containers=35, days=0.5, end=END, seed=3)
+    large = SyntheticCluster.generate(containers=50, days=0.5, end=END, seed=3)
+    merged = build_tsdb(large, tmp_path / "merged", extends=small)
+    direct = build_tsdb(large, tmp_path / "direct")
+    blocks = [p for p in merged.iterdir() if p.is_dir()]
+    assert len(blocks) == 1, "Prometheus merged the overlapping blocks before the data is used"
+    families = ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes", "kube_pod_owner",
+                "kube_node_labels", "kube_pod_container_resource_requests", "nodejs_heap_size_used_bytes")
+    queries = [f"{how}({what}_over_time({family}[1d]))" for family in families
+               for how, what in (("count", "count"), ("sum", "count"), ("sum", "sum"))]
+
+    def answer(data):
+        out = []
+        with PrometheusServer(data) as server:
+            for query in queries:
+                form = urllib.parse.urlencode({"query": query, "time": str(END)}).encode()
+                with urllib.request.urlopen(f"{server.url}/api/v1/query", form, timeout=60) as response:
+                    out.append(json.loads(response.read())["data"]["result"][0]["value"][1])
+        return out
+
+    assert answer(merged) == answer(direct)

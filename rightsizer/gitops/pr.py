@@ -45,14 +45,15 @@ def pr_body(recs: RecommendationSet | None, result: PatchResult, changes: list[P
 
 
 def open_or_update(repo: GitRepo, provider: Provider, changes: list[PlannedChange], recs: RecommendationSet | None,
-                   base: str, branch: str, mapping: Path | None = None, return_to: str | None = None) -> PrOutcome:
+                   base: str, branch: str, mapping: Path | None = None, return_to: str | None = None,
+                   cluster: str = "") -> PrOutcome:
     try:
         existed = repo.prepare_branch(base, branch)
         result = build_patch(repo.path, changes, mapping)
         if not result.files:
             return PrOutcome("none", None, result, branch)
         write_patch(repo.path, result)
-        title = f"rightsizer: resize {len(result.applied)} containers"
+        title = f"rightsizer: resize {len(result.applied)} containers" + (f" in {cluster}" if cluster else "")
         if not repo.commit(title + "\n\n" + "\n".join(f"- {what}" for what, _, _ in result.applied)):
             return PrOutcome("none", None, result, branch)
         body = pr_body(recs, result, changes)

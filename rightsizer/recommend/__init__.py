@@ -6,7 +6,7 @@ others are the baselines the backtest compares it with.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rightsizer.config import PolicySet
 from rightsizer.errors import RightsizerError
@@ -56,19 +56,47 @@ def recommend(history: ClusterHistory, policies: PolicySet | None = None, strate
                              missing=dict(history.missing), dropped=dropped)
 
 
+def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None = None,
+                    strategy: str = "rightsizer",
+                    each: Callable[[RecommendationSet, ClusterHistory], None] | None = None) -> RecommendationSet:
+    """:func:`recommend` over a history read in parts (batches of whole workloads), one part held at a time.
+
+    ``each`` sees every part with its recommendations while the part is still in memory
+    (the CLI prices them there).  The result is what :func:`recommend` gives for the
+    whole history: recommendations are per workload, and a part always holds whole ones.
+    """
+    items: list[Recommendation] = []
+    missing: dict[str, str] = {}
+    dropped: dict[str, str] = {}
+    window = source = ""
+    for part in parts:
+        recs = recommend(part, policies, strategy)
+        if each is not None:
+            each(recs, part)
+        items.extend(recs.items)
+        missing.update(recs.missing)
+        dropped.update(recs.dropped)
+        if part.containers or not window:
+            window, source = recs.window, recs.source
+        del part, recs
+    items.sort(key=lambda r: r.key)
+    return RecommendationSet(items, window=window, source=source, strategy=strategy, missing=missing,
+                             dropped=dropped)
+
+
 def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:
     """Containers no longer running: removed from their workload, or a workload not seen lately."""
     last: dict[object, int] = {}
     for ch in history:
-        if len(ch.samples):
-            seen = int(ch.samples.step.max())
+        if len(ch.active_steps):
+            seen = int(ch.active_steps.max())
             last[ch.key.workload_key] = max(last.get(ch.key.workload_key, -1), seen)
     gone: dict[str, str] = {}
     for ch in history:
-        if not len(ch.samples):
+        if not len(ch.active_steps):
             continue
         steps = policies.for_workload(ch.key.workload_key).gone_after_hours * 3600 / history.step
-        seen = int(ch.samples.step.max())
+        seen = int(ch.active_steps.max())
         workload_seen = last[ch.key.workload_key]
         if seen < workload_seen - steps and not ch.init:  # an init container runs only when a pod starts
             gone[str(ch.key)] = "no longer in the workload's pods"
@@ -77,4 +105,4 @@ def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:
     return gone
 
 
-__all__ = ["STRATEGIES", "NodeOptions", "Recommendation", "RecommendationSet", "recommend"]
+__all__ = ["STRATEGIES", "NodeOptions", "Recommendation", "RecommendationSet", "recommend", "recommend_parts"]

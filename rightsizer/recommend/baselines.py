@@ -25,7 +25,7 @@ MiB = 2**20
 
 
 def _empty(ch: ContainerHistory) -> Recommendation:
-    return Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.samples), pods=len(ch.pods),
+    return Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.active_steps), pods=len(ch.pods),
                           oom_kills=len(ch.oom_kills), init=ch.init)
 
 

@@ -48,14 +48,15 @@ def round_up(value: float, granularity: float) -> float:
 
 def history_hours(ch: ContainerHistory, step: float) -> float:
     """Hours from the first to the last sample: the history a CronJob running an hour a day also has."""
-    if not len(ch.samples):
+    steps = ch.active_steps
+    if not len(steps):
         return 0.0
-    return (int(ch.samples.step.max()) - int(ch.samples.step.min()) + 1) * step / 3600.0
+    return (int(steps.max()) - int(steps.min()) + 1) * step / 3600.0
 
 
 def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
     policy = ctx.policy
-    rec = Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.samples), pods=len(ch.pods),
+    rec = Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.active_steps), pods=len(ch.pods),
                          oom_kills=len(ch.oom_kills), init=ch.init)
     ch, dropped = sanitize(ch)
     if dropped:

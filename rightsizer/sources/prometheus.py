@@ -70,8 +70,12 @@ class FetchOptions:
     #: fetch what a recommendation needs, aggregated by the server where that loses nothing
     #: (working-set peaks per hour, throttling only where it happened), not every series at every step
     summary: bool = False
+    #: the label telling clusters apart in a store that holds several (Thanos, Mimir, VictoriaMetrics)
+    cluster_label: str | None = None
 
     def __post_init__(self) -> None:
+        if self.cluster_label is not None:
+            q.check_label_name(self.cluster_label, "--cluster-label")
         if self.step < 10:
             raise RightsizerError(f"--step {self.step:g}s is too fine: use 10s or more (5m is the default)")
         if self.window < 2 * self.step:
@@ -149,7 +153,7 @@ def iter_prometheus_history(
     began, queries, received = time.monotonic(), client.queries, client.bytes_received
     containers = 0
     try:
-        for part in _Fetch(client, options, scope, progress).parts():
+        for part in _clusters(client, options, scope, progress):
             containers += len(part)
             yield part
         log.info("read %d containers with %d queries, %.1f MB, in %.1fs", containers, client.queries - queries,
@@ -159,11 +163,51 @@ def iter_prometheus_history(
             client.close()
 
 
+def _clusters(client: PrometheusClient, options: FetchOptions, scope: Scope, progress: Progress | None
+              ) -> Iterator[ClusterHistory]:
+    """Every cluster's parts; without a cluster label, the store is one cluster.
+
+    With several clusters, one that has nothing in scope is passed over and one that
+    cannot be read is a partial result; only when none gives anything is it an error.
+    """
+    if options.cluster_label is None:
+        yield from _Fetch(client, options, scope, progress).parts()
+        return
+    label = options.cluster_label
+    lookback = options.window + options.step
+    start, n_steps = options.grid()
+    at = start + (n_steps - 1) * options.step
+    found = sorted({r["metric"].get(label, "") for r in client.instant(q.clusters(label, lookback), at)})
+    if not found or found == [""]:
+        raise MissingMetricsError(f"no kube_pod_owner series carries the label {label!r}: check --cluster-label "
+                                  "(the external label your Thanos, Mimir or remote-write setup adds, e.g. cluster)")
+    chosen = [c for c in found if c and scope.cluster_ok(c)]
+    if not chosen:
+        raise NoDataError(f"no cluster matches --cluster {scope.cluster!r}; clusters: {', '.join(found)}")
+    errors: list[RightsizerError] = []
+    for cluster in chosen:
+        try:
+            yield from _Fetch(client, options, scope, progress, cluster).parts()
+        except NoDataError as exc:
+            errors.append(exc)
+            log.info("cluster %s: %s", cluster, exc)
+        except SourceError as exc:
+            errors.append(exc)
+            yield ClusterHistory(start, options.step, n_steps, {}, source=f"prometheus {client.url}",
+                                 missing={f"cluster {cluster}": str(exc)})
+    if len(errors) == len(chosen):
+        raise errors[0]
+
+
 class _Fetch:
-    def __init__(self, client: PrometheusClient, options: FetchOptions, scope: Scope, progress: Progress | None):
+    """One cluster's history; ``cluster`` is its value of ``options.cluster_label`` ("" without one)."""
+
+    def __init__(self, client: PrometheusClient, options: FetchOptions, scope: Scope, progress: Progress | None,
+                 cluster: str = ""):
         self.client = client
         self.options = options
         self.scope = scope
+        self.cluster = cluster
         self.progress = progress or (lambda done, total, what: None)
         self.start, self.n_steps = options.grid()
         self.end = self.start + (self.n_steps - 1) * options.step
@@ -173,6 +217,10 @@ class _Fetch:
 
     def instant(self, query: str) -> list[dict[str, Any]]:
         return self.client.instant(query, self.end)
+
+    def _m(self, namespaces: tuple[str, ...] = (), pods: tuple[str, ...] = ()) -> q.Matchers:
+        label = self.options.cluster_label
+        return q.Matchers(namespaces, pods, (label, self.cluster) if label else None)
 
     def parts(self) -> Iterator[ClusterHistory]:
         """The history in parts of at most ``batch_pods`` pods, each holding whole workloads.
@@ -233,7 +281,7 @@ class _Fetch:
 
     def _namespaces(self) -> list[str]:
         self.progress(0, 1, "discovering workloads")
-        all_ns = sorted(r["metric"].get("namespace", "") for r in self.instant(q.namespaces(self.lookback)))
+        all_ns = sorted(r["metric"].get("namespace", "") for r in self.instant(q.namespaces(self.lookback, self._m())))
         if not all_ns:
             raise MissingMetricsError(
                 f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
@@ -247,7 +295,7 @@ class _Fetch:
         return chosen
 
     def _discover(self, namespaces: list[str]) -> _Discovery:
-        m = q.Matchers(tuple(namespaces))
+        m = self._m(tuple(namespaces))
         w = self.lookback
         d = _Discovery()
         rs_owner = {(r["metric"].get("namespace", ""), r["metric"].get("replicaset", "")):
@@ -279,12 +327,15 @@ class _Fetch:
                             lab.get("resource", "")] = value
         for r in self.instant(q.pod_nodes(m, w)):
             lab = r["metric"]
-            d.pod_nodes[(lab.get("namespace", ""), lab.get("pod", ""))] = lab.get("node", "")
+            node = lab.get("node", "")
+            d.pod_nodes[(lab.get("namespace", ""), lab.get("pod", ""))] = f"{self.cluster}/{node}" if self.cluster \
+                else node
         for r in self.instant(q.nodejs_versions(m, w, self.options.nodejs_metric_prefix)):
             lab = r["metric"]
             d.nodejs[(lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))] = lab.get("version", "")
         d.hpas = self._hpas(m, w)
-        d.nodes = {n.name: n for n in (_node(r["metric"]) for r in self.instant(q.node_labels(w)))}
+        d.nodes = {n.name: n for n in (_node(r["metric"], self.cluster)
+                                       for r in self.instant(q.node_labels(w, self._m())))}
         return d
 
     def _hpas(self, m: q.Matchers, w: float) -> dict[WorkloadKey, Hpa]:
@@ -301,7 +352,8 @@ class _Fetch:
         for r in self.instant(q.hpa_info(m, w)):
             lab = r["metric"]
             hid = (lab.get("namespace", ""), lab.get("horizontalpodautoscaler", ""))
-            key = WorkloadKey(hid[0], lab.get("scaletargetref_kind", ""), lab.get("scaletargetref_name", ""))
+            key = WorkloadKey(hid[0], lab.get("scaletargetref_kind", ""), lab.get("scaletargetref_name", ""),
+                              self.cluster)
             hpas[key] = Hpa(hid[1], bounds["min"].get(hid), bounds["max"].get(hid), dict(targets.get(hid, {})))
         return hpas
 
@@ -311,7 +363,7 @@ class _Fetch:
         if self.scope.selector:
             matchers = q.selector_matchers(self.scope.selector)
             namespaces = tuple(sorted({ns for ns, _ in d.owners}))
-            rows = self.instant(q.pod_labels(matchers, q.Matchers(namespaces), self.lookback))
+            rows = self.instant(q.pod_labels(matchers, self._m(namespaces), self.lookback))
             allowed = {(r["metric"].get("namespace", ""), r["metric"].get("pod", "")) for r in rows}
             if not allowed:
                 raise NoDataError(
@@ -354,21 +406,21 @@ class _Fetch:
                 names: list[str] = []
                 for workload, its_pods in sorted(by_workload.items()):
                     if chunk and len(chunk) + len(its_pods) > limit:
-                        batches.append((q.Matchers((ns,), tuple(sorted(chunk))), names))
+                        batches.append((self._m((ns,), tuple(sorted(chunk))), names))
                         chunk, names = [], []
                     chunk.extend(its_pods)
                     names.append(workload)
                 if chunk:
-                    batches.append((q.Matchers((ns,), tuple(sorted(chunk))), names))
+                    batches.append((self._m((ns,), tuple(sorted(chunk))), names))
                 continue
             if group and size + len(pods) > limit:
-                batches.append((q.Matchers(tuple(group)), group_workloads))
+                batches.append((self._m(tuple(group)), group_workloads))
                 group, group_workloads, size = [], [], 0
             group.append(ns)
             group_workloads.extend(sorted(by_workload))
             size += len(pods)
         if group:
-            batches.append((q.Matchers(tuple(group)), group_workloads))
+            batches.append((self._m(tuple(group)), group_workloads))
         return batches
 
     def _failed(self, m: q.Matchers, workloads: list[str], error: RightsizerError) -> ClusterHistory:
@@ -376,10 +428,11 @@ class _Fetch:
         shown = ", ".join(workloads[:8]) + (f" and {len(workloads) - 8} more" if len(workloads) > 8 else "")
         what = f"{error} (workloads left out: {shown})"
         log.warning("leaving out %s: %s", ", ".join(m.namespaces), what)
+        where = f"cluster {self.cluster} " if self.cluster else ""
         if m.pods:
-            missing = {f"workload {w}": str(error) for w in workloads}
+            missing = {f"{where}workload {w}": str(error) for w in workloads}
         else:
-            missing = {f"namespace {ns}": what for ns in m.namespaces}
+            missing = {f"{where}namespace {ns}": what for ns in m.namespaces}
         return ClusterHistory(self.start, self.options.step, self.n_steps, {}, nodes={}, source=self._source,
                               missing=missing)
 
@@ -425,7 +478,7 @@ class _Fetch:
             if "cpu" not in metrics and "memory" not in metrics:
                 continue  # Node.js metrics of a pod cAdvisor knows nothing of
             kind, workload = d.owners[cid[:2]]
-            key = ContainerKey(cid[0], kind, workload, cid[2])
+            key = ContainerKey(cid[0], kind, workload, cid[2], self.cluster)
             acc = per_key.setdefault(key, {"pods": [], "rows": [], "last": (-1, None)})
             steps = np.unique(np.concatenate([idx for idx, _ in metrics.values()]))
             pod_index = len(acc["pods"])
@@ -551,7 +604,8 @@ def _workload_of(pod: PodId, kind: str, name: str, rs_owner: dict[PodId, tuple[s
     return "Pod", pod[1]  # no controller ("<none>"), or a static pod owned by its Node
 
 
-def _node(labels: dict[str, str]) -> Node:
+def _node(labels: dict[str, str], cluster: str = "") -> Node:
+    """A node from kube_node_labels; named ``cluster/node`` when one store holds several clusters."""
     itype = labels.get("label_node_kubernetes_io_instance_type") or labels.get(
         "label_beta_kubernetes_io_instance_type") or None
     capacity = None
@@ -564,7 +618,8 @@ def _node(labels: dict[str, str]) -> Node:
     elif labels.get("label_cloud_google_com_gke_spot") == "true" or \
             labels.get("label_cloud_google_com_gke_preemptible") == "true" or labels.get("label_kubernetes_azure_com_scalesetpriority", "").lower() == "spot":
         capacity = "spot"
-    return Node(labels.get("node", ""), itype, capacity)
+    name = labels.get("node", "")
+    return Node(f"{cluster}/{name}" if cluster else name, itype, capacity)
 
 
 def _value(row: dict[str, Any]) -> float:

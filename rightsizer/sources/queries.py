@@ -43,15 +43,33 @@ def duration(seconds: float) -> str:
     return f"{round(seconds)}s"
 
 
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def check_label_name(name: str, flag: str) -> str:
+    """A valid Prometheus label name, or a clear error naming the flag."""
+    if not _LABEL_NAME.match(name):
+        raise RightsizerError(f"invalid {flag} {name!r}: a Prometheus label name is letters, digits and "
+                              "underscores, not starting with a digit (e.g. cluster)")
+    return name
+
+
 @dataclass(frozen=True)
 class Matchers:
-    """The label matchers that scope a batch of queries (namespaces, and optionally pods)."""
+    """The label matchers that scope a batch of queries (a cluster, namespaces, and optionally pods).
+
+    ``cluster`` is (label, value) when one store holds several clusters: every selector
+    then carries it, so each cluster is read as if it were alone.
+    """
 
     namespaces: tuple[str, ...] = ()
     pods: tuple[str, ...] = ()
+    cluster: tuple[str, str] | None = None
 
     def render(self, *extra: str) -> str:
         parts: list[str] = []
+        if self.cluster is not None:
+            parts.append(f"{self.cluster[0]}={quote(self.cluster[1])}")
         if len(self.namespaces) == 1:
             parts.append(f"namespace={quote(self.namespaces[0])}")
         elif self.namespaces:
@@ -64,8 +82,13 @@ class Matchers:
 
 # --- discovery: instant queries at the window's end, looking back over the whole window ---------
 
-def namespaces(window: float) -> str:
-    return f"group by (namespace) (last_over_time(kube_pod_owner[{duration(window)}]))"
+def clusters(label: str, window: float) -> str:
+    return f"group by ({label}) (last_over_time(kube_pod_owner[{duration(window)}]))"
+
+
+def namespaces(window: float, m: Matchers | None = None) -> str:
+    sel = f"{{{m.render()}}}" if m is not None and m.render() else ""
+    return f"group by (namespace) (last_over_time(kube_pod_owner{sel}[{duration(window)}]))"
 
 
 def pod_owners(m: Matchers, window: float) -> str:
@@ -116,8 +139,10 @@ NODE_LABELS = (
 )
 
 
-def node_labels(window: float) -> str:
-    return f"group by (node, {', '.join(NODE_LABELS)}) (last_over_time(kube_node_labels[{duration(window)}]))"
+def node_labels(window: float, m: Matchers | None = None) -> str:
+    sel = f"{{{m.render()}}}" if m is not None and m.render() else ""
+    return (f"group by (node, {', '.join(NODE_LABELS)}) "
+            f"(last_over_time(kube_node_labels{sel}[{duration(window)}]))")
 
 
 def hpa_info(m: Matchers, window: float) -> str:

@@ -77,19 +77,22 @@ class SyntheticCluster:
                             scrape_interval=scrape_interval, seed=seed)
         return cls(spec)
 
-    def runs(self) -> Iterator[WorkloadRun]:
-        """Simulate the workloads one at a time (each is seeded on its own)."""
-        for index in range(len(self.spec.workloads)):
+    def runs(self, first: int = 0) -> Iterator[WorkloadRun]:
+        """Simulate the workloads from index ``first`` on, one at a time (each is seeded on its own)."""
+        for index in range(first, len(self.spec.workloads)):
             yield simulate_workload(self.spec, index)
 
     def write_openmetrics(self, path: str | Path, exclude: frozenset[str] = frozenset(),
-                          scrapes: tuple[int, int] | None = None) -> int:
+                          scrapes: tuple[int, int] | None = None, external: tuple[str, str] | None = None,
+                          first_workload: int = 0) -> int:
         """Write the cluster for promtool; returns the number of samples written.
 
         ``exclude`` leaves out metric families (family names, without ``_total``);
-        ``scrapes`` (first, stop) writes one time slice, by scrape index.
+        ``scrapes`` (first, stop) writes one time slice, by scrape index; ``external``
+        (name, value) labels every series, as a store holding several clusters does;
+        ``first_workload`` leaves out the workloads before it (already backfilled).
         """
-        return openmetrics.write(self.spec, self.runs(), Path(path), exclude, scrapes)
+        return openmetrics.write(self.spec, self.runs(first_workload), Path(path), exclude, scrapes, external)
 
     def time_slices(self, seconds: float) -> list[tuple[int, int]]:
         """Scrape-index ranges of the ``seconds``-long windows (aligned to the epoch) the history spans,

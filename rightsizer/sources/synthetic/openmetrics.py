@@ -45,8 +45,10 @@ def _escape(value: str) -> str:
 class _Families:
     """One temporary file per metric family, joined into the final file by :meth:`finish`."""
 
-    def __init__(self, directory: Path, times: list[str], exclude: frozenset[str], scrapes: tuple[int, int]):
+    def __init__(self, directory: Path, times: list[str], exclude: frozenset[str], scrapes: tuple[int, int],
+                 external: str = ""):
         self._dir = directory
+        self.external = external  # labels every series carries, as a central store adds them
         self._files: dict[str, IO[str]] = {}
         self.times = times
         self.exclude = exclude
@@ -63,7 +65,7 @@ class _Families:
         if family in self.exclude:
             return
         name = f"{family}_total" if family in COUNTERS else family
-        prefix = f"{name}{{{labels}}} "
+        prefix = f"{name}{{{self.external}{labels}}} "
         vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
         first, stop = max(start, self.first), min(start + len(vals), self.stop)
         if stop <= first:
@@ -74,7 +76,7 @@ class _Families:
         self.samples += len(vals)
 
     def constant(self, family: str, labels: str, start: int, end: int, value: float = 1) -> None:
-        prefix = f"{family}{{{labels}}} {value:.17g} "
+        prefix = f"{family}{{{self.external}{labels}}} {value:.17g} "
         times = self.times[max(start, self.first) : min(end, self.stop)]
         if times and family not in self.exclude:
             self._file(family).write(prefix + ("\n" + prefix).join(times) + "\n")
@@ -91,16 +93,19 @@ class _Families:
 
 
 def write(spec: ClusterSpec, runs: Iterable[WorkloadRun], path: Path, exclude: frozenset[str] = frozenset(),
-          scrapes: tuple[int, int] | None = None) -> int:
+          scrapes: tuple[int, int] | None = None, external: tuple[str, str] | None = None) -> int:
     """Write the runs to ``path`` atomically; returns the number of samples.
 
     ``exclude`` names metric families to leave out, to play a cluster missing an exporter;
-    ``scrapes`` (first, stop) writes only the scrapes with those indices (a time slice).
+    ``scrapes`` (first, stop) writes only the scrapes with those indices (a time slice);
+    ``external`` (name, value) is a label on every series, as Thanos, Mimir or a
+    remote-write setup adds to tell clusters apart.
     """
     path = Path(path)
     times = [str(int(spec.start + i * spec.scrape_interval)) for i in range(spec.n_scrapes)]
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".openmetrics-") as tmp:
-        families = _Families(Path(tmp), times, exclude, scrapes or (0, spec.n_scrapes))
+        families = _Families(Path(tmp), times, exclude, scrapes or (0, spec.n_scrapes),
+                             f"{_labels(**{external[0]: external[1]})}," if external else "")
         for node in spec.nodes:
             label = ("label_karpenter_sh_capacity_type", node.capacity_type)
             if node.label_style == "eks":
