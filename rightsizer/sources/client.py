@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 MAX_POINTS_PER_SERIES = 11_000
 _CHUNK_POINTS = 10_000
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+#: what Prometheus, Thanos and Mimir answer when a query asks for too much at once (lower case)
+_TOO_LARGE = ("too many samples", "maximum resolution", "max_samples", "max-samples", "query time range exceeds",
+              "exceeded the maximum number of chunks", "query length")
 
 
 def _duration(seconds: float) -> str:
@@ -178,14 +181,25 @@ class PrometheusClient:
         series from the chunks are joined by label set, points in time order.
         """
         merged: dict[tuple[tuple[str, str], ...], list[Series]] = {}
+        span = (_CHUNK_POINTS - 1) * step
         chunk_start = start
         while chunk_start <= end:
-            chunk_end = min(end, chunk_start + (_CHUNK_POINTS - 1) * step)
+            chunk_end = min(end, chunk_start + span)
             form = {"query": query, "start": str(round(chunk_start)), "end": str(round(chunk_end)),
                     "step": f"{step:g}", "timeout": _duration(self.settings.timeout)}
             if self.sent is not None:
                 self.sent.append(("/api/v1/query_range", form))
-            for series in self._with_retries(query, lambda f=form: self._post_matrix(f)):
+            try:
+                answer = self._with_retries(query, lambda f=form: self._post_matrix(f))
+            except PrometheusQueryError as exc:
+                asked = round((chunk_end - chunk_start) / step)
+                if asked < 2 or not any(m in str(exc).lower() for m in _TOO_LARGE):
+                    raise
+                # a store with lower limits than Prometheus' (Thanos, Mimir): ask for shorter ranges
+                span = (asked // 2) * step
+                log.info("the server refused %d points per series; asking for %d at a time", asked + 1, asked // 2 + 1)
+                continue
+            for series in answer:
                 merged.setdefault(tuple(sorted(series.labels.items())), []).append(series)
             chunk_start = chunk_end + step
         return [parts[0] if len(parts) == 1 else

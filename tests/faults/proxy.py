@@ -27,6 +27,8 @@ class FaultProxy:
     upstream: str
     rules: list[Rule] = field(default_factory=list)
     log: list[tuple[int, str, str]] = field(default_factory=list)  # (number, query, action)
+    #: refuse range queries of more points per series than this, as a store with lower limits does
+    max_points: int | None = None
 
     def __post_init__(self) -> None:
         self._count = 0
@@ -78,6 +80,13 @@ class FaultProxy:
                 query = " ".join(v for vs in parse_qs(body.decode() or urlsplit(self.path).query).get("query", [])
                                  for v in [vs])
                 number = proxy._next()
+                form = {k: v[0] for k, v in parse_qs(body.decode() or urlsplit(self.path).query).items()}
+                if proxy.max_points and "step" in form and \
+                        (float(form["end"]) - float(form["start"])) / float(form["step"]) + 1 > proxy.max_points:
+                    proxy.log.append((number, query, "too many samples"))
+                    self._reply(422, json.dumps({"status": "error", "errorType": "execution", "error": (
+                        "query processing would load too many samples into memory in query execution")}).encode())
+                    return
                 action = next((a for rule in proxy.rules if (a := rule(number, method, self.path, query))), None)
                 proxy.log.append((number, query, action or "pass"))
                 if action == "reset":

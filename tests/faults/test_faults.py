@@ -141,3 +141,14 @@ def test_the_cli_reports_a_partial_result_and_a_clear_failure(prometheus, batch_
                                  *window, "--retries", "1", "-q"], capture_output=True, text=True, timeout=300,
                                 check=False)
     assert failed.returncode == 1 and "HTTP 503" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_a_store_with_lower_limits_gets_shorter_ranges_and_the_same_answer(prometheus, baseline):
+    """Thanos or Mimir may refuse a range Prometheus serves: the range is halved until it is accepted."""
+    with FaultProxy(prometheus.url, max_points=200) as proxy:
+        history = load_prometheus_history(settings(proxy.url), prometheus.options)
+    refused = [entry for entry in proxy.log if entry[2] == "too many samples"]
+    assert refused, "the limit was hit"
+    assert len(refused) <= 2 * len({query for _, query, _ in refused}), "halved, not shrunk step by step"
+    assert history.missing == {}
+    assert recommendations(history) == baseline
