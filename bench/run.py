@@ -56,35 +56,44 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
 
 
-def run_cli(url: str, window: str, out: Path) -> dict[str, float]:
-    """One `rightsizer report` in a fresh process: wall seconds, peak RSS, queries and MB from its log."""
-    cli = Path(sys.executable).with_name("rightsizer")
-    command = [str(cli), "report", "--prometheus-url", url, "--window", window, "--end", str(END),
+def run_cli(url: str, window: str, out: Path, source: Path | None = None) -> dict[str, float]:
+    """One `rightsizer report` in a fresh process: wall seconds, peak RSS, queries and MB from its log.
+
+    ``source`` runs the report of another checkout (``python -m rightsizer`` from there): the
+    first version, for the before/after table.
+    """
+    cli = [str(Path(sys.executable).with_name("rightsizer"))] if source is None else \
+        [sys.executable, "-m", "rightsizer"]
+    command = [*cli, "report", "--prometheus-url", url, "--window", window, "--end", str(END),
                "-o", "json", "--output", str(out), "--quiet", "--verbose"]
+    env = dict(os.environ, PYTHONPATH=str(source)) if source is not None else None
     log = out.with_suffix(".log")
     began = time.perf_counter()
     with open(log, "w") as err:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)  # the child's own rusage: its peak RSS, nobody else's
     wall = time.perf_counter() - began
     stderr = log.read_text()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"report failed:\n{stderr[-3000:]}")
     match = _FETCH_LOG.search(stderr)
-    if match is None:
-        raise SystemExit("the report's --verbose log has no fetch summary")
     errors = stderr.count("retrying in") + stderr.count("leaving out")
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "containers": float(match[1]),
-            "queries": float(match[2]), "mb": float(match[3]), "errors": float(errors)}
+    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "containers": float(match[1]) if match else 0,
+            "queries": float(match[2]) if match else stderr.count(" series in "),
+            "mb": float(match[3]) if match else float("nan"), "errors": float(errors)}
 
 
-def measure(n: int, days: float, repeat: int, workers: int) -> dict[str, float | str]:
+def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCluster | None,
+            before: Path | None) -> dict[str, float | str]:
     cluster = SyntheticCluster.generate(containers=n, days=days, end=END, seed=7)
     cached = (default_cache_dir() / cache_key(cluster) / "complete").exists()
     began = time.perf_counter()
-    tsdb = build_tsdb(cluster, workers=workers)
+    # the same seed for more containers begins with the smaller cluster's workloads: build on its blocks
+    extends = smaller if smaller is not None and \
+        cluster.spec.workloads[: len(smaller.spec.workloads)] == smaller.spec.workloads else None
+    tsdb = build_tsdb(cluster, workers=workers, extends=extends)
     build = time.perf_counter() - began
-    window = f"{days * 86_400 - 300:g}s"
+    window = f"{int(days * 86_400 - 300)}s"
     with PrometheusServer(tsdb) as server, tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "queries.json"
         stages = json.loads(subprocess.run(
@@ -94,6 +103,7 @@ def measure(n: int, days: float, repeat: int, workers: int) -> dict[str, float |
         sent = [tuple(x) for x in json.loads(record.read_text())]
         floor_s, level = floor(server.url, sent)  # type: ignore[arg-type]
         runs = [run_cli(server.url, window, Path(tmp) / "report.json") for _ in range(repeat)]
+        first = run_cli(server.url, window, Path(tmp) / "before.json", before) if before else None
         prom_rss = peak_rss_mb(server.process.pid) if server.process else float("nan")
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print(f"{n} containers: {median['wall_s']:.1f}s (floor {floor_s:.1f}s), {median['peak_rss_mb']:.0f} MB",
@@ -101,7 +111,9 @@ def measure(n: int, days: float, repeat: int, workers: int) -> dict[str, float |
     return {"containers": n, "pods": stages["pods"], "samples": cluster.spec.n_scrapes, **median,
             "fetch_s": stages["fetch_s"], "recommend_s": stages["recommend_s"], "floor_s": floor_s,
             "floor_concurrency": level, "prometheus_rss_mb": prom_rss,
-            "build": "cached" if cached else f"{build:.0f}"}
+            "build": "cached" if cached else f"{build:.0f}",
+            "before_wall_s": first["wall_s"] if first else float("nan"),
+            "before_rss_mb": first["peak_rss_mb"] if first else float("nan")}
 
 
 def table(rows: list[dict[str, float | str]], days: float, repeat: int) -> str:
@@ -115,6 +127,11 @@ def table(rows: list[dict[str, float | str]], days: float, repeat: int) -> str:
                      f"| {float(r['wall_s']) / float(r['floor_s']):.2f} | {r['queries']:.0f} | {r['mb']:.0f} "
                      f"| {r['peak_rss_mb']:.0f} | {r['prometheus_rss_mb']:.0f} | {r['errors']:.0f} | {r['build']} |")
     lines += ["", "```", *text_chart(rows), "```"]
+    if any(r["before_wall_s"] == r["before_wall_s"] for r in rows):  # not NaN: the first version was run too
+        lines += ["", "| containers | first version: wall (s) | peak RSS (MB) | now: wall (s) | peak RSS (MB) |",
+                  "|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['containers']:,} | {r['before_wall_s']:.1f} | {r['before_rss_mb']:.0f} | {r['wall_s']:.1f} "
+                  f"| {r['peak_rss_mb']:.0f} |" for r in rows]
     return "\n".join(lines)
 
 
@@ -159,8 +176,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="backfill processes")
     parser.add_argument("--chart", type=Path, default=Path("docs/benchmarks-scale.png"))
+    parser.add_argument("--before", type=Path, help="a checkout of an earlier version to run once per size too")
     args = parser.parse_args()
-    rows = [measure(int(x), args.days, args.repeat, args.workers) for x in args.containers.split(",")]
+    rows = []
+    smaller = None
+    for n in sorted(int(x) for x in args.containers.split(",")):
+        rows.append(measure(n, args.days, args.repeat, args.workers, smaller, args.before))
+        smaller = SyntheticCluster.generate(containers=n, days=args.days, end=END, seed=7)
     print(table(rows, args.days, args.repeat))
     chart(rows, args.chart)
 

@@ -52,6 +52,8 @@ HOUR = 3600.0
 #: Batches whose queries may be in flight or answered but not yet used: Prometheus keeps working while a part
 #: is assembled and recommended, and memory holds two batches at most.
 LOOKAHEAD = 2
+#: the usage queries read at ``FetchOptions.peak_step`` (an hour in summary mode)
+_HOURLY = ("memory", "restarts", "reasons")
 _LABELS = ("namespace", "pod", "container", "reason")
 PodId = tuple[str, str]  # (namespace, pod)
 ContainerId = tuple[str, str, str]  # (namespace, pod, container)
@@ -212,11 +214,23 @@ class _Fetch:
         self.start, self.n_steps = options.grid()
         self.end = self.start + (self.n_steps - 1) * options.step
         self.lookback = options.window + options.step
+        self._prefetched: dict[str, Future[list[dict[str, Any]]]] = {}
 
     # --- discovery ---------------------------------------------------------------------------
 
     def instant(self, query: str) -> list[dict[str, Any]]:
-        return self.client.instant(query, self.end)
+        future = self._prefetched.pop(query, None)
+        return future.result() if future is not None else self.client.instant(query, self.end)
+
+    def _prefetch(self, queries: list[str]) -> None:
+        """Send these instant queries at once (at most ``concurrency`` in flight); :meth:`instant` collects them.
+
+        Each discovery query reads the whole window of a kube-state-metrics family: one
+        after the other they add up to seconds that a second core can share.
+        """
+        with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
+            self._prefetched = {query: pool.submit(self.client.instant, query, self.end) for query in queries}
+            # leaving the block waits for them all; a failure surfaces when its answer is collected
 
     def _m(self, namespaces: tuple[str, ...] = (), pods: tuple[str, ...] = ()) -> q.Matchers:
         label = self.options.cluster_label
@@ -279,8 +293,11 @@ class _Fetch:
         if not containers and not failures:
             self._explain_empty()
 
-    def _namespaces(self) -> list[str]:
+    def _namespaces(self) -> list[str] | None:
+        """The namespaces --namespace keeps; None without the flag (every namespace, no matcher needed)."""
         self.progress(0, 1, "discovering workloads")
+        if self.scope.namespace is None:
+            return None
         all_ns = sorted(r["metric"].get("namespace", "") for r in self.instant(q.namespaces(self.lookback, self._m())))
         if not all_ns:
             raise MissingMetricsError(
@@ -294,10 +311,18 @@ class _Fetch:
                               f"namespaces with workloads: {shown}")
         return chosen
 
-    def _discover(self, namespaces: list[str]) -> _Discovery:
-        m = self._m(tuple(namespaces))
+    def _discover(self, namespaces: list[str] | None) -> _Discovery:
+        m = self._m(tuple(namespaces or ()))
         w = self.lookback
         d = _Discovery()
+        prefix = self.options.nodejs_metric_prefix
+        self._prefetch([q.replicaset_owners(m, w), q.job_owners(m, w), q.pod_owners(m, w),
+                        *(query for init in (False, True) for query in (
+                            q.container_info(m, w, init), q.resources("requests", m, w, init),
+                            q.resources("limits", m, w, init))),
+                        q.pod_nodes(m, w), q.nodejs_versions(m, w, prefix), q.hpa_targets(m, w),
+                        q.hpa_replicas("min", m, w), q.hpa_replicas("max", m, w), q.hpa_info(m, w),
+                        q.node_labels(w, self._m())])
         rs_owner = {(r["metric"].get("namespace", ""), r["metric"].get("replicaset", "")):
                     (r["metric"].get("owner_kind", ""), r["metric"].get("owner_name", ""))
                     for r in self.instant(q.replicaset_owners(m, w))}
@@ -309,6 +334,11 @@ class _Fetch:
             pod_id = (lab.get("namespace", ""), lab.get("pod", ""))
             d.owners[pod_id] = _workload_of(pod_id, lab.get("owner_kind", ""), lab.get("owner_name", ""),
                                             rs_owner, job_owner)
+        if not d.owners:
+            raise MissingMetricsError(
+                f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
+                "workloads from kube-state-metrics v2, so make sure Prometheus scrapes it (or check --end/--window)"
+            )
         for init in (False, True):
             for r in self.instant(q.container_info(m, w, init)):
                 lab = r["metric"]
@@ -330,7 +360,7 @@ class _Fetch:
             node = lab.get("node", "")
             d.pod_nodes[(lab.get("namespace", ""), lab.get("pod", ""))] = f"{self.cluster}/{node}" if self.cluster \
                 else node
-        for r in self.instant(q.nodejs_versions(m, w, self.options.nodejs_metric_prefix)):
+        for r in self.instant(q.nodejs_versions(m, w, prefix)):
             lab = r["metric"]
             d.nodejs[(lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))] = lab.get("version", "")
         d.hpas = self._hpas(m, w)
@@ -451,13 +481,14 @@ class _Fetch:
             "heap_used": q.gauge_peak(f"{prefix}nodejs_heap_size_used_bytes", m, o.step),
             "heap_total": q.gauge_peak(f"{prefix}nodejs_heap_size_total_bytes", m, o.step),
             "rss": q.gauge_peak(f"{prefix}process_resident_memory_bytes", m, o.step),
-            "restarts": q.restarts(m),
-            "reasons": q.terminated_reasons(m),
+            # restarts counted per hour are the same restarts: only their time is known to the hour
+            "restarts": q.restarts(m, o.peak_step if o.summary and o.peak_step != o.step else None),
+            "reasons": q.terminated_reasons(m, o.peak_step if o.summary and o.peak_step != o.step else None),
         }
 
     def _range(self, name: str) -> tuple[float, float, float]:
         """(start, end, step) of a usage query: the step grid, or its hours for summary peaks."""
-        step = self.options.peak_step if name == "memory" else self.options.step
+        step = self.options.peak_step if name in _HOURLY else self.options.step
         if step == self.options.step:
             return self.start, self.end, step
         # the first hour ending on the grid at or after the window's first step: hours end on grid steps
@@ -548,17 +579,18 @@ class _Fetch:
                 idx, _ = r["points"]
                 reason_at[cid].append((idx, r["metric"].get("reason", "")))
         out: dict[ContainerId, list[ContainerEvent]] = defaultdict(list)
+        first = round((self._range("restarts")[0] - self.start) / self.options.step)  # the first step read
         for r in restarts:
             cid = self._container_id(r["metric"], d)
             if cid is None:
                 continue
             idx, vals = r["points"]
             # a pod seen from the window's first step may have restarted before it: that is the baseline
-            previous = float(vals[0]) if len(idx) and idx[0] == 0 else 0.0
+            previous = float(vals[0]) if len(idx) and idx[0] == first else 0.0
             for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
                 count = round(v - previous)
                 previous = max(previous, v)
-                if i == 0 or count <= 0:
+                if i == first or count <= 0:
                     continue
                 reason = next((name for steps, name in reason_at.get(cid, []) if i in set(steps.tolist())), "")
                 t = self.start + i * self.options.step

@@ -202,13 +202,19 @@ def gauge_peak(metric: str, m: Matchers, step: float) -> str:
     return f"max by ({BY_CONTAINER}) (max_over_time({metric}{{{m.render()}}}[{duration(step)}]))"
 
 
-def restarts(m: Matchers) -> str:
-    return f"max by ({BY_CONTAINER}) (kube_pod_container_status_restarts_total{{{m.render()}}}) > 0"
+def _last_or_peak(selector: str, peak_over: float | None) -> str:
+    return f"max_over_time({selector}[{duration(peak_over)}])" if peak_over else selector
 
 
-def terminated_reasons(m: Matchers) -> str:
-    return (f"max by ({BY_CONTAINER}, reason) "
-            f"(kube_pod_container_status_last_terminated_reason{{{m.render()}}}) > 0")
+def restarts(m: Matchers, peak_over: float | None = None) -> str:
+    """The restart counter at each step, or its highest value over ``peak_over`` (a coarser step)."""
+    selector = f"kube_pod_container_status_restarts_total{{{m.render()}}}"
+    return f"max by ({BY_CONTAINER}) ({_last_or_peak(selector, peak_over)}) > 0"
+
+
+def terminated_reasons(m: Matchers, peak_over: float | None = None) -> str:
+    selector = f"kube_pod_container_status_last_terminated_reason{{{m.render()}}}"
+    return f"max by ({BY_CONTAINER}, reason) ({_last_or_peak(selector, peak_over)}) > 0"
 
 
 # --- label selectors --------------------------------------------------------------------------
