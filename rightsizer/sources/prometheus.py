@@ -29,6 +29,7 @@ import numpy as np
 
 from rightsizer.errors import MissingMetricsError, NoDataError, RightsizerError, SourceError
 from rightsizer.history import (
+    SERIES,
     ClusterHistory,
     ContainerEvent,
     ContainerHistory,
@@ -54,7 +55,6 @@ HOUR = 3600.0
 LOOKAHEAD = 2
 #: the usage queries read at ``FetchOptions.peak_step`` (an hour in summary mode)
 _HOURLY = ("memory", "restarts", "reasons")
-_LABELS = ("namespace", "pod", "container", "reason")
 PodId = tuple[str, str]  # (namespace, pod)
 ContainerId = tuple[str, str, str]  # (namespace, pod, container)
 
@@ -268,16 +268,13 @@ class _Fetch:
                 submit()
             while pending:
                 m, workloads, futures = pending.popleft()
-                usage: dict[str, list[dict[str, Any]]] = {}
+                usage: dict[str, list[Series]] = {}
                 error: RightsizerError | None = None
                 for name, future in futures.items():
                     try:
-                        rows = future.result()
+                        usage[name] = future.result()
                     except SourceError as exc:
                         error = error or exc
-                    else:
-                        usage[name] = [{"metric": {k: r.labels.get(k, "") for k in _LABELS},
-                                        "points": self._points(r)} for r in rows]
                     done += 1
                     self.progress(done, total, "fetching usage")
                 submit()
@@ -496,67 +493,86 @@ class _Fetch:
 
     # --- assembly ------------------------------------------------------------------------------
 
-    def _assemble(self, d: _Discovery, usage: dict[str, list[dict[str, Any]]], missing: dict[str, str]
-                  ) -> ClusterHistory:
-        series: dict[ContainerId, dict[str, tuple[np.ndarray, np.ndarray]]] = defaultdict(dict)
-        for name in ("cpu", "memory", "throttled", "heap_used", "heap_total", "rss"):
-            for r in usage.get(name, []):
-                cid = self._container_id(r["metric"], d)
+    def _assemble(self, d: _Discovery, usage: dict[str, list[Series]], missing: dict[str, str]) -> ClusterHistory:
+        """One ContainerHistory per workload container of the batch, in a few array operations.
+
+        A batch holds tens of thousands of short series (a CronJob's pods live minutes):
+        every point of every series is placed at once, by the row key ``pod * n_steps +
+        step``, rather than series by series.
+        """
+        # the pods: those cAdvisor saw (CPU or memory), in (workload container, pod) order
+        seen: set[ContainerId] = set()
+        for name in ("cpu", "memory"):
+            for series in usage.get(name, []):
+                cid = self._container_id(series.labels, d)
                 if cid is not None and cid[:2] in d.owners:
-                    series[cid][name] = r["points"]
-        per_key: dict[ContainerKey, dict[str, Any]] = {}
-        for cid, metrics in sorted(series.items()):
-            if "cpu" not in metrics and "memory" not in metrics:
-                continue  # Node.js metrics of a pod cAdvisor knows nothing of
-            kind, workload = d.owners[cid[:2]]
-            key = ContainerKey(cid[0], kind, workload, cid[2], self.cluster)
-            acc = per_key.setdefault(key, {"pods": [], "rows": [], "last": (-1, None)})
-            steps = np.unique(np.concatenate([idx for idx, _ in metrics.values()]))
-            pod_index = len(acc["pods"])
-            acc["pods"].append(cid[1])
-            cols = {}
-            for name, (idx, vals) in metrics.items():
-                col = np.full(len(steps), np.nan, dtype=np.float32)
-                col[np.searchsorted(steps, idx)] = vals
-                cols[name] = col
-            acc["rows"].append((np.full(len(steps), pod_index), steps, cols))
-            if steps[-1] > acc["last"][0]:
-                acc["last"] = (int(steps[-1]), cid)
+                    seen.add(cid)
+        keyed = sorted((self._key(cid, d), cid[1], cid) for cid in seen)
+        gid = {cid: i for i, (_, _, cid) in enumerate(keyed)}
+        n = self.n_steps
+        points: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name in SERIES:
+            rows = [(gid[cid], series) for series in usage.get(name, [])
+                    if (cid := self._container_id(series.labels, d)) in gid]
+            points[name] = _place(rows, self.start, self.options.step, n)
+        every = np.unique(np.concatenate([k for k, _ in points.values()])) if points else np.zeros(0, np.int64)
+        columns = {}
+        for name, (keys, values) in points.items():
+            column = np.full(len(every), np.nan, dtype=np.float32)
+            column[np.searchsorted(every, keys)] = values
+            columns[name] = column
+        pod_of = (every // n).astype(np.int64)
+        step_of = (every % n).astype(np.int32)
         events = self._events(usage.get("restarts", []), usage.get("reasons", []), d)
         containers: dict[ContainerKey, ContainerHistory] = {}
-        for key, acc in per_key.items():
-            pod_col = np.concatenate([r[0] for r in acc["rows"]])
-            step_col = np.concatenate([r[1] for r in acc["rows"]])
-            values = {name: np.concatenate([r[2].get(name, np.full(len(r[1]), np.nan, dtype=np.float32))
-                                            for r in acc["rows"]])
-                      for name in ("cpu", "memory", "throttled", "heap_used", "heap_total", "rss")}
-            latest = acc["last"][1]
-            req = d.requests.get(latest, {})
-            lim = d.limits.get(latest, {})
-            nodejs = next((d.nodejs[(key.namespace, p, key.container)] for p in reversed(acc["pods"])
-                           if (key.namespace, p, key.container) in d.nodejs), None)
-            if nodejs is None:
-                nodejs = next((d.nodejs[(key.namespace, p, "")] for p in reversed(acc["pods"])
-                               if (key.namespace, p, "") in d.nodejs and len(d.containers[(key.namespace, p)]) == 1),
-                              None)
-            containers[key] = ContainerHistory(
-                key=key,
-                pods=acc["pods"],
-                samples=Samples.from_rows(pod_col, step_col, values),
-                requests=Resources(req.get("cpu"), req.get("memory")),
-                limits=Resources(lim.get("cpu"), lim.get("memory")),
-                image=d.images.get(latest),
-                events=sorted((e for (ns, pod, c), evs in events.items() for e in evs
-                               if ns == key.namespace and c == key.container and pod in set(acc["pods"])),
-                              key=lambda e: (e.time, e.pod)),
-                nodejs_version=nodejs or None,
-                init=latest in d.init,
-            )
+        bounds = np.searchsorted(pod_of, np.arange(len(keyed) + 1))
+        first = 0
+        while first < len(keyed):
+            key = keyed[first][0]
+            last = first
+            while last + 1 < len(keyed) and keyed[last + 1][0] == key:
+                last += 1
+            lo, hi = bounds[first], bounds[last + 1]
+            cids = [cid for _, _, cid in keyed[first : last + 1]]
+            ends = [int(step_of[bounds[i + 1] - 1]) if bounds[i + 1] > bounds[i] else -1
+                    for i in range(first, last + 1)]
+            latest = cids[ends.index(max(ends))]  # the pod seen last: its settings are the current ones
+            samples = Samples((pod_of[lo:hi] - first).astype(np.int32), step_of[lo:hi],
+                              {name: column[lo:hi] for name, column in columns.items()})
+            containers[key] = self._container(key, cids, latest, samples, events, d)
+            first = last + 1
         workloads = {k.workload_key: Workload(k.workload_key, d.hpas.get(k.workload_key)) for k in containers}
         pod_nodes = {(k.namespace, pod): d.pod_nodes[(k.namespace, pod)] for k, ch in containers.items()
                      for pod in ch.pods if (k.namespace, pod) in d.pod_nodes}
         return ClusterHistory(self.start, self.options.step, self.n_steps, containers, workloads, d.nodes,
                               pod_nodes, source=self._source, missing=missing)
+
+    def _key(self, cid: ContainerId, d: _Discovery) -> ContainerKey:
+        kind, workload = d.owners[cid[:2]]
+        return ContainerKey(cid[0], kind, workload, cid[2], self.cluster)
+
+    def _container(self, key: ContainerKey, cids: list[ContainerId], latest: ContainerId, samples: Samples,
+                   events: dict[ContainerId, list[ContainerEvent]], d: _Discovery) -> ContainerHistory:
+        pods = [cid[1] for cid in cids]
+        req = d.requests.get(latest, {})
+        lim = d.limits.get(latest, {})
+        nodejs = next((d.nodejs[(key.namespace, p, key.container)] for p in reversed(pods)
+                       if (key.namespace, p, key.container) in d.nodejs), None)
+        if nodejs is None:
+            nodejs = next((d.nodejs[(key.namespace, p, "")] for p in reversed(pods)
+                           if (key.namespace, p, "") in d.nodejs and len(d.containers[(key.namespace, p)]) == 1),
+                          None)
+        return ContainerHistory(
+            key=key,
+            pods=pods,
+            samples=samples,
+            requests=Resources(req.get("cpu"), req.get("memory")),
+            limits=Resources(lim.get("cpu"), lim.get("memory")),
+            image=d.images.get(latest),
+            events=sorted((e for cid in cids for e in events.get(cid, ())), key=lambda e: (e.time, e.pod)),
+            nodejs_version=nodejs or None,
+            init=latest in d.init,
+        )
 
     def _container_id(self, labels: dict[str, str], d: _Discovery) -> ContainerId | None:
         ns, pod, container = labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")
@@ -569,22 +585,22 @@ class _Fetch:
     def _points(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
         return to_steps(series.times, series.values, self.start, self.options.step, self.n_steps)
 
-    def _events(self, restarts: list[dict[str, Any]], reasons: list[dict[str, Any]], d: _Discovery
+    def _events(self, restarts: list[Series], reasons: list[Series], d: _Discovery
                 ) -> dict[ContainerId, list[ContainerEvent]]:
         """Restarts from the counter's steps; the reason is the last-terminated reason right after."""
         reason_at: dict[ContainerId, list[tuple[np.ndarray, str]]] = defaultdict(list)
         for r in reasons:
-            cid = self._container_id(r["metric"], d)
+            cid = self._container_id(r.labels, d)
             if cid is not None:
-                idx, _ = r["points"]
-                reason_at[cid].append((idx, r["metric"].get("reason", "")))
+                idx, _ = self._points(r)
+                reason_at[cid].append((idx, r.labels.get("reason", "")))
         out: dict[ContainerId, list[ContainerEvent]] = defaultdict(list)
         first = round((self._range("restarts")[0] - self.start) / self.options.step)  # the first step read
         for r in restarts:
-            cid = self._container_id(r["metric"], d)
+            cid = self._container_id(r.labels, d)
             if cid is None:
                 continue
-            idx, vals = r["points"]
+            idx, vals = self._points(r)
             # a pod seen from the window's first step may have restarted before it: that is the baseline
             previous = float(vals[0]) if len(idx) and idx[0] == first else 0.0
             for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
@@ -620,6 +636,21 @@ def to_steps(times: np.ndarray, values: np.ndarray, start: float, step: float, n
     idx, vals = idx[ok], vals[ok]
     idx, first = np.unique(idx, return_index=True)
     return idx, vals[first].astype(np.float32)
+
+
+def _place(rows: list[tuple[int, Series]], start: float, step: float, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row keys ``pod * n_steps + step``, float32 values) of many series at once, as :func:`to_steps` places
+    one: nearest step, inside the window, the first point of a step kept."""
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    lengths = np.fromiter((len(series.times) for _, series in rows), dtype=np.int64, count=len(rows))
+    pods = np.repeat(np.fromiter((pod for pod, _ in rows), dtype=np.int64, count=len(rows)), lengths)
+    times = np.concatenate([series.times for _, series in rows])
+    values = np.concatenate([series.values for _, series in rows])
+    idx = np.rint((times - start) / step).astype(np.int64)
+    ok = (idx >= 0) & (idx < n_steps)
+    keys, first = np.unique((pods * n_steps + idx)[ok], return_index=True)
+    return keys, values[ok][first].astype(np.float32)
 
 
 def _workload_of(pod: PodId, kind: str, name: str, rs_owner: dict[PodId, tuple[str, str]],
