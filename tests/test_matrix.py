@@ -65,3 +65,16 @@ def test_real_answers_take_the_fast_path_and_agree_with_json(prometheus, monkeyp
     monkeypatch.undo()
     assert len(fast) > 20 and sum(len(s.times) for s in fast) > 5_000
     assert same(fast, matrix._slow(raw))
+
+
+def test_vector_rows_keep_the_labels_asked_for():
+    doc = {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"namespace": "shop", "pod": "api-0", "image": "x"}, "value": [1, "2.5"]},
+        {"metric": {"pod": "lonely"}, "value": [1, "NaN"]}]}}
+    compact = json.dumps(doc, separators=(",", ":")).encode()
+    rows = matrix.decode_vector(compact, ("namespace", "pod"))
+    assert rows[0] == ("shop", "api-0", 2.5)
+    assert rows[1][:2] == ("", "lonely") and np.isnan(rows[1][2])
+    assert matrix.decode_vector(json.dumps(doc, indent=2).encode(), ("pod",))[0] == ("api-0", 2.5)
+    with pytest.raises(MatrixError):
+        matrix.decode_vector(compact[:-20], ("pod",))

@@ -1,4 +1,5 @@
-"""Decode a range-query answer (a Prometheus "matrix") straight into arrays.
+"""Decode query answers into compact data: a range answer (a "matrix") into arrays, an instant
+answer (a "vector") into tuples of the labels asked for.
 
 A large cluster's usage is tens of millions of points.  Decoded the usual way, each
 point becomes a Python list holding an int and a string (about 120 bytes, and a
@@ -11,12 +12,19 @@ answer and come out as float arrays.
 The layout relied on (``"metric"`` then ``"values"`` in each series, no spaces) is the
 one Prometheus, Thanos, Mimir and VictoriaMetrics write; anything else falls back to a
 plain JSON decode, so an unusual server is slower, never wrong.
+
+Discovery answers hold a series per pod for every pod of the window (hundreds of
+thousands in a large cluster): decoded as dicts they take several hundred bytes each,
+all at once.  :func:`decode_vector` keeps only the labels asked for, as a tuple of
+interned strings (a pod's name is then one string however many answers name it).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,3 +125,52 @@ def _slow(body: bytes) -> list[Series]:
         return out
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise MatrixError("the answer is not a complete Prometheus range-query result") from exc
+
+
+def decode_vector(body: bytes, labels: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """The series of a successful ``/api/v1/query`` answer as ``(label values..., value)`` tuples.
+
+    Series are decoded one at a time, so only one series' dict is alive at once.  A
+    missing label is ``""``; the value is a float (NaN when it does not parse).
+    """
+    text = body.decode(errors="replace")
+    head = text.find('"result":[')
+    if head < 0 or '"status":"success"' not in text[:head]:
+        rows = _vector_rows(text)
+    else:
+        try:
+            rows = _iter_vector(text, head + len('"result":['))
+            out = [_project(row, labels) for row in rows]
+        except (ValueError, IndexError, AttributeError):
+            out = [_project(row, labels) for row in _vector_rows(text)]
+        return out
+    return [_project(row, labels) for row in rows]
+
+
+def _iter_vector(text: str, pos: int) -> Iterator[dict[str, Any]]:
+    decoder = json.JSONDecoder()
+    while text[pos] != "]":
+        row, pos = decoder.raw_decode(text, pos)
+        yield row
+        if text[pos] == ",":
+            pos += 1
+
+
+def _vector_rows(text: str) -> list[dict[str, Any]]:
+    try:
+        doc: Any = json.loads(text)
+        result = doc["data"]["result"]
+        if doc.get("status") != "success" or not isinstance(result, list):
+            raise TypeError
+        return result
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MatrixError("the answer is not a complete Prometheus query result") from exc
+
+
+def _project(row: dict[str, Any], labels: tuple[str, ...]) -> tuple[Any, ...]:
+    metric = row.get("metric", {})
+    try:
+        value = float(row["value"][1])
+    except (KeyError, IndexError, TypeError, ValueError):
+        value = float("nan")
+    return (*(sys.intern(metric.get(name, "")) for name in labels), value)

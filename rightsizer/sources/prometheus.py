@@ -214,22 +214,27 @@ class _Fetch:
         self.start, self.n_steps = options.grid()
         self.end = self.start + (self.n_steps - 1) * options.step
         self.lookback = options.window + options.step
-        self._prefetched: dict[str, Future[list[dict[str, Any]]]] = {}
+        self._prefetched: dict[tuple[str, tuple[str, ...]], Future[list[tuple[Any, ...]]]] = {}
 
     # --- discovery ---------------------------------------------------------------------------
 
     def instant(self, query: str) -> list[dict[str, Any]]:
-        future = self._prefetched.pop(query, None)
-        return future.result() if future is not None else self.client.instant(query, self.end)
+        return self.client.instant(query, self.end)
 
-    def _prefetch(self, queries: list[str]) -> None:
-        """Send these instant queries at once (at most ``concurrency`` in flight); :meth:`instant` collects them.
+    def rows(self, query: str, *labels: str) -> list[tuple[Any, ...]]:
+        """``(label values..., value)`` of each series: what discovery keeps of an answer."""
+        future = self._prefetched.pop((query, labels), None)
+        return future.result() if future is not None else self.client.instant_rows(query, self.end, labels)
+
+    def _prefetch(self, queries: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Send these instant queries at once (at most ``concurrency`` in flight); :meth:`rows` collects them.
 
         Each discovery query reads the whole window of a kube-state-metrics family: one
         after the other they add up to seconds that a second core can share.
         """
         with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
-            self._prefetched = {query: pool.submit(self.client.instant, query, self.end) for query in queries}
+            self._prefetched = {(query, labels): pool.submit(self.client.instant_rows, query, self.end, labels)
+                                for query, labels in queries}
             # leaving the block waits for them all; a failure surfaces when its answer is collected
 
     def _m(self, namespaces: tuple[str, ...] = (), pods: tuple[str, ...] = ()) -> q.Matchers:
@@ -295,7 +300,7 @@ class _Fetch:
         self.progress(0, 1, "discovering workloads")
         if self.scope.namespace is None:
             return None
-        all_ns = sorted(r["metric"].get("namespace", "") for r in self.instant(q.namespaces(self.lookback, self._m())))
+        all_ns = sorted(ns for ns, _ in self.rows(q.namespaces(self.lookback, self._m()), "namespace"))
         if not all_ns:
             raise MissingMetricsError(
                 f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
@@ -313,75 +318,73 @@ class _Fetch:
         w = self.lookback
         d = _Discovery()
         prefix = self.options.nodejs_metric_prefix
-        self._prefetch([q.replicaset_owners(m, w), q.job_owners(m, w), q.pod_owners(m, w),
-                        *(query for init in (False, True) for query in (
-                            q.container_info(m, w, init), q.resources("requests", m, w, init),
-                            q.resources("limits", m, w, init))),
-                        q.pod_nodes(m, w), q.nodejs_versions(m, w, prefix), q.hpa_targets(m, w),
-                        q.hpa_replicas("min", m, w), q.hpa_replicas("max", m, w), q.hpa_info(m, w),
-                        q.node_labels(w, self._m())])
-        rs_owner = {(r["metric"].get("namespace", ""), r["metric"].get("replicaset", "")):
-                    (r["metric"].get("owner_kind", ""), r["metric"].get("owner_name", ""))
-                    for r in self.instant(q.replicaset_owners(m, w))}
-        job_owner = {(r["metric"].get("namespace", ""), r["metric"].get("job_name", "")):
-                     (r["metric"].get("owner_kind", ""), r["metric"].get("owner_name", ""))
-                     for r in self.instant(q.job_owners(m, w))}
-        for r in self.instant(q.pod_owners(m, w)):
-            lab = r["metric"]
-            pod_id = (lab.get("namespace", ""), lab.get("pod", ""))
-            d.owners[pod_id] = _workload_of(pod_id, lab.get("owner_kind", ""), lab.get("owner_name", ""),
-                                            rs_owner, job_owner)
+        ns_pod = ("namespace", "pod")
+        container = ("namespace", "pod", "container")
+        hpa = ("namespace", "horizontalpodautoscaler")
+        plan = {
+            "rs": (q.replicaset_owners(m, w), ("namespace", "replicaset", "owner_kind", "owner_name")),
+            "jobs": (q.job_owners(m, w), ("namespace", "job_name", "owner_kind", "owner_name")),
+            "pods": (q.pod_owners(m, w), (*ns_pod, "owner_kind", "owner_name")),
+            "nodes_of_pods": (q.pod_nodes(m, w), (*ns_pod, "node")),
+            "nodejs": (q.nodejs_versions(m, w, prefix), (*container, "version")),
+            "hpa_targets": (q.hpa_targets(m, w), (*hpa, "metric_name", "metric_target_type")),
+            "hpa_min": (q.hpa_replicas("min", m, w), hpa),
+            "hpa_max": (q.hpa_replicas("max", m, w), hpa),
+            "hpa_info": (q.hpa_info(m, w), (*hpa, "scaletargetref_kind", "scaletargetref_name")),
+            "nodes": (q.node_labels(w, self._m()), ("node", *q.NODE_LABELS)),
+        }
+        for init in (False, True):
+            plan[f"info{init}"] = (q.container_info(m, w, init), (*container, "image"))
+            for kind in ("requests", "limits"):
+                plan[f"{kind}{init}"] = (q.resources(kind, m, w, init), (*container, "resource"))
+        self._prefetch(list(plan.values()))
+
+        def rows(name: str) -> list[tuple[Any, ...]]:
+            query, labels = plan[name]
+            return self.rows(query, *labels)
+
+        rs_owner = {(ns, rs): (kind, name) for ns, rs, kind, name, _ in rows("rs")}
+        job_owner = {(ns, job): (kind, name) for ns, job, kind, name, _ in rows("jobs")}
+        for ns, pod, kind, name, _ in rows("pods"):
+            d.owners[(ns, pod)] = _workload_of((ns, pod), kind, name, rs_owner, job_owner)
         if not d.owners:
             raise MissingMetricsError(
                 f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
                 "workloads from kube-state-metrics v2, so make sure Prometheus scrapes it (or check --end/--window)"
             )
         for init in (False, True):
-            for r in self.instant(q.container_info(m, w, init)):
-                lab = r["metric"]
-                cid = (lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))
-                d.images[cid] = lab.get("image", "")
+            for ns, pod, name, image, _ in rows(f"info{init}"):
+                cid = (ns, pod, name)
+                d.images[cid] = image
                 if init:
                     d.init.add(cid)
                 else:
-                    d.containers[cid[:2]].add(cid[2])
+                    d.containers[(ns, pod)].add(name)
             for kind, target in (("requests", d.requests), ("limits", d.limits)):
-                for r in self.instant(q.resources(kind, m, w, init)):
-                    lab = r["metric"]
-                    value = _value(r)
+                for ns, pod, name, resource, value in rows(f"{kind}{init}"):
                     if np.isfinite(value):
-                        target[(lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))][
-                            lab.get("resource", "")] = value
-        for r in self.instant(q.pod_nodes(m, w)):
-            lab = r["metric"]
-            node = lab.get("node", "")
-            d.pod_nodes[(lab.get("namespace", ""), lab.get("pod", ""))] = f"{self.cluster}/{node}" if self.cluster \
-                else node
-        for r in self.instant(q.nodejs_versions(m, w, prefix)):
-            lab = r["metric"]
-            d.nodejs[(lab.get("namespace", ""), lab.get("pod", ""), lab.get("container", ""))] = lab.get("version", "")
-        d.hpas = self._hpas(m, w)
-        d.nodes = {n.name: n for n in (_node(r["metric"], self.cluster)
-                                       for r in self.instant(q.node_labels(w, self._m())))}
+                        target[(ns, pod, name)][resource] = value
+        for ns, pod, node, _ in rows("nodes_of_pods"):
+            d.pod_nodes[(ns, pod)] = f"{self.cluster}/{node}" if self.cluster else node
+        for ns, pod, name, version, _ in rows("nodejs"):
+            d.nodejs[(ns, pod, name)] = version
+        d.hpas = self._hpas(rows)
+        d.nodes = {n.name: n for n in (_node(dict(zip(plan["nodes"][1], r[:-1], strict=True)), self.cluster)
+                                       for r in rows("nodes"))}
         return d
 
-    def _hpas(self, m: q.Matchers, w: float) -> dict[WorkloadKey, Hpa]:
+    def _hpas(self, rows: Callable[[str], list[tuple[Any, ...]]]) -> dict[WorkloadKey, Hpa]:
         targets: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-        for r in self.instant(q.hpa_targets(m, w)):
-            lab = r["metric"]
-            if lab.get("metric_target_type") == "utilization" and lab.get("metric_name") in ("cpu", "memory"):
-                targets[(lab.get("namespace", ""), lab.get("horizontalpodautoscaler", ""))][lab["metric_name"]] = \
-                    _value(r)
-        bounds = {bound: {(r["metric"].get("namespace", ""), r["metric"].get("horizontalpodautoscaler", "")):
-                          int(_value(r)) for r in self.instant(q.hpa_replicas(bound, m, w))}
+        for ns, name, metric, kind, value in rows("hpa_targets"):
+            if kind == "utilization" and metric in ("cpu", "memory"):
+                targets[(ns, name)][metric] = value
+        bounds = {bound: {(ns, name): int(value) for ns, name, value in rows(f"hpa_{bound}")}
                   for bound in ("min", "max")}
         hpas: dict[WorkloadKey, Hpa] = {}
-        for r in self.instant(q.hpa_info(m, w)):
-            lab = r["metric"]
-            hid = (lab.get("namespace", ""), lab.get("horizontalpodautoscaler", ""))
-            key = WorkloadKey(hid[0], lab.get("scaletargetref_kind", ""), lab.get("scaletargetref_name", ""),
-                              self.cluster)
-            hpas[key] = Hpa(hid[1], bounds["min"].get(hid), bounds["max"].get(hid), dict(targets.get(hid, {})))
+        for ns, name, kind, target, _ in rows("hpa_info"):
+            key = WorkloadKey(ns, kind, target, self.cluster)
+            hid = (ns, name)
+            hpas[key] = Hpa(name, bounds["min"].get(hid), bounds["max"].get(hid), dict(targets.get(hid, {})))
         return hpas
 
     def _select(self, d: _Discovery) -> dict[str, list[str]]:
@@ -390,8 +393,8 @@ class _Fetch:
         if self.scope.selector:
             matchers = q.selector_matchers(self.scope.selector)
             namespaces = tuple(sorted({ns for ns, _ in d.owners}))
-            rows = self.instant(q.pod_labels(matchers, self._m(namespaces), self.lookback))
-            allowed = {(r["metric"].get("namespace", ""), r["metric"].get("pod", "")) for r in rows}
+            found = self.rows(q.pod_labels(matchers, self._m(namespaces), self.lookback), "namespace", "pod")
+            allowed = {(ns, pod) for ns, pod, _ in found}
             if not allowed:
                 raise NoDataError(
                     f"no pod matches --selector {self.scope.selector!r}. Pod labels come from kube-state-metrics' "
@@ -691,13 +694,6 @@ def _node(labels: dict[str, str], cluster: str = "") -> Node:
         capacity = "spot"
     name = labels.get("node", "")
     return Node(f"{cluster}/{name}" if cluster else name, itype, capacity)
-
-
-def _value(row: dict[str, Any]) -> float:
-    try:
-        return float(row["value"][1])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return float("nan")
 
 
 def _fmt(t: float) -> str:
