@@ -208,3 +208,24 @@ def test_summary_fetch_recommends_exactly_what_the_full_fetch_does(prometheus, f
         got = ours[rec.key]
         assert (got.requests, got.limits, got.nodejs, got.risk) == (rec.requests, rec.limits, rec.nodejs, rec.risk), \
             rec.key
+
+
+def test_settings_of_workloads_not_seen_lately_come_from_the_whole_window(prometheus):
+    """The summary fetch reads settings over the last day, then over the window for what it did not see."""
+    from dataclasses import replace
+
+    day = 86_400
+    later = FetchOptions(window=prometheus.options.window + 1.5 * day, step=300, end=prometheus.end + 1.5 * day)
+    client = PrometheusClient(prometheus.settings(), record=True)
+    summary = load_prometheus_history(prometheus.settings(), replace(later, summary=True), client=client)
+    full = load_prometheus_history(prometheus.settings(), later)
+    assert any("pod=~" in form["query"] for path, form in client.sent or [] if path.endswith("/query")), \
+        "nothing ran in the last day: every workload's settings came from the whole window"
+    assert set(summary.containers) == set(full.containers)
+
+    def settings(ch):
+        return ch.requests, ch.limits, ch.image, ch.init, ch.nodejs_version
+
+    for key, ch in full.containers.items():
+        assert settings(summary.containers[key]) == settings(ch), key
+    assert sum(ch.requests.memory is not None for ch in full) >= 0.9 * len(full)

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 HOUR = 3600.0
+DAY = 86_400.0
 #: Batches whose queries may be in flight or answered but not yet used: Prometheus keeps working while a part
 #: is assembled and recommended, and memory holds two batches at most.
 LOOKAHEAD = 2
@@ -317,26 +318,24 @@ class _Fetch:
         m = self._m(tuple(namespaces or ()))
         w = self.lookback
         d = _Discovery()
-        prefix = self.options.nodejs_metric_prefix
         ns_pod = ("namespace", "pod")
-        container = ("namespace", "pod", "container")
         hpa = ("namespace", "horizontalpodautoscaler")
+        # settings matter for each container's latest pod only: in summary mode they are read over the last
+        # day, where every running workload's latest pod is; the others are read over the window below
+        recent = min(w, DAY + self.options.step) if self.options.summary else w
         plan = {
             "rs": (q.replicaset_owners(m, w), ("namespace", "replicaset", "owner_kind", "owner_name")),
             "jobs": (q.job_owners(m, w), ("namespace", "job_name", "owner_kind", "owner_name")),
             "pods": (q.pod_owners(m, w), (*ns_pod, "owner_kind", "owner_name")),
-            "nodes_of_pods": (q.pod_nodes(m, w), (*ns_pod, "node")),
-            "nodejs": (q.nodejs_versions(m, w, prefix), (*container, "version")),
             "hpa_targets": (q.hpa_targets(m, w), (*hpa, "metric_name", "metric_target_type")),
             "hpa_min": (q.hpa_replicas("min", m, w), hpa),
             "hpa_max": (q.hpa_replicas("max", m, w), hpa),
             "hpa_info": (q.hpa_info(m, w), (*hpa, "scaletargetref_kind", "scaletargetref_name")),
             "nodes": (q.node_labels(w, self._m()), ("node", *q.NODE_LABELS)),
+            **self._settings_plan(m, recent),
         }
-        for init in (False, True):
-            plan[f"info{init}"] = (q.container_info(m, w, init), (*container, "image"))
-            for kind in ("requests", "limits"):
-                plan[f"{kind}{init}"] = (q.resources(kind, m, w, init), (*container, "resource"))
+        if not self.options.summary:  # which node ran each pod: kept in snapshots, not needed to recommend
+            plan["nodes_of_pods"] = (q.pod_nodes(m, w), (*ns_pod, "node"))
         self._prefetch(list(plan.values()))
 
         def rows(name: str) -> list[tuple[Any, ...]]:
@@ -352,10 +351,33 @@ class _Fetch:
                 f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
                 "workloads from kube-state-metrics v2, so make sure Prometheus scrapes it (or check --end/--window)"
             )
+        self._settings(d, rows)
+        if recent < w:
+            self._older_settings(d, w)
+        if "nodes_of_pods" in plan:
+            for ns, pod, node, _ in rows("nodes_of_pods"):
+                d.pod_nodes[(ns, pod)] = f"{self.cluster}/{node}" if self.cluster else node
+        d.hpas = self._hpas(rows)
+        d.nodes = {n.name: n for n in (_node(dict(zip(plan["nodes"][1], r[:-1], strict=True)), self.cluster)
+                                       for r in rows("nodes"))}
+        return d
+
+    def _settings_plan(self, m: q.Matchers, lookback: float) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """The queries for each pod's containers, images, requests, limits and Node.js version."""
+        container = ("namespace", "pod", "container")
+        plan = {"nodejs": (q.nodejs_versions(m, lookback, self.options.nodejs_metric_prefix), (*container, "version"))}
+        for init in (False, True):
+            plan[f"info{init}"] = (q.container_info(m, lookback, init), (*container, "image"))
+            for kind in ("requests", "limits"):
+                plan[f"{kind}{init}"] = (q.resources(kind, m, lookback, init), (*container, "resource"))
+        return plan
+
+    @staticmethod
+    def _settings(d: _Discovery, rows: Callable[[str], list[tuple[Any, ...]]]) -> None:
         for init in (False, True):
             for ns, pod, name, image, _ in rows(f"info{init}"):
                 cid = (ns, pod, name)
-                d.images[cid] = image
+                d.images.setdefault(cid, image)
                 if init:
                     d.init.add(cid)
                 else:
@@ -363,15 +385,27 @@ class _Fetch:
             for kind, target in (("requests", d.requests), ("limits", d.limits)):
                 for ns, pod, name, resource, value in rows(f"{kind}{init}"):
                     if np.isfinite(value):
-                        target[(ns, pod, name)][resource] = value
-        for ns, pod, node, _ in rows("nodes_of_pods"):
-            d.pod_nodes[(ns, pod)] = f"{self.cluster}/{node}" if self.cluster else node
+                        target[(ns, pod, name)].setdefault(resource, value)
         for ns, pod, name, version, _ in rows("nodejs"):
-            d.nodejs[(ns, pod, name)] = version
-        d.hpas = self._hpas(rows)
-        d.nodes = {n.name: n for n in (_node(dict(zip(plan["nodes"][1], r[:-1], strict=True)), self.cluster)
-                                       for r in rows("nodes"))}
-        return d
+            d.nodejs.setdefault((ns, pod, name), version)
+
+    def _older_settings(self, d: _Discovery, window: float) -> None:
+        """Settings of the workloads none of whose pods ran in the last day (a weekly CronJob, a finished Job),
+        read over the whole window for their pods only."""
+        recent = {(ns, pod) for ns, pod, _ in d.images}
+        by_workload: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        for (ns, pod), (kind, name) in d.owners.items():
+            by_workload[(ns, kind, name)].append(pod)
+        older: dict[str, list[str]] = defaultdict(list)
+        for (ns, _, _), pods in by_workload.items():
+            if not any((ns, pod) in recent for pod in pods):
+                older[ns].extend(pods)
+        for ns, pods in sorted(older.items()):
+            for i in range(0, len(pods), self.options.batch_pods):
+                plan = self._settings_plan(self._m((ns,), tuple(sorted(pods[i : i + self.options.batch_pods]))),
+                                           window)
+                self._prefetch(list(plan.values()))
+                self._settings(d, lambda name, plan=plan: self.rows(plan[name][0], *plan[name][1]))
 
     def _hpas(self, rows: Callable[[str], list[tuple[Any, ...]]]) -> dict[WorkloadKey, Hpa]:
         targets: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
