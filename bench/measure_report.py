@@ -37,7 +37,7 @@ def main() -> None:
     args.record.write_text(json.dumps(client.sent))
     print(json.dumps({
         "containers": len(history),
-        "pods": sum(len(ch.pods) for ch in history),
+        "pods": len({(key.namespace, pod) for key, ch in history.containers.items() for pod in ch.pods}),
         "fetch_s": fetched - started,
         "recommend_s": done - fetched,
     }))

@@ -84,7 +84,7 @@ def run_cli(url: str, window: str, out: Path, source: Path | None = None) -> dic
 
 
 def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCluster | None,
-            before: Path | None) -> dict[str, float | str]:
+            before: Path | None, levels: tuple[int, ...]) -> dict[str, float | str]:
     cluster = SyntheticCluster.generate(containers=n, days=days, end=END, seed=7)
     cached = (default_cache_dir() / cache_key(cluster) / "complete").exists()
     began = time.perf_counter()
@@ -101,14 +101,14 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
              "--end", str(END), "--record", str(record)],
             capture_output=True, text=True, check=True).stdout)
         sent = [tuple(x) for x in json.loads(record.read_text())]
-        floor_s, level = floor(server.url, sent)  # type: ignore[arg-type]
+        floor_s, level = floor(server.url, sent, levels)  # type: ignore[arg-type]
         runs = [run_cli(server.url, window, Path(tmp) / "report.json") for _ in range(repeat)]
         first = run_cli(server.url, window, Path(tmp) / "before.json", before) if before else None
         prom_rss = peak_rss_mb(server.process.pid) if server.process else float("nan")
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print(f"{n} containers: {median['wall_s']:.1f}s (floor {floor_s:.1f}s), {median['peak_rss_mb']:.0f} MB",
           file=sys.stderr)
-    return {"containers": n, "pods": stages["pods"], "samples": cluster.spec.n_scrapes, **median,
+    return {**median, "containers": n, "pods": stages["pods"],
             "fetch_s": stages["fetch_s"], "recommend_s": stages["recommend_s"], "floor_s": floor_s,
             "floor_concurrency": level, "prometheus_rss_mb": prom_rss,
             "build": "cached" if cached else f"{build:.0f}",
@@ -177,11 +177,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="backfill processes")
     parser.add_argument("--chart", type=Path, default=Path("docs/benchmarks-scale.png"))
     parser.add_argument("--before", type=Path, help="a checkout of an earlier version to run once per size too")
+    parser.add_argument("--floor-concurrency", default="1,2,4", help="requests in flight tried for the floor")
     args = parser.parse_args()
     rows = []
     smaller = None
     for n in sorted(int(x) for x in args.containers.split(",")):
-        rows.append(measure(n, args.days, args.repeat, args.workers, smaller, args.before))
+        levels = tuple(int(x) for x in args.floor_concurrency.split(","))
+        rows.append(measure(n, args.days, args.repeat, args.workers, smaller, args.before, levels))
         smaller = SyntheticCluster.generate(containers=n, days=args.days, end=END, seed=7)
     print(table(rows, args.days, args.repeat))
     chart(rows, args.chart)
