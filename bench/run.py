@@ -83,9 +83,15 @@ def run_cli(url: str, window: str, out: Path, source: Path | None = None) -> dic
             "mb": float(match[3]) if match else float("nan"), "errors": float(errors)}
 
 
+def cluster_of(n: int, days: float) -> SyntheticCluster:
+    """The benchmark cluster of ``n`` containers (whole days as an int: the cache key is the spec's repr)."""
+    return SyntheticCluster.generate(containers=n, days=int(days) if float(days).is_integer() else days, end=END,
+                                     seed=7)
+
+
 def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCluster | None,
             before: Path | None, levels: tuple[int, ...]) -> dict[str, float | str]:
-    cluster = SyntheticCluster.generate(containers=n, days=days, end=END, seed=7)
+    cluster = cluster_of(n, days)
     cached = (default_cache_dir() / cache_key(cluster) / "complete").exists()
     began = time.perf_counter()
     # the same seed for more containers begins with the smaller cluster's workloads: build on its blocks
@@ -184,7 +190,7 @@ def main() -> None:
     for n in sorted(int(x) for x in args.containers.split(",")):
         levels = tuple(int(x) for x in args.floor_concurrency.split(","))
         rows.append(measure(n, args.days, args.repeat, args.workers, smaller, args.before, levels))
-        smaller = SyntheticCluster.generate(containers=n, days=args.days, end=END, seed=7)
+        smaller = cluster_of(n, args.days)
     print(table(rows, args.days, args.repeat))
     chart(rows, args.chart)
 
