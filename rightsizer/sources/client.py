@@ -1,14 +1,18 @@
 """HTTP access to a Prometheus-compatible query API: auth, TLS, POST bodies, timeouts, retries.
 
 Built on prometheus-api-client's ``PrometheusConnect`` with a session of our own, because
-three things matter at scale that its defaults do not give:
+four things matter at scale that its defaults do not give:
 
 * queries go in a form-encoded POST *body* (its POST mode still puts them in the URL,
   and a long pod regex then hits ``414 URI Too Long``);
 * responses are not gzip-compressed (``Accept-Encoding: identity``): Prometheus spends
   seconds compressing a large range result, more than the transfer saves on a LAN;
 * an error answer becomes one :class:`PrometheusQueryError` naming the HTTP status and
-  Prometheus' own error text, and transient failures are retried with backoff.
+  Prometheus' own error text, and transient failures are retried with backoff;
+* range answers, and the discovery answers that hold a series per pod, are decoded by
+  :mod:`rightsizer.sources.matrix` into arrays and tuples rather than a Python object per
+  point and a dict per series (they go through the same session, not through
+  ``PrometheusConnect``'s decoding).
 
 Credentials never appear in messages: URLs are shown without their user-info.
 """
