@@ -34,7 +34,7 @@ from pathlib import Path
 from floor import floor
 
 from rightsizer.sources.synthetic import SyntheticCluster
-from rightsizer.testbed import PrometheusServer, build_tsdb, cache_key, default_cache_dir
+from rightsizer.testbed import PrometheusServer, build_tsdb, builds_on, cache_key, default_cache_dir
 
 END = 1_790_000_000  # fixed, so the cached TSDBs are reused between runs
 HERE = Path(__file__).resolve().parent
@@ -95,9 +95,8 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
     cached = (default_cache_dir() / cache_key(cluster) / "complete").exists()
     began = time.perf_counter()
     # the same seed for more containers begins with the smaller cluster's workloads: build on its blocks
-    extends = smaller if smaller is not None and \
-        cluster.spec.workloads[: len(smaller.spec.workloads)] == smaller.spec.workloads else None
-    tsdb = build_tsdb(cluster, workers=workers, extends=extends)
+    base = smaller if smaller is not None and builds_on(cluster, smaller) else None
+    tsdb = build_tsdb(cluster, workers=workers, extends=base)
     build = time.perf_counter() - began
     window = f"{int(days * 86_400 - 300)}s"
     with PrometheusServer(tsdb) as server, tempfile.TemporaryDirectory() as tmp:

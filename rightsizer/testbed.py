@@ -105,11 +105,18 @@ def build_tsdb(cluster: SyntheticCluster, cache_dir: Path | None = None, exclude
     return target
 
 
+def builds_on(cluster: SyntheticCluster, smaller: SyntheticCluster) -> bool:
+    """True when ``smaller`` is ``cluster`` with only its first workloads (the same seed asked for fewer
+    containers, whose last workload was not cut short): ``cluster`` can be built on its blocks."""
+    n = len(smaller.spec.workloads)
+    return dataclasses.replace(cluster.spec, workloads=cluster.spec.workloads[:n]) == smaller.spec
+
+
 def _backfill_rest(promtool: str, cluster: SyntheticCluster, smaller: SyntheticCluster, cache_dir: Path,
                    exclude: frozenset[str], blocks: Path, workers: int, external: tuple[str, str] | None) -> None:
-    n = len(smaller.spec.workloads)
-    if dataclasses.replace(cluster.spec, workloads=cluster.spec.workloads[:n]) != smaller.spec:
+    if not builds_on(cluster, smaller):
         raise TestbedError("the smaller cluster's workloads do not begin this one's: build it on its own")
+    n = len(smaller.spec.workloads)
     base = build_tsdb(smaller, cache_dir, exclude, workers, external)
     _backfill_slices(promtool, cluster.spec, exclude, blocks, workers, external, first_workload=n)
     for block in base.iterdir():

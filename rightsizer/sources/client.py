@@ -173,10 +173,16 @@ class PrometheusClient:
         self._prom.close()
 
     def instant(self, query: str, at: float) -> list[dict[str, Any]]:
-        params = {"time": f"{at:.3f}", "timeout": _duration(self.settings.timeout)}
-        if self.sent is not None:
-            self.sent.append(("/api/v1/query", {"query": query, **params}))
+        params = self._instant_form(query, at)
+        del params["query"]  # custom_query sends it itself
         return self._with_retries(query, lambda: self._prom.custom_query(query, params=params))
+
+    def _instant_form(self, query: str, at: float) -> dict[str, str]:
+        """The form of an instant query, recorded when ``record`` is on."""
+        form = {"query": query, "time": f"{at:.3f}", "timeout": _duration(self.settings.timeout)}
+        if self.sent is not None:
+            self.sent.append(("/api/v1/query", dict(form)))
+        return form
 
     def instant_rows(self, query: str, at: float, labels: tuple[str, ...]) -> list[tuple[Any, ...]]:
         """An instant query's series as ``(label values..., value)`` tuples of the ``labels`` asked for.
@@ -184,9 +190,7 @@ class PrometheusClient:
         For answers with a series per pod of the window: far smaller than the dicts
         :meth:`instant` returns (see :func:`~rightsizer.sources.matrix.decode_vector`).
         """
-        form = {"query": query, "time": f"{at:.3f}", "timeout": _duration(self.settings.timeout)}
-        if self.sent is not None:
-            self.sent.append(("/api/v1/query", form))
+        form = self._instant_form(query, at)
         return self._with_retries(query, lambda: self._post("/api/v1/query", form,  # type: ignore[no-any-return]
                                                             lambda body: decode_vector(body, labels)))
 

@@ -111,19 +111,13 @@ def _points(parts: list[bytes], expected: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _slow(body: bytes) -> list[Series]:
+    result = _result(body, "range-query result")
     try:
-        doc: Any = json.loads(body)
-        result = doc["data"]["result"]
-        if doc.get("status") != "success" or not isinstance(result, list):
-            raise TypeError
-        out = []
-        for row in result:
-            values = row.get("values") or []
-            out.append(Series(dict(row.get("metric", {})),
-                              np.array([float(v[0]) for v in values], dtype=np.float64),
-                              np.array([float(v[1]) for v in values], dtype=np.float64)))
-        return out
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        return [Series(dict(row.get("metric", {})),
+                       np.array([float(v[0]) for v in row.get("values") or []], dtype=np.float64),
+                       np.array([float(v[1]) for v in row.get("values") or []], dtype=np.float64))
+                for row in result]
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise MatrixError("the answer is not a complete Prometheus range-query result") from exc
 
 
@@ -135,16 +129,12 @@ def decode_vector(body: bytes, labels: tuple[str, ...]) -> list[tuple[Any, ...]]
     """
     text = body.decode(errors="replace")
     head = text.find('"result":[')
-    if head < 0 or '"status":"success"' not in text[:head]:
-        rows = _vector_rows(text)
-    else:
+    if head >= 0 and '"status":"success"' in text[:head]:
         try:
-            rows = _iter_vector(text, head + len('"result":['))
-            out = [_project(row, labels) for row in rows]
+            return [_project(row, labels) for row in _iter_vector(text, head + len('"result":['))]
         except (ValueError, IndexError, AttributeError):
-            out = [_project(row, labels) for row in _vector_rows(text)]
-        return out
-    return [_project(row, labels) for row in rows]
+            pass  # an unusual layout: decode the answer whole
+    return [_project(row, labels) for row in _result(text, "query result")]
 
 
 def _iter_vector(text: str, pos: int) -> Iterator[dict[str, Any]]:
@@ -156,15 +146,16 @@ def _iter_vector(text: str, pos: int) -> Iterator[dict[str, Any]]:
             pos += 1
 
 
-def _vector_rows(text: str) -> list[dict[str, Any]]:
+def _result(body: bytes | str, what: str) -> list[Any]:
+    """The ``data.result`` list of a successful answer, decoded whole."""
     try:
-        doc: Any = json.loads(text)
+        doc: Any = json.loads(body)
         result = doc["data"]["result"]
         if doc.get("status") != "success" or not isinstance(result, list):
             raise TypeError
-        return result
+        return result  # type: ignore[no-any-return]
     except (ValueError, KeyError, TypeError) as exc:
-        raise MatrixError("the answer is not a complete Prometheus query result") from exc
+        raise MatrixError(f"the answer is not a complete Prometheus {what}") from exc
 
 
 def _project(row: dict[str, Any], labels: tuple[str, ...]) -> tuple[Any, ...]:

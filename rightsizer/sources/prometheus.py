@@ -177,10 +177,8 @@ def _clusters(client: PrometheusClient, options: FetchOptions, scope: Scope, pro
         yield from _Fetch(client, options, scope, progress).parts()
         return
     label = options.cluster_label
-    lookback = options.window + options.step
-    start, n_steps = options.grid()
-    at = start + (n_steps - 1) * options.step
-    found = sorted({r["metric"].get(label, "") for r in client.instant(q.clusters(label, lookback), at)})
+    probe = _Fetch(client, options, scope, progress)  # the window's grid and queries, before any cluster
+    found = sorted({cluster for cluster, _ in probe.rows(q.clusters(label, probe.lookback), label)})
     if not found or found == [""]:
         raise MissingMetricsError(f"no kube_pod_owner series carries the label {label!r}: check --cluster-label "
                                   "(the external label your Thanos, Mimir or remote-write setup adds, e.g. cluster)")
@@ -196,8 +194,7 @@ def _clusters(client: PrometheusClient, options: FetchOptions, scope: Scope, pro
             log.info("cluster %s: %s", cluster, exc)
         except SourceError as exc:
             errors.append(exc)
-            yield ClusterHistory(start, options.step, n_steps, {}, source=f"prometheus {client.url}",
-                                 missing={f"cluster {cluster}": str(exc)})
+            yield probe.empty({f"cluster {cluster}": str(exc)})
     if len(errors) == len(chosen):
         raise errors[0]
 
@@ -218,9 +215,6 @@ class _Fetch:
         self._prefetched: dict[tuple[str, tuple[str, ...]], Future[list[tuple[Any, ...]]]] = {}
 
     # --- discovery ---------------------------------------------------------------------------
-
-    def instant(self, query: str) -> list[dict[str, Any]]:
-        return self.client.instant(query, self.end)
 
     def rows(self, query: str, *labels: str) -> list[tuple[Any, ...]]:
         """``(label values..., value)`` of each series: what discovery keeps of an answer."""
@@ -288,7 +282,7 @@ class _Fetch:
                     failures.append(error)
                     yield self._failed(m, workloads, error)
                     continue
-                part = self._assemble(found, usage, {})
+                part = self._assemble(found, usage)
                 containers += len(part)
                 yield part
         if failures and len(failures) == len(batches):
@@ -303,16 +297,29 @@ class _Fetch:
             return None
         all_ns = sorted(ns for ns, _ in self.rows(q.namespaces(self.lookback, self._m()), "namespace"))
         if not all_ns:
-            raise MissingMetricsError(
-                f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
-                "workloads from kube-state-metrics v2, so make sure Prometheus scrapes it (or check --end/--window)"
-            )
+            raise self._no_owners()
         chosen = [ns for ns in all_ns if self.scope.namespace_ok(ns)]
         if not chosen:
             shown = ", ".join(all_ns[:15]) + (" ..." if len(all_ns) > 15 else "")
             raise NoDataError(f"no namespace matches --namespace {self.scope.namespace!r}; "
                               f"namespaces with workloads: {shown}")
         return chosen
+
+    def _no_owners(self) -> MissingMetricsError:
+        return MissingMetricsError(
+            f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
+            "workloads from kube-state-metrics v2, so make sure Prometheus scrapes it (or check --end/--window)"
+        )
+
+    def _reader(self, plan: dict[str, tuple[str, tuple[str, ...]]]) -> Callable[[str], list[tuple[Any, ...]]]:
+        """Send a plan's queries at once; the function returned gives each one's rows by name."""
+        self._prefetch(list(plan.values()))
+
+        def rows(name: str) -> list[tuple[Any, ...]]:
+            query, labels = plan[name]
+            return self.rows(query, *labels)
+
+        return rows
 
     def _discover(self, namespaces: list[str] | None) -> _Discovery:
         m = self._m(tuple(namespaces or ()))
@@ -336,21 +343,13 @@ class _Fetch:
         }
         if not self.options.summary:  # which node ran each pod: kept in snapshots, not needed to recommend
             plan["nodes_of_pods"] = (q.pod_nodes(m, w), (*ns_pod, "node"))
-        self._prefetch(list(plan.values()))
-
-        def rows(name: str) -> list[tuple[Any, ...]]:
-            query, labels = plan[name]
-            return self.rows(query, *labels)
-
+        rows = self._reader(plan)
         rs_owner = {(ns, rs): (kind, name) for ns, rs, kind, name, _ in rows("rs")}
         job_owner = {(ns, job): (kind, name) for ns, job, kind, name, _ in rows("jobs")}
         for ns, pod, kind, name, _ in rows("pods"):
             d.owners[(ns, pod)] = _workload_of((ns, pod), kind, name, rs_owner, job_owner)
         if not d.owners:
-            raise MissingMetricsError(
-                f"no kube_pod_owner series between {_fmt(self.start)} and {_fmt(self.end)}: rightsizer discovers "
-                "workloads from kube-state-metrics v2, so make sure Prometheus scrapes it (or check --end/--window)"
-            )
+            raise self._no_owners()
         self._settings(d, rows)
         if recent < w:
             self._older_settings(d, w)
@@ -402,10 +401,8 @@ class _Fetch:
                 older[ns].extend(pods)
         for ns, pods in sorted(older.items()):
             for i in range(0, len(pods), self.options.batch_pods):
-                plan = self._settings_plan(self._m((ns,), tuple(sorted(pods[i : i + self.options.batch_pods]))),
-                                           window)
-                self._prefetch(list(plan.values()))
-                self._settings(d, lambda name, plan=plan: self.rows(plan[name][0], *plan[name][1]))
+                chunk = tuple(sorted(pods[i : i + self.options.batch_pods]))
+                self._settings(d, self._reader(self._settings_plan(self._m((ns,), chunk), window)))
 
     def _hpas(self, rows: Callable[[str], list[tuple[Any, ...]]]) -> dict[WorkloadKey, Hpa]:
         targets: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
@@ -497,8 +494,11 @@ class _Fetch:
             missing = {f"{where}workload {w}": str(error) for w in workloads}
         else:
             missing = {f"{where}namespace {ns}": what for ns in m.namespaces}
-        return ClusterHistory(self.start, self.options.step, self.n_steps, {}, nodes={}, source=self._source,
-                              missing=missing)
+        return self.empty(missing)
+
+    def empty(self, missing: dict[str, str]) -> ClusterHistory:
+        """A part with no containers, naming what it left out."""
+        return ClusterHistory(self.start, self.options.step, self.n_steps, {}, source=self._source, missing=missing)
 
     @property
     def _source(self) -> str:
@@ -507,6 +507,7 @@ class _Fetch:
     def _usage_queries(self, m: q.Matchers) -> dict[str, str]:
         o = self.options
         prefix = o.nodejs_metric_prefix
+        hourly = o.peak_step if o.peak_step != o.step else None
         return {
             "cpu": q.cpu_usage(m, o.rate_window),
             "memory": q.memory_peak(m, o.peak_step),
@@ -516,8 +517,8 @@ class _Fetch:
             "heap_total": q.gauge_peak(f"{prefix}nodejs_heap_size_total_bytes", m, o.step),
             "rss": q.gauge_peak(f"{prefix}process_resident_memory_bytes", m, o.step),
             # restarts counted per hour are the same restarts: only their time is known to the hour
-            "restarts": q.restarts(m, o.peak_step if o.summary and o.peak_step != o.step else None),
-            "reasons": q.terminated_reasons(m, o.peak_step if o.summary and o.peak_step != o.step else None),
+            "restarts": q.restarts(m, hourly),
+            "reasons": q.terminated_reasons(m, hourly),
         }
 
     def _range(self, name: str) -> tuple[float, float, float]:
@@ -530,28 +531,23 @@ class _Fetch:
 
     # --- assembly ------------------------------------------------------------------------------
 
-    def _assemble(self, d: _Discovery, usage: dict[str, list[Series]], missing: dict[str, str]) -> ClusterHistory:
+    def _assemble(self, d: _Discovery, usage: dict[str, list[Series]]) -> ClusterHistory:
         """One ContainerHistory per workload container of the batch, in a few array operations.
 
         A batch holds tens of thousands of short series (a CronJob's pods live minutes):
         every point of every series is placed at once, by the row key ``pod * n_steps +
         step``, rather than series by series.
         """
+        ids = {name: [(self._container_id(series.labels, d), series) for series in usage.get(name, [])]
+               for name in SERIES}
         # the pods: those cAdvisor saw (CPU or memory), in (workload container, pod) order
-        seen: set[ContainerId] = set()
-        for name in ("cpu", "memory"):
-            for series in usage.get(name, []):
-                cid = self._container_id(series.labels, d)
-                if cid is not None and cid[:2] in d.owners:
-                    seen.add(cid)
+        seen = {cid for name in ("cpu", "memory") for cid, _ in ids[name] if cid is not None and cid[:2] in d.owners}
         keyed = sorted((self._key(cid, d), cid[1], cid) for cid in seen)
         gid = {cid: i for i, (_, _, cid) in enumerate(keyed)}
         n = self.n_steps
-        points: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for name in SERIES:
-            rows = [(gid[cid], series) for series in usage.get(name, [])
-                    if (cid := self._container_id(series.labels, d)) in gid]
-            points[name] = _place(rows, self.start, self.options.step, n)
+        points = {name: _place([(gid[cid], series) for cid, series in rows if cid in gid], self.start,
+                               self.options.step, n)
+                  for name, rows in ids.items()}
         every = _union([k for k, _ in points.values()])
         columns = {}
         for name, (keys, values) in points.items():
@@ -582,7 +578,7 @@ class _Fetch:
         pod_nodes = {(k.namespace, pod): d.pod_nodes[(k.namespace, pod)] for k, ch in containers.items()
                      for pod in ch.pods if (k.namespace, pod) in d.pod_nodes}
         return ClusterHistory(self.start, self.options.step, self.n_steps, containers, workloads, d.nodes,
-                              pod_nodes, source=self._source, missing=missing)
+                              pod_nodes, source=self._source)
 
     def _key(self, cid: ContainerId, d: _Discovery) -> ContainerKey:
         kind, workload = d.owners[cid[:2]]
@@ -653,7 +649,7 @@ class _Fetch:
     def _explain_empty(self) -> None:
         for metric, exporter in (("container_cpu_usage_seconds_total", "cAdvisor (the kubelet's /metrics/cadvisor)"),
                                  ("container_memory_working_set_bytes", "cAdvisor (the kubelet's /metrics/cadvisor)")):
-            if not self.instant(q.metric_present(metric, self.lookback)):
+            if not self.rows(q.metric_present(metric, self.lookback)):
                 raise MissingMetricsError(f"no {metric} series in the window: Prometheus must scrape {exporter}")
         raise NoDataError(f"no container usage for the workloads matching {self.scope.describe()} "
                           f"between {_fmt(self.start)} and {_fmt(self.end)}")
@@ -667,12 +663,8 @@ def to_steps(times: np.ndarray, values: np.ndarray, start: float, step: float, n
     the nearest step; points outside the window, and a second point on a step already
     taken, are dropped, so a series holds at most one value per step.
     """
-    idx = np.rint((np.asarray(times, dtype=np.float64) - start) / step).astype(np.int64)
-    vals = np.asarray(values, dtype=np.float64)
-    ok = (idx >= 0) & (idx < n_steps)
-    idx, vals = idx[ok], vals[ok]
-    idx, first = np.unique(idx, return_index=True)
-    return idx, vals[first].astype(np.float32)
+    times = np.asarray(times, dtype=np.float64)
+    return _on_grid(np.zeros(len(times), dtype=np.int64), times, np.asarray(values), start, step, n_steps)
 
 
 def _union(sorted_keys: list[np.ndarray]) -> np.ndarray:
@@ -684,14 +676,19 @@ def _union(sorted_keys: list[np.ndarray]) -> np.ndarray:
 
 
 def _place(rows: list[tuple[int, Series]], start: float, step: float, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row keys ``pod * n_steps + step``, float32 values) of many series at once, as :func:`to_steps` places
-    one: nearest step, inside the window, the first point of a step kept."""
+    """(row keys ``pod * n_steps + step``, float32 values) of many series at once (``rows``: pod, series)."""
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     lengths = np.fromiter((len(series.times) for _, series in rows), dtype=np.int64, count=len(rows))
     pods = np.repeat(np.fromiter((pod for pod, _ in rows), dtype=np.int64, count=len(rows)), lengths)
-    times = np.concatenate([series.times for _, series in rows])
-    values = np.concatenate([series.values for _, series in rows])
+    return _on_grid(pods, np.concatenate([series.times for _, series in rows]),
+                    np.concatenate([series.values for _, series in rows]), start, step, n_steps)
+
+
+def _on_grid(pods: np.ndarray, times: np.ndarray, values: np.ndarray, start: float, step: float, n_steps: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted keys ``pod * n_steps + step``, float32 values): each point at its nearest step inside the
+    window, the first point of a step kept."""
     idx = np.rint((times - start) / step).astype(np.int64)
     ok = (idx >= 0) & (idx < n_steps)
     keys, first = np.unique((pods * n_steps + idx)[ok], return_index=True)

@@ -86,9 +86,14 @@ def clusters(label: str, window: float) -> str:
     return f"group by ({label}) (last_over_time(kube_pod_owner[{duration(window)}]))"
 
 
+def _selector(m: Matchers | None) -> str:
+    """``{matchers}``, or nothing when there are none (``metric{}`` is not valid PromQL)."""
+    rendered = m.render() if m is not None else ""
+    return f"{{{rendered}}}" if rendered else ""
+
+
 def namespaces(window: float, m: Matchers | None = None) -> str:
-    sel = f"{{{m.render()}}}" if m is not None and m.render() else ""
-    return f"group by (namespace) (last_over_time(kube_pod_owner{sel}[{duration(window)}]))"
+    return f"group by (namespace) (last_over_time(kube_pod_owner{_selector(m)}[{duration(window)}]))"
 
 
 def pod_owners(m: Matchers, window: float) -> str:
@@ -140,9 +145,8 @@ NODE_LABELS = (
 
 
 def node_labels(window: float, m: Matchers | None = None) -> str:
-    sel = f"{{{m.render()}}}" if m is not None and m.render() else ""
     return (f"group by (node, {', '.join(NODE_LABELS)}) "
-            f"(last_over_time(kube_node_labels{sel}[{duration(window)}]))")
+            f"(last_over_time(kube_node_labels{_selector(m)}[{duration(window)}]))")
 
 
 def hpa_info(m: Matchers, window: float) -> str:
