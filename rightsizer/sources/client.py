@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 MAX_POINTS_PER_SERIES = 11_000
 _CHUNK_POINTS = 10_000
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+#: what a Prometheus shutting down answers (HTTP 422, lower case): worth another try once it is back
+_CLOSING = ("block is closing", "db already closed")
 #: what Prometheus, Thanos and Mimir answer when a query asks for too much at once (lower case)
 _TOO_LARGE = ("too many samples", "maximum resolution", "max_samples", "max-samples", "query time range exceeds",
               "exceeded the maximum number of chunks", "query length")
@@ -253,7 +255,7 @@ class PrometheusClient:
                 return result
             except _HttpError as exc:
                 error: RightsizerError = _http_error(where, exc, query)
-                retry = exc.status in _RETRYABLE_STATUS
+                retry = exc.status in _RETRYABLE_STATUS or any(m in exc.message.lower() for m in _CLOSING)
             except requests.exceptions.SSLError as exc:
                 raise PrometheusUnreachable(
                     f"TLS verification failed for {where}: {_reason(exc)}; pass --ca-file with the server's CA "

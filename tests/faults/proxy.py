@@ -92,6 +92,11 @@ class FaultProxy:
                 if action == "reset":
                     self._drop()
                     return
+                if action == "closing":  # what Prometheus answers while it shuts down
+                    self._reply(422, json.dumps({"status": "error", "errorType": "execution", "error": (
+                        "open querier for block 01M8C61G71R9AXFGYCMGE1TDSQ: open index reader: block is closing"
+                    )}).encode())
+                    return
                 if action and action.startswith("slow:"):
                     time.sleep(float(action.split(":", 1)[1]))
                 if action and action.startswith("status:"):

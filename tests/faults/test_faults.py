@@ -50,6 +50,7 @@ def batch_per_namespace(fetched) -> int:
         (first(3, "status:503"), "503 Service Unavailable"),
         (first(2, "status:502"), "502 from a load balancer"),
         (first(2, "truncate"), "a truncated JSON body"),
+        (first(2, "closing"), "a store closing its blocks as it shuts down"),
         (first(1, "slow:2.5"), "an answer slower than the timeout"),
     ],
 )
