@@ -99,7 +99,7 @@ def test_skewed_timestamps_land_on_the_nearest_step_once():
     times = [start - 200, start + 10, start + 290, start + 320, start + 610, start + 300 * 50]
     idx, vals = to_steps(np.array(times), np.array([9, 1, 2, 2.5, 3, 4.0]), start, step, n_steps=10)
     assert list(idx) == [0, 1, 2], "before the window and past its end are dropped; one value per step"
-    assert list(vals) == [1.0, 2.0, 3.0]
+    assert list(vals) == [1.0, 2.5, 3.0], "the higher of two points on one step"
 
 
 def test_a_gap_in_the_history_changes_nothing_but_the_coverage():

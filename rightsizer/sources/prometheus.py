@@ -660,8 +660,8 @@ def to_steps(times: np.ndarray, values: np.ndarray, start: float, step: float, n
     """(step indices, float32 values) of a range result's points on the grid.
 
     A timestamp off the grid (a skewed clock, a store that shifts evaluation times) goes to
-    the nearest step; points outside the window, and a second point on a step already
-    taken, are dropped, so a series holds at most one value per step.
+    the nearest step; points outside the window are dropped, and of two points on one step
+    the higher is kept, so a series holds at most one value per step.
     """
     times = np.asarray(times, dtype=np.float64)
     return _on_grid(np.zeros(len(times), dtype=np.int64), times, np.asarray(values), start, step, n_steps)
@@ -688,11 +688,21 @@ def _place(rows: list[tuple[int, Series]], start: float, step: float, n_steps: i
 def _on_grid(pods: np.ndarray, times: np.ndarray, values: np.ndarray, start: float, step: float, n_steps: int
              ) -> tuple[np.ndarray, np.ndarray]:
     """(sorted keys ``pod * n_steps + step``, float32 values): each point at its nearest step inside the
-    window, the first point of a step kept."""
+    window, the highest of the points on one step kept.
+
+    Usage queries leave duplicate series to us (a container's cAdvisor series while it
+    restarts, a target scraped by two jobs): ``max by`` on the server would cost Prometheus
+    another pass over every step of every series, a third of its time.
+    """
     idx = np.rint((times - start) / step).astype(np.int64)
     ok = (idx >= 0) & (idx < n_steps)
-    keys, first = np.unique((pods * n_steps + idx)[ok], return_index=True)
-    return keys, values[ok][first].astype(np.float32)
+    keys = (pods * n_steps + idx)[ok]
+    kept = values[ok].astype(np.float32)
+    order = np.lexsort((np.where(np.isnan(kept), -np.inf, kept), keys))  # by key, then value; NaN lowest
+    keys, kept = keys[order], kept[order]
+    last = np.ones(len(keys), dtype=bool)
+    last[:-1] = keys[1:] != keys[:-1]
+    return keys[last], kept[last]
 
 
 def _workload_of(pod: PodId, kind: str, name: str, rs_owner: dict[PodId, tuple[str, str]],

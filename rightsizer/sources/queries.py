@@ -6,9 +6,14 @@ is pasted into a query unescaped: :func:`quote` makes a PromQL string literal an
 the string or change the query.
 
 Each usage query is a range query evaluated at every step ``t`` over ``[t - step, t]``:
-``rate`` gives the mean CPU over the step, ``max_over_time`` keeps the memory peak
-inside it (sampling a gauge at the step would miss it), and ``max by (namespace, pod,
-container)`` collapses the duplicate series cAdvisor emits while a container restarts.
+``rate`` gives the mean CPU over the step, and ``max_over_time`` keeps the memory peak
+inside it (sampling a gauge at the step would miss it).  The step-level usage queries
+return each series with its own labels: the duplicates cAdvisor emits while a container
+restarts (or two jobs scraping one target) are merged by the highest value per step as
+the answer is placed (:func:`rightsizer.sources.prometheus._on_grid`), because ``max by
+(namespace, pod, container)`` made Prometheus walk every step of every series once more.
+Restarts and termination reasons, whose points are counted as events, are still merged
+on the server.
 """
 
 from __future__ import annotations
@@ -184,26 +189,24 @@ def metric_present(metric: str, window: float) -> str:
 # --- usage: range queries at the step ---------------------------------------------------------
 
 def cpu_usage(m: Matchers, rate_window: float) -> str:
-    return (f"max by ({BY_CONTAINER}) (rate(container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}"
-            f"[{duration(rate_window)}]))")
+    return f"rate(container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}[{duration(rate_window)}])"
 
 
 def memory_peak(m: Matchers, step: float) -> str:
-    return (f"max by ({BY_CONTAINER}) (max_over_time(container_memory_working_set_bytes"
-            f"{{{m.render(CONTAINERS_ONLY)}}}[{duration(step)}]))")
+    return f"max_over_time(container_memory_working_set_bytes{{{m.render(CONTAINERS_ONLY)}}}[{duration(step)}])"
 
 
 def throttled_ratio(m: Matchers, rate_window: float, only_throttled: bool = False) -> str:
     """Throttled CFS periods over all periods; ``only_throttled`` leaves out the steps without throttling."""
     sel = m.render(CONTAINERS_ONLY)
     w = duration(rate_window)
-    ratio = (f"max by ({BY_CONTAINER}) (increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[{w}])) "
-             f"/ max by ({BY_CONTAINER}) (increase(container_cpu_cfs_periods_total{{{sel}}}[{w}]))")
+    ratio = (f"increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[{w}]) "
+             f"/ increase(container_cpu_cfs_periods_total{{{sel}}}[{w}])")
     return f"({ratio}) > 0" if only_throttled else ratio
 
 
 def gauge_peak(metric: str, m: Matchers, step: float) -> str:
-    return f"max by ({BY_CONTAINER}) (max_over_time({metric}{{{m.render()}}}[{duration(step)}]))"
+    return f"max_over_time({metric}{{{m.render()}}}[{duration(step)}])"
 
 
 def _last_or_peak(selector: str, peak_over: float | None) -> str:
