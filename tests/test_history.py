@@ -100,6 +100,11 @@ def test_skewed_timestamps_land_on_the_nearest_step_once():
     idx, vals = to_steps(np.array(times), np.array([9, 1, 2, 2.5, 3, 4.0]), start, step, n_steps=10)
     assert list(idx) == [0, 1, 2], "before the window and past its end are dropped; one value per step"
     assert list(vals) == [1.0, 2.5, 3.0], "the higher of two points on one step"
+    # a duplicate series out of order (a restarting container's twin), with a NaN point
+    times = np.array([start, start + 300, start + 600, start + 300, start, start + 600])
+    idx, vals = to_steps(times, np.array([1, 5, np.nan, 7, 0.5, np.nan]), start, step, n_steps=10)
+    assert list(idx) == [0, 1, 2]
+    assert list(vals[:2]) == [1.0, 7.0] and np.isnan(vals[2]), "a number beats NaN; NaN only when all are"
 
 
 def test_a_gap_in_the_history_changes_nothing_but_the_coverage():

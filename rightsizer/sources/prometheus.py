@@ -23,6 +23,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -679,6 +680,7 @@ def _place(rows: list[tuple[int, Series]], start: float, step: float, n_steps: i
     """(row keys ``pod * n_steps + step``, float32 values) of many series at once (``rows``: pod, series)."""
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    rows = sorted(rows, key=itemgetter(0))  # by pod: the keys come out sorted unless a pod has duplicates
     lengths = np.fromiter((len(series.times) for _, series in rows), dtype=np.int64, count=len(rows))
     pods = np.repeat(np.fromiter((pod for pod, _ in rows), dtype=np.int64, count=len(rows)), lengths)
     return _on_grid(pods, np.concatenate([series.times for _, series in rows]),
@@ -698,11 +700,12 @@ def _on_grid(pods: np.ndarray, times: np.ndarray, values: np.ndarray, start: flo
     ok = (idx >= 0) & (idx < n_steps)
     keys = (pods * n_steps + idx)[ok]
     kept = values[ok].astype(np.float32)
-    order = np.lexsort((np.where(np.isnan(kept), -np.inf, kept), keys))  # by key, then value; NaN lowest
-    keys, kept = keys[order], kept[order]
-    last = np.ones(len(keys), dtype=bool)
-    last[:-1] = keys[1:] != keys[:-1]
-    return keys[last], kept[last]
+    if len(keys) > 1 and not np.all(keys[1:] > keys[:-1]):  # sorted and distinct already, most often
+        order = np.argsort(keys, kind="stable")
+        keys, kept = keys[order], kept[order]
+        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        keys, kept = keys[first], np.fmax.reduceat(kept, first)  # fmax: NaN only where every point is NaN
+    return keys, kept
 
 
 def _workload_of(pod: PodId, kind: str, name: str, rs_owner: dict[PodId, tuple[str, str]],
