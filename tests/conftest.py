@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from rightsizer.history import ClusterHistory
-from rightsizer.sources.client import PrometheusSettings
-from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
+from rightsizer.sources.client import PrometheusClient, PrometheusSettings
+from rightsizer.sources.prometheus import MIN_POD_SHARE, FetchOptions, load_prometheus_history
 from rightsizer.sources.synthetic import SyntheticCluster
 from rightsizer.testbed import PrometheusServer, build_tsdb
 
@@ -43,6 +43,18 @@ class LivePrometheus:
 
     def settings(self, **kwargs: object) -> PrometheusSettings:
         return PrometheusSettings(self.url, **kwargs)  # type: ignore[arg-type]
+
+    def namespace_worth(self) -> dict[str, float]:
+        """Each namespace's pods' worth of history as batches count it: a pod counts the share of the
+        longest-lived pod's kube-state-metrics samples it has (at least MIN_POD_SHARE)."""
+        client = PrometheusClient(self.settings())
+        query = f"max by (namespace, pod) (count_over_time(kube_pod_owner[{int(self.options.window)}s]))"
+        rows = client.instant_rows(query, self.end, ("namespace", "pod"))
+        longest = max(samples for _, _, samples in rows)
+        worth: dict[str, float] = {}
+        for ns, _, samples in rows:
+            worth[ns] = worth.get(ns, 0.0) + max(MIN_POD_SHARE, samples / longest)
+        return worth
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -229,3 +233,20 @@ def test_settings_of_workloads_not_seen_lately_come_from_the_whole_window(promet
     for key, ch in full.containers.items():
         assert settings(summary.containers[key]) == settings(ch), key
     assert sum(ch.requests.memory is not None for ch in full) >= 0.9 * len(full)
+
+
+def test_short_lived_pods_count_for_the_time_they_ran_in_a_batch(prometheus, fetched):
+    """A CronJob's pods of a few minutes hold few points: counted whole they would cut their namespace into
+    pod lists that Prometheus parses again in every query."""
+    pods = Counter(ns for ns, _ in {(k.namespace, p) for k, ch in fetched.containers.items() for p in ch.pods})
+    worth = prometheus.namespace_worth()
+    assert worth["batch"] < pods["batch"] / 4, "the batch namespace is mostly short-lived pods"
+    limit = math.ceil(worth["batch"])
+    client = PrometheusClient(prometheus.settings(), record=True)
+    options = dataclasses.replace(prometheus.options, batch_pods=limit)
+    history = load_prometheus_history(prometheus.settings(), options, Scope(namespace="batch|shop"), client=client)
+    usage = [form["query"] for path, form in client.sent or [] if path.endswith("query_range")]
+    on_batch = [query for query in usage if 'namespace="batch"' in query]
+    assert on_batch and all("pod=~" not in query for query in on_batch), "read whole, by its namespace"
+    assert any("pod=~" in query for query in usage if 'namespace="shop"' in query), "a larger one is still cut"
+    assert {k.namespace for k in history.containers} == {"batch", "shop"}

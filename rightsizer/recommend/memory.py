@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import theilslopes
 
 from rightsizer.config import MemoryPolicy
+from rightsizer.recommend.theilsen import theil_sen
 
 DAY = 86_400.0
 
@@ -64,6 +64,6 @@ def _variation(days: np.ndarray, peaks: np.ndarray) -> float:
     """Day-to-day variation of the peaks around their trend line (growth is the trend rule's business)."""
     if len(peaks) < 5 or peaks.mean() <= 0:
         return 0.0
-    fit = theilslopes(peaks, days)
-    residuals = peaks - (fit.intercept + fit.slope * days)
+    slope, intercept = theil_sen(peaks, days)
+    residuals = peaks - (intercept + slope * days)
     return float(residuals.std() / peaks.mean())

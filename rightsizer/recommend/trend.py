@@ -9,9 +9,10 @@ it is used only when it is significant (Kendall's tau, p < 0.05) and moves the v
 at least ``min_growth`` over the horizon.  A shrinking trend may lower a figure, but
 never below what the last ``recent_days`` showed.
 
-scipy's ``theilslopes`` computes the exact estimator for one variable; scikit-learn's
-``TheilSenRegressor`` approximates a multi-dimensional spatial median iteratively and
-warns when it does not converge, which it often does not on 14 points.
+The line is the exact estimator for one variable (:mod:`rightsizer.recommend.theilsen`);
+scikit-learn's ``TheilSenRegressor`` approximates a multi-dimensional spatial median
+iteratively and warns when it does not converge, which it often does not on 14 points.
+Kendall's test runs only for a slope large enough to matter.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import kendalltau, theilslopes
+from scipy.stats import kendalltau
 
 from rightsizer.config import TrendPolicy
+from rightsizer.recommend.theilsen import theil_sen
 
 DAY = 86_400.0
 
@@ -74,16 +76,14 @@ def project(days: np.ndarray, values: np.ndarray, policy: TrendPolicy) -> Trend 
         return None
     adjusted = weekday_adjusted(days, values)
     x = days - days[-1]
-    fit = theilslopes(adjusted, x)
-    slope = float(fit.slope)
-    middle = float(fit.intercept + slope * np.median(x))
+    slope, intercept = theil_sen(adjusted, x)
+    middle = intercept + slope * float(np.median(x))
     if middle <= 0:
         return None
-    end = float(fit.intercept)
-    projected = end + slope * policy.horizon_days
-    significant = bool(kendalltau(days, adjusted).pvalue < 0.05) and \
-        abs(projected - middle) / middle >= policy.min_growth
-    spread = float(np.max(adjusted - (fit.intercept + slope * x)))
+    projected = intercept + slope * policy.horizon_days
+    significant = abs(projected - middle) / middle >= policy.min_growth and \
+        bool(kendalltau(days, adjusted).pvalue < 0.05)
+    spread = float(np.max(adjusted - (intercept + slope * x)))
     if slope < 0:
         recent = values[days > days[-1] - policy.recent_days]
         projected = max(projected, float(recent.max()))

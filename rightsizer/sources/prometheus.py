@@ -55,6 +55,9 @@ DAY = 86_400.0
 #: Batches whose queries may be in flight or answered but not yet used: Prometheus keeps working while a part
 #: is assembled and recommended, and memory holds two batches at most.
 LOOKAHEAD = 2
+#: the least a pod counts for in a batch, however short it lived: its series' labels and
+#: bookkeeping cost about a fiftieth of a full window's points
+MIN_POD_SHARE = 0.02
 #: the usage queries read at ``FetchOptions.peak_step`` (an hour in summary mode)
 _HOURLY = ("memory", "restarts", "reasons")
 PodId = tuple[str, str]  # (namespace, pod)
@@ -70,7 +73,7 @@ class FetchOptions:
     end: float | None = None  # unix seconds; None means now
     scrape_interval: float = 60.0  # of cAdvisor; rates need at least a few samples per window
     nodejs_metric_prefix: str = ""  # prom-client's configurable prefix
-    batch_pods: int = 400  # pods per usage query batch
+    batch_pods: int = 400  # pods' worth of history per usage query batch (a pod counts the share of the window it lived)
     #: fetch what a recommendation needs, aggregated by the server where that loses nothing
     #: (working-set peaks per hour, throttling only where it happened), not every series at every step
     summary: bool = False
@@ -111,6 +114,7 @@ class FetchOptions:
 @dataclass
 class _Discovery:
     owners: dict[PodId, tuple[str, str]] = field(default_factory=dict)  # pod -> (kind, workload)
+    lived: dict[PodId, float] = field(default_factory=dict)  # pod -> samples kube-state-metrics wrote for it
     containers: dict[PodId, set[str]] = field(default_factory=lambda: defaultdict(set))
     images: dict[ContainerId, str] = field(default_factory=dict)
     requests: dict[ContainerId, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
@@ -347,8 +351,9 @@ class _Fetch:
         rows = self._reader(plan)
         rs_owner = {(ns, rs): (kind, name) for ns, rs, kind, name, _ in rows("rs")}
         job_owner = {(ns, job): (kind, name) for ns, job, kind, name, _ in rows("jobs")}
-        for ns, pod, kind, name, _ in rows("pods"):
+        for ns, pod, kind, name, samples in rows("pods"):
             d.owners[(ns, pod)] = _workload_of((ns, pod), kind, name, rs_owner, job_owner)
+            d.lived[(ns, pod)] = max(d.lived.get((ns, pod), 0.0), samples)
         if not d.owners:
             raise self._no_owners()
         self._settings(d, rows)
@@ -445,42 +450,55 @@ class _Fetch:
     # --- usage ---------------------------------------------------------------------------------
 
     def _batches(self, selected: dict[str, list[str]], d: _Discovery) -> list[tuple[q.Matchers, list[str]]]:
-        """Batches of up to ``batch_pods`` pods, with the workloads each holds.
+        """Batches of up to ``batch_pods`` pods' worth of history, with the workloads each holds.
 
+        A pod counts for the share of the window it lived (at least :data:`MIN_POD_SHARE`):
+        what a batch holds is points, and a CronJob's or a rollout's pods of a few minutes
+        hold few.  Counted as whole pods, the many short-lived pods of a busy namespace
+        would cut it into long pod lists that Prometheus parses again in every query.
         Small namespaces are grouped; a namespace larger than a batch (or one the scope
         narrows to some workloads) is cut into pod lists, whole workloads at a time, so a
         workload's pods are always read, and recommended, together.
         """
         narrowed = self.scope.selector is not None or self.scope.workload is not None
         limit = self.options.batch_pods
+        longest = max(d.lived.values(), default=0.0) or 1.0
+
+        def worth(ns: str, pods: list[str]) -> float:
+            return sum(max(MIN_POD_SHARE, d.lived.get((ns, pod), longest) / longest) for pod in pods)
+
         batches: list[tuple[q.Matchers, list[str]]] = []
         group: list[str] = []
         group_workloads: list[str] = []
-        size = 0
+        size = 0.0
         for ns in sorted(selected):
             by_workload: dict[str, list[str]] = defaultdict(list)
             for pod in selected[ns]:
                 kind, name = d.owners[(ns, pod)]
                 by_workload[f"{ns}/{kind}/{name}"].append(pod)
             pods = selected[ns]
-            if narrowed or len(pods) > limit:
+            ns_size = worth(ns, pods)
+            if narrowed or ns_size > limit:
                 chunk: list[str] = []
                 names: list[str] = []
+                chunk_size = 0.0
                 for workload, its_pods in sorted(by_workload.items()):
-                    if chunk and len(chunk) + len(its_pods) > limit:
+                    its_size = worth(ns, its_pods)
+                    if chunk and chunk_size + its_size > limit:
                         batches.append((self._m((ns,), tuple(sorted(chunk))), names))
-                        chunk, names = [], []
+                        chunk, names, chunk_size = [], [], 0.0
                     chunk.extend(its_pods)
                     names.append(workload)
+                    chunk_size += its_size
                 if chunk:
                     batches.append((self._m((ns,), tuple(sorted(chunk))), names))
                 continue
-            if group and size + len(pods) > limit:
+            if group and size + ns_size > limit:
                 batches.append((self._m(tuple(group)), group_workloads))
-                group, group_workloads, size = [], [], 0
+                group, group_workloads, size = [], [], 0.0
             group.append(ns)
             group_workloads.extend(sorted(by_workload))
-            size += len(pods)
+            size += ns_size
         if group:
             batches.append((self._m(tuple(group)), group_workloads))
         return batches

@@ -102,8 +102,9 @@ def namespaces(window: float, m: Matchers | None = None) -> str:
 
 
 def pod_owners(m: Matchers, window: float) -> str:
-    return (f"group by (namespace, pod, owner_kind, owner_name) "
-            f"(last_over_time(kube_pod_owner{{{m.render()}}}[{duration(window)}]))")
+    """Each pod's owner, valued by the samples kube-state-metrics wrote for it: how long the pod lived."""
+    return (f"max by (namespace, pod, owner_kind, owner_name) "
+            f"(count_over_time(kube_pod_owner{{{m.render()}}}[{duration(window)}]))")
 
 
 def replicaset_owners(m: Matchers, window: float) -> str:

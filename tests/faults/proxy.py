@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import threading
 import time
@@ -148,6 +149,17 @@ def first(n: int, action: str, matching: str = "") -> Rule:
         with lock:
             seen["count"] += 1
             return action if seen["count"] <= n else None
+
+    return rule
+
+
+def for_namespace(action: str, namespace: str) -> Rule:
+    """Every request whose matchers select ``namespace``, alone or in a batch of several."""
+    alone = f'namespace="{namespace}"'
+    among = re.compile(rf'namespace=~"(?:[^"]*\|)?{re.escape(namespace)}(?:\|[^"]*)?"')
+
+    def rule(number: int, method: str, path: str, query: str) -> str | None:
+        return action if alone in query or among.search(query) else None
 
     return rule
 
