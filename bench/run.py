@@ -59,8 +59,8 @@ def machine() -> str:
 def run_cli(url: str, window: str, out: Path, source: Path | None = None) -> dict[str, float]:
     """One `rightsizer report` in a fresh process: wall seconds, peak RSS, queries and MB from its log.
 
-    ``source`` runs the report of another checkout (``python -m rightsizer`` from there): the
-    first version, for the before/after table.
+    ``source`` runs the report of another checkout (``python -m rightsizer`` from there), for
+    the before/after table.
     """
     cli = [str(Path(sys.executable).with_name("rightsizer"))] if source is None else \
         [sys.executable, "-m", "rightsizer"]
@@ -132,8 +132,8 @@ def table(rows: list[dict[str, float | str]], days: float, repeat: int) -> str:
                      f"| {float(r['wall_s']) / float(r['floor_s']):.2f} | {r['queries']:.0f} | {r['mb']:.0f} "
                      f"| {r['peak_rss_mb']:.0f} | {r['prometheus_rss_mb']:.0f} | {r['errors']:.0f} | {r['build']} |")
     lines += ["", "```", *text_chart(rows), "```"]
-    if any(r["before_wall_s"] == r["before_wall_s"] for r in rows):  # not NaN: the first version was run too
-        lines += ["", "| containers | first version: wall (s) | peak RSS (MB) | now: wall (s) | peak RSS (MB) |",
+    if any(r["before_wall_s"] == r["before_wall_s"] for r in rows):  # not NaN: the earlier checkout was run too
+        lines += ["", "| containers | before (`--before`): wall (s) | peak RSS (MB) | now: wall (s) | peak RSS (MB) |",
                   "|---:|---:|---:|---:|---:|"]
         lines += [f"| {r['containers']:,} | {r['before_wall_s']:.1f} | {r['before_rss_mb']:.0f} | {r['wall_s']:.1f} "
                   f"| {r['peak_rss_mb']:.0f} |" for r in rows]

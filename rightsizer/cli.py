@@ -85,7 +85,8 @@ Timeout = Annotated[float, typer.Option("--timeout", rich_help_panel=CONN, help=
 Retries = Annotated[int, typer.Option("--retries", rich_help_panel=CONN, help="Retries of a failed query.")]
 BatchPods = Annotated[int, typer.Option(
     "--batch-pods", min=1, rich_help_panel=CONN,
-    help="Pods per batch of usage queries (whole workloads; the memory a run holds grows with it).")]
+    help="Pods per batch of usage queries, a pod counted for the share of the window it ran (whole workloads; "
+    "the memory a run holds grows with it).")]
 ClusterLabel = Annotated[str | None, typer.Option(
     "--cluster-label", envvar="RIGHTSIZER_CLUSTER_LABEL", rich_help_panel=SOURCE,
     help="The label that tells clusters apart in a store holding several (e.g. cluster): each is read on "
@@ -244,7 +245,7 @@ def report(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
-    batch_pods: BatchPods = 400,
+    batch_pods: BatchPods = 200,
     cluster_label: ClusterLabel = None,
     cluster: Cluster = None,
     ca_file: CaFile = None,
@@ -327,7 +328,7 @@ def backtest(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
-    batch_pods: BatchPods = 400,
+    batch_pods: BatchPods = 200,
     cluster_label: ClusterLabel = None,
     cluster: Cluster = None,
     ca_file: CaFile = None,
@@ -432,7 +433,7 @@ def patch(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
-    batch_pods: BatchPods = 400,
+    batch_pods: BatchPods = 200,
     cluster_label: ClusterLabel = None,
     cluster: Cluster = None,
     ca_file: CaFile = None,
@@ -523,7 +524,7 @@ def pull_request(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
-    batch_pods: BatchPods = 400,
+    batch_pods: BatchPods = 200,
     cluster_label: ClusterLabel = None,
     cluster: Cluster = None,
     ca_file: CaFile = None,
@@ -629,7 +630,7 @@ def cost(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
-    batch_pods: BatchPods = 400,
+    batch_pods: BatchPods = 200,
     cluster_label: ClusterLabel = None,
     cluster: Cluster = None,
     ca_file: CaFile = None,
@@ -680,7 +681,7 @@ def snapshot(
     timeout: Timeout = 60.0,
     retries: Retries = 3,
     concurrency: Concurrency = 4,
-    batch_pods: BatchPods = 400,
+    batch_pods: BatchPods = 200,
     cluster_label: ClusterLabel = None,
     cluster: Cluster = None,
     ca_file: CaFile = None,

@@ -250,3 +250,15 @@ def test_short_lived_pods_count_for_the_time_they_ran_in_a_batch(prometheus, fet
     assert on_batch and all("pod=~" not in query for query in on_batch), "read whole, by its namespace"
     assert any("pod=~" in query for query in usage if 'namespace="shop"' in query), "a larger one is still cut"
     assert {k.namespace for k in history.containers} == {"batch", "shop"}
+
+
+def test_owner_families_are_read_from_the_series_index(prometheus, fetched):
+    """kube_replicaset_owner and kube_job_owner say everything in their labels: the series endpoint reads
+    the index only, where a query over the window would read every sample."""
+    client = PrometheusClient(prometheus.settings(), record=True)
+    history = load_prometheus_history(prometheus.settings(), prometheus.options, client=client)
+    matched = [form["match[]"] for path, form in client.sent or [] if path == "/api/v1/series"]
+    assert {m.split("{")[0] for m in matched} == {"kube_replicaset_owner", "kube_job_owner"}
+    queried = [form["query"] for path, form in client.sent or [] if path == "/api/v1/query"]
+    assert not any("_owner{" in query and "kube_pod_owner" not in query for query in queried)
+    assert set(history.containers) == set(fetched.containers)

@@ -35,7 +35,7 @@ from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
-from rightsizer.sources.matrix import MatrixError, Series, decode_matrix, decode_vector
+from rightsizer.sources.matrix import MatrixError, Series, decode_matrix, decode_series, decode_vector
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,20 @@ class PrometheusClient:
         form = self._instant_form(query, at)
         return self._with_retries(query, lambda: self._post("/api/v1/query", form,  # type: ignore[no-any-return]
                                                             lambda body: decode_vector(body, labels)))
+
+    def series_rows(self, match: str, start: float, end: float, labels: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """The label sets of the series ``match`` selects with samples between ``start`` and ``end``, as
+        ``(label values..., 1.0)`` tuples of the ``labels`` asked for.
+
+        The series endpoint reads the index only: for a family whose values say nothing
+        (``kube_replicaset_owner`` is always 1) it is a tenth of the cost of a query that
+        reads every sample of the window.
+        """
+        form = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        if self.sent is not None:
+            self.sent.append(("/api/v1/series", dict(form)))
+        return self._with_retries(match, lambda: self._post("/api/v1/series", form,  # type: ignore[no-any-return]
+                                                            lambda body: decode_series(body, labels)))
 
     def range(self, query: str, start: float, end: float, step: float) -> list[Series]:
         """A range query, asked for in even chunks of at most ``_CHUNK_POINTS`` steps and ``_CHUNK_SECONDS``.

@@ -33,7 +33,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 _METRIC = b'{"metric":'
-_VALUES = b',"values":['
+_FIRST_POINT = b',"values":[['
+_NEXT_SERIES = b']]},{"metric":'
+_LAST_POINT = b"]]}]"
 # points become CSV lines "t,v," (see _points): the third column is always empty
 _CONVERT = pacsv.ConvertOptions(column_types={"t": pa.float64(), "v": pa.float64()}, include_columns=["t", "v"],
                                 null_values=[], strings_can_be_null=False)
@@ -66,32 +68,30 @@ def decode_matrix(body: bytes) -> list[Series]:
 
 
 def _fast(body: bytes, pos: int) -> list[Series]:
-    labels: list[dict[str, str]] = []
-    counts: list[int] = []
+    """Cut the answer at the separators between series and between labels and points, which
+    no label value can hold (each has an unescaped quote), rather than walking it series by
+    series: a batch's answer holds tens of thousands of short series."""
+    rest = body[pos:]
+    if rest.startswith(b"]"):
+        return []
+    if not rest.startswith(_METRIC):
+        raise ValueError("unexpected series layout")
+    pieces = rest[len(_METRIC) :].split(_NEXT_SERIES)
+    labels_text: list[bytes] = []
     parts: list[bytes] = []
-    decoder = json.JSONDecoder()
-    while body.startswith(_METRIC, pos):
-        # the labels: real JSON (a label value may hold any character)
-        text = body[pos + len(_METRIC) : body.find(_VALUES, pos)].decode()
-        metric, used = decoder.raw_decode(text)
-        if used != len(text):
+    for piece in pieces:
+        text, found, points = piece.partition(_FIRST_POINT)
+        if not found:
             raise ValueError("unexpected series layout")
-        labels.append(metric)
-        start = pos + len(_METRIC) + len(text.encode()) + len(_VALUES)
-        stop = body.index(b"]}", start)  # points hold only digits, signs, dots, quotes, commas, brackets
-        points = body[start:stop]
-        if points:
-            if not (points.startswith(b"[") and points.endswith(b"]")):
-                raise ValueError("unexpected points layout")
-            counts.append(points.count(b"],[") + 1)
-            parts.append(points)
-        else:
-            counts.append(0)
-        pos = stop + 2
-        if body.startswith(b",", pos):
-            pos += 1
-    if not body.startswith(b"]", pos):
+        labels_text.append(text)
+        parts.append(points)
+    last, found, _ = parts[-1].partition(_LAST_POINT)
+    if not found:
         raise ValueError("unexpected end of result")
+    parts[-1] = last
+    # the labels: real JSON (a label value may hold any character), decoded in one call
+    labels: list[dict[str, str]] = json.loads(b"[" + b",".join(labels_text) + b"]")
+    counts = [points.count(b"],[") + 1 for points in parts]
     times, values = _points(parts, sum(counts))
     out: list[Series] = []
     offset = 0
@@ -102,14 +102,14 @@ def _fast(body: bytes, pos: int) -> list[Series]:
 
 
 def _points(parts: list[bytes], expected: int) -> tuple[np.ndarray, np.ndarray]:
-    """Times and values of every ``[t,"v"],[t,"v"]`` part, in order, in one CSV read.
+    """Times and values of every ``t,"v"],[t,"v"`` part, in order, in one CSV read.
 
     One ``translate`` pass makes CSV of them: ``[`` starts a line, quotes and ``]`` go, so
-    each point is a line ``t,v,`` once the parts are joined and ended by commas.
+    each point is a line ``t,v,`` once the parts are joined by ``],[`` and ended by a comma.
     """
     if not expected:
         return np.zeros(0), np.zeros(0)
-    text = (b",".join(parts) + b",").translate(_POINTS_TO_CSV, b'"]')
+    text = (b"],[".join(parts) + b",").translate(_POINTS_TO_CSV, b'"]')
     table = pacsv.read_csv(io.BytesIO(text), read_options=_READ, convert_options=_CONVERT)
     if table.num_rows != expected:
         raise ValueError("point count mismatch")
@@ -142,6 +142,19 @@ def decode_vector(body: bytes, labels: tuple[str, ...]) -> list[tuple[Any, ...]]
         except (ValueError, IndexError, AttributeError):
             pass  # an unusual layout: decode the answer whole
     return [_project(row, labels) for row in _result(text, "query result")]
+
+
+def decode_series(body: bytes, labels: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """The label sets of a successful ``/api/v1/series`` answer as ``(label values..., 1.0)`` tuples,
+    the shape :func:`decode_vector` gives (a missing label is ``""``)."""
+    try:
+        doc: Any = json.loads(body)
+        found = doc["data"]
+        if doc.get("status") != "success" or not isinstance(found, list):
+            raise TypeError
+        return [(*(sys.intern(str(row.get(name, ""))) for name in labels), 1.0) for row in found]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise MatrixError("the answer is not a complete Prometheus series list") from exc
 
 
 def _iter_vector(text: str, pos: int) -> Iterator[dict[str, Any]]:

@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -58,6 +58,8 @@ LOOKAHEAD = 2
 #: the least a pod counts for in a batch, however short it lived: its series' labels and
 #: bookkeeping cost about a fiftieth of a full window's points
 MIN_POD_SHARE = 0.02
+#: marks a series-endpoint request among the prefetched instant queries
+_SERIES = "series:"
 #: the usage queries read at ``FetchOptions.peak_step`` (an hour in summary mode)
 _HOURLY = ("memory", "restarts", "reasons")
 PodId = tuple[str, str]  # (namespace, pod)
@@ -73,7 +75,7 @@ class FetchOptions:
     end: float | None = None  # unix seconds; None means now
     scrape_interval: float = 60.0  # of cAdvisor; rates need at least a few samples per window
     nodejs_metric_prefix: str = ""  # prom-client's configurable prefix
-    batch_pods: int = 400  # pods' worth of history per usage query batch (a pod counts the share of the window it lived)
+    batch_pods: int = 200  # pods' worth of history per usage query batch (a pod counts the share of the window it lived)
     #: fetch what a recommendation needs, aggregated by the server where that loses nothing
     #: (working-set peaks per hour, throttling only where it happened), not every series at every step
     summary: bool = False
@@ -226,8 +228,10 @@ class _Fetch:
         future = self._prefetched.pop((query, labels), None)
         return future.result() if future is not None else self.client.instant_rows(query, self.end, labels)
 
-    def _prefetch(self, queries: list[tuple[str, tuple[str, ...]]]) -> None:
-        """Send these instant queries at once (at most ``concurrency`` in flight); :meth:`rows` collects them.
+    def _prefetch(self, queries: Sequence[tuple[str, tuple[str, ...]]],
+                  series: Sequence[tuple[str, tuple[str, ...]]] = ()) -> None:
+        """Send these instant queries, and these series-endpoint requests, at once (at most ``concurrency``
+        in flight); :meth:`rows` and :meth:`_reader` collect them.
 
         Each discovery query reads the whole window of a kube-state-metrics family: one
         after the other they add up to seconds that a second core can share.
@@ -235,6 +239,9 @@ class _Fetch:
         with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
             self._prefetched = {(query, labels): pool.submit(self.client.instant_rows, query, self.end, labels)
                                 for query, labels in queries}
+            for match, labels in series:
+                self._prefetched[(_SERIES + match, labels)] = pool.submit(
+                    self.client.series_rows, match, self.end - self.lookback, self.end, labels)
             # leaving the block waits for them all; a failure surfaces when its answer is collected
 
     def _m(self, namespaces: tuple[str, ...] = (), pods: tuple[str, ...] = ()) -> q.Matchers:
@@ -316,12 +323,26 @@ class _Fetch:
             "workloads from kube-state-metrics v2, so make sure Prometheus scrapes it (or check --end/--window)"
         )
 
-    def _reader(self, plan: dict[str, tuple[str, tuple[str, ...]]]) -> Callable[[str], list[tuple[Any, ...]]]:
-        """Send a plan's queries at once; the function returned gives each one's rows by name."""
-        self._prefetch(list(plan.values()))
+    def _reader(self, plan: dict[str, tuple[str, tuple[str, ...]]], labels_only: dict[str, str] | None = None
+                ) -> Callable[[str], list[tuple[Any, ...]]]:
+        """Send a plan's queries at once; the function returned gives each one's rows by name.
+
+        ``labels_only`` names the entries whose values say nothing (name -> series selector):
+        their label sets are asked of the series endpoint, which reads the index only, and
+        the plan's query is sent only when the store refuses that (VictoriaMetrics caps it
+        with ``-search.maxSeries``; a proxy may not expose it).
+        """
+        labels_only = labels_only or {}
+        self._prefetch([ask for name, ask in plan.items() if name not in labels_only],
+                       [(match, plan[name][1]) for name, match in labels_only.items()])
 
         def rows(name: str) -> list[tuple[Any, ...]]:
             query, labels = plan[name]
+            if name in labels_only:
+                try:
+                    return self._prefetched.pop((_SERIES + labels_only[name], labels)).result()
+                except SourceError as exc:
+                    log.info("reading %s by query: the series endpoint answered: %s", labels_only[name], exc)
             return self.rows(query, *labels)
 
         return rows
@@ -348,7 +369,8 @@ class _Fetch:
         }
         if not self.options.summary:  # which node ran each pod: kept in snapshots, not needed to recommend
             plan["nodes_of_pods"] = (q.pod_nodes(m, w), (*ns_pod, "node"))
-        rows = self._reader(plan)
+        owners = {"rs": q.selector("kube_replicaset_owner", m), "jobs": q.selector("kube_job_owner", m)}
+        rows = self._reader(plan, labels_only=owners)
         rs_owner = {(ns, rs): (kind, name) for ns, rs, kind, name, _ in rows("rs")}
         job_owner = {(ns, job): (kind, name) for ns, job, kind, name, _ in rows("jobs")}
         for ns, pod, kind, name, samples in rows("pods"):

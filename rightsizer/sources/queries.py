@@ -97,6 +97,11 @@ def _selector(m: Matchers | None) -> str:
     return f"{{{rendered}}}" if rendered else ""
 
 
+def selector(metric: str, m: Matchers | None = None) -> str:
+    """``metric{matchers}``: a series selector, as the series endpoint takes it."""
+    return f"{metric}{_selector(m)}"
+
+
 def namespaces(window: float, m: Matchers | None = None) -> str:
     return f"group by (namespace) (last_over_time(kube_pod_owner{_selector(m)}[{duration(window)}]))"
 

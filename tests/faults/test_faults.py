@@ -152,6 +152,20 @@ def test_the_cli_reports_a_partial_result_and_a_clear_failure(prometheus, batch_
     assert failed.returncode == 1 and "HTTP 503" in failed.stderr and "Traceback" not in failed.stderr
 
 
+def test_a_store_refusing_the_series_endpoint_is_read_by_query(prometheus, baseline):
+    """VictoriaMetrics caps the series endpoint (-search.maxSeries), and a proxy may not expose it."""
+
+    def refuse(number: int, method: str, path: str, query: str) -> str | None:
+        return "status:422" if path.startswith("/api/v1/series") else None
+
+    with FaultProxy(prometheus.url, [refuse]) as proxy:
+        history = load_prometheus_history(settings(proxy.url, retries=0), prometheus.options)
+    assert any(action == "status:422" for _, _, action in proxy.log), "the series endpoint was asked"
+    assert any("kube_replicaset_owner" in query for _, query, _ in proxy.log), "then the query was sent"
+    assert history.missing == {}
+    assert recommendations(history) == baseline
+
+
 def test_a_store_with_lower_limits_gets_shorter_ranges_and_the_same_answer(prometheus, baseline):
     """Thanos or Mimir may refuse a range Prometheus serves: the range is halved until it is accepted."""
     with FaultProxy(prometheus.url, max_points=200) as proxy:
