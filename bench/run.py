@@ -70,7 +70,8 @@ def run_cli(url: str, window: str, out: Path, source: Path | None = None) -> dic
     log = out.with_suffix(".log")
     began = time.perf_counter()
     with open(log, "w") as err:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        # from the checkout's own directory: `python -m` puts the working directory first on sys.path
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=source)
         _, status, usage = os.wait4(process.pid, 0)  # the child's own rusage: its peak RSS, nobody else's
     wall = time.perf_counter() - began
     stderr = log.read_text()
