@@ -226,7 +226,7 @@ class PrometheusClient:
         """
         merged: dict[tuple[tuple[str, str], ...], list[Series]] = {}
         steps = max(1, round((end - start) / step) + 1)
-        chunks = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS), 1)
+        chunks = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS))
         span = (math.ceil(steps / chunks) - 1) * step
         chunk_start = start
         while chunk_start <= end:

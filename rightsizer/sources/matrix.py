@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,13 +147,10 @@ def decode_vector(body: bytes, labels: tuple[str, ...]) -> list[tuple[Any, ...]]
 def decode_series(body: bytes, labels: tuple[str, ...]) -> list[tuple[Any, ...]]:
     """The label sets of a successful ``/api/v1/series`` answer as ``(label values..., 1.0)`` tuples,
     the shape :func:`decode_vector` gives (a missing label is ``""``)."""
+    found = _data(body, "series list", lambda data: data)
     try:
-        doc: Any = json.loads(body)
-        found = doc["data"]
-        if doc.get("status") != "success" or not isinstance(found, list):
-            raise TypeError
         return [(*(sys.intern(str(row.get(name, ""))) for name in labels), 1.0) for row in found]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except AttributeError as exc:
         raise MatrixError("the answer is not a complete Prometheus series list") from exc
 
 
@@ -168,12 +165,17 @@ def _iter_vector(text: str, pos: int) -> Iterator[dict[str, Any]]:
 
 def _result(body: bytes | str, what: str) -> list[Any]:
     """The ``data.result`` list of a successful answer, decoded whole."""
+    return _data(body, what, lambda data: data["result"])
+
+
+def _data(body: bytes | str, what: str, pick: Callable[[Any], Any]) -> list[Any]:
+    """The list ``pick`` finds in the ``data`` of a successful answer, decoded whole."""
     try:
         doc: Any = json.loads(body)
-        result = doc["data"]["result"]
-        if doc.get("status") != "success" or not isinstance(result, list):
+        found = pick(doc["data"])
+        if doc.get("status") != "success" or not isinstance(found, list):
             raise TypeError
-        return result  # type: ignore[no-any-return]
+        return found
     except (ValueError, KeyError, TypeError) as exc:
         raise MatrixError(f"the answer is not a complete Prometheus {what}") from exc
 

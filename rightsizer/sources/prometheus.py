@@ -498,14 +498,14 @@ class _Fetch:
             for pod in selected[ns]:
                 kind, name = d.owners[(ns, pod)]
                 by_workload[f"{ns}/{kind}/{name}"].append(pod)
-            pods = selected[ns]
-            ns_size = worth(ns, pods)
+            sizes = {workload: worth(ns, its_pods) for workload, its_pods in by_workload.items()}
+            ns_size = sum(sizes.values())
             if narrowed or ns_size > limit:
                 chunk: list[str] = []
                 names: list[str] = []
                 chunk_size = 0.0
                 for workload, its_pods in sorted(by_workload.items()):
-                    its_size = worth(ns, its_pods)
+                    its_size = sizes[workload]
                     if chunk and chunk_size + its_size > limit:
                         batches.append((self._m((ns,), tuple(sorted(chunk))), names))
                         chunk, names, chunk_size = [], [], 0.0
