@@ -17,10 +17,10 @@ import sys
 import time
 
 from rightsizer.backtest import backtest, split
-from rightsizer.sources.synthetic import SyntheticCluster
+from rightsizer.testing.synthetic import SyntheticCluster
+from rightsizer.units import DAY
 
 END = 1_790_000_000
-DAY = 86_400
 
 
 def main() -> int:

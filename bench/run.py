@@ -33,8 +33,8 @@ from pathlib import Path
 
 from floor import floor
 
-from rightsizer.sources.synthetic import SyntheticCluster
-from rightsizer.testbed import PrometheusServer, build_tsdb, builds_on, cache_key, default_cache_dir
+from rightsizer.testing.synthetic import SyntheticCluster
+from rightsizer.testing.testbed import PrometheusServer, build_tsdb, builds_on, cache_key, default_cache_dir
 
 END = 1_790_000_000  # fixed, so the cached TSDBs are reused between runs
 HERE = Path(__file__).resolve().parent

@@ -28,8 +28,8 @@ from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory
 from rightsizer.recommend import STRATEGIES, recommend
 from rightsizer.recommend.model import RecommendationSet
+from rightsizer.units import DAY, GiB
 
-GiB = 2**30
 DEFAULT_STRATEGIES = ("rightsizer", "max-plus-15", "vpa-like")
 
 
@@ -54,9 +54,9 @@ def split(history: ClusterHistory, train_seconds: float, test_seconds: float) ->
     train_steps = round(train_seconds / history.step)
     cut = history.n_steps - test_steps
     if test_steps < 1 or train_steps < 1 or cut < 0.9 * train_steps:
-        have = history.n_steps * history.step / 86_400
-        raise RightsizerError(f"the history holds {have:.1f} days: too short for {train_seconds / 86_400:g} days of "
-                              f"training and {test_seconds / 86_400:g} of test; shorten --train or --test")
+        have = history.n_steps * history.step / DAY
+        raise RightsizerError(f"the history holds {have:.1f} days: too short for {train_seconds / DAY:g} days of "
+                              f"training and {test_seconds / DAY:g} of test; shorten --train or --test")
     return history.window(max(0, cut - train_steps), cut), history.window(cut, history.n_steps)
 
 

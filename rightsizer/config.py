@@ -32,9 +32,8 @@ from ruamel.yaml.error import YAMLError
 
 from rightsizer.errors import RightsizerError
 from rightsizer.history import WorkloadKey
+from rightsizer.units import MiB
 from rightsizer.yamlsafety import check_shape
-
-MiB = 2**20
 
 
 class _Strict(BaseModel):

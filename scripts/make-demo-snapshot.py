@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rightsizer.sources.snapshot import save_snapshot
-from rightsizer.sources.synthetic import SyntheticCluster
+from rightsizer.testing.synthetic import SyntheticCluster
 
 DEMO_END = 1_793_491_200  # 2026-11-01T00:00:00Z
 DEMO = {"containers": 30, "days": 14, "seed": 42, "end": DEMO_END}

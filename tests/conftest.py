@@ -13,12 +13,12 @@ import pytest
 from rightsizer.history import ClusterHistory
 from rightsizer.sources.client import PrometheusClient, PrometheusSettings
 from rightsizer.sources.prometheus import MIN_POD_SHARE, FetchOptions, load_prometheus_history
-from rightsizer.sources.synthetic import SyntheticCluster
-from rightsizer.testbed import PrometheusServer, build_tsdb
+from rightsizer.testing.synthetic import SyntheticCluster
+from rightsizer.testing.testbed import PrometheusServer, build_tsdb
+from rightsizer.units import DAY
 
 sys.path.insert(0, str(Path(__file__).parent))  # test helpers (fake_hosts) import as plain modules
 
-DAY = 86_400
 TEST_DAYS = 2
 STEP = 300
 

@@ -6,10 +6,8 @@ import pytest
 from rightsizer.backtest import backtest, split
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, Samples
-from rightsizer.sources.synthetic import SyntheticCluster
-
-MiB = 2**20
-DAY = 86_400
+from rightsizer.testing.synthetic import SyntheticCluster
+from rightsizer.units import DAY, MiB
 
 
 def two_phase(train_memory: float, test_peak: float) -> ClusterHistory:

@@ -13,7 +13,7 @@ import pytest
 from rightsizer.api import DEMO_SNAPSHOT
 from rightsizer.quantity import parse_memory
 from rightsizer.sources.snapshot import load_snapshot
-from rightsizer.testbed import free_port
+from rightsizer.testing.testbed import free_port
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

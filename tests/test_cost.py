@@ -13,13 +13,13 @@ from rightsizer.api import load_history
 from rightsizer.cost.allocation import CPU_UNIT, GB_PER_GIB, RAM_UNIT, cluster_rates, cpu_share, node_rates
 from rightsizer.cost.catalog import BUCKET_RATES, InstanceType, load_catalog
 from rightsizer.cost.estimate import estimate_cost, report_document
-from rightsizer.cost.packing import HOURS_PER_MONTH, Overhead, Pod, allocatable, cheapest, pack
+from rightsizer.cost.packing import Overhead, Pod, allocatable, cheapest, pack
 from rightsizer.cost.spot import assess
 from rightsizer.errors import RightsizerError
 from rightsizer.history import Hpa, Node, WorkloadKey
 from rightsizer.recommend import recommend
+from rightsizer.units import HOURS_PER_MONTH, GiB
 
-GiB = 2**30
 M5X = InstanceType("aws", "us-east-1", "m5.xlarge", 4, 16, "x86_64", 0.192, 0.0653, 4)
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gitops-repo"
 

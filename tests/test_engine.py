@@ -13,9 +13,9 @@ from rightsizer.history import ClusterHistory, ContainerEvent, ContainerHistory,
 from rightsizer.recommend import recommend
 from rightsizer.recommend.node_heap import merge_node_options
 from rightsizer.recommend.trend import project
-from rightsizer.sources.synthetic import SyntheticCluster
+from rightsizer.testing.synthetic import SyntheticCluster
+from rightsizer.units import MiB
 
-MiB = 2**20
 END = 1_790_000_000
 
 

@@ -17,8 +17,8 @@ from rightsizer.recommend import recommend
 from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
-from rightsizer.sources.synthetic import SyntheticCluster
-from rightsizer.testbed import PrometheusServer, build_tsdb
+from rightsizer.testing.synthetic import SyntheticCluster
+from rightsizer.testing.testbed import PrometheusServer, build_tsdb
 
 pytestmark = pytest.mark.prometheus
 REPO = Path(__file__).resolve().parent.parent

@@ -16,8 +16,8 @@ from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusClient, PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
 from rightsizer.sources.snapshot import load_snapshot, save_snapshot
-from rightsizer.sources.synthetic import SyntheticCluster
-from rightsizer.testbed import PrometheusServer, build_tsdb, free_port
+from rightsizer.testing.synthetic import SyntheticCluster
+from rightsizer.testing.testbed import PrometheusServer, build_tsdb, free_port
 
 pytestmark = pytest.mark.prometheus
 

@@ -10,7 +10,7 @@ import pytest
 from rightsizer.errors import SnapshotError
 from rightsizer.history import SERIES
 from rightsizer.sources.snapshot import SCHEMA_VERSION, load_snapshot, save_snapshot
-from rightsizer.sources.synthetic import SyntheticCluster
+from rightsizer.testing.synthetic import SyntheticCluster
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from rightsizer.sources.synthetic import SyntheticCluster
-from rightsizer.sources.synthetic.simulate import throttle
+from rightsizer.testing.synthetic import SyntheticCluster
+from rightsizer.testing.synthetic.simulate import throttle
 
 END = 1_790_000_000
 
@@ -148,7 +148,7 @@ def test_a_cluster_built_on_a_smaller_ones_blocks_is_the_same_data(tmp_path):
     import urllib.parse
     import urllib.request
 
-    from rightsizer.testbed import PrometheusServer, build_tsdb
+    from rightsizer.testing.testbed import PrometheusServer, build_tsdb
 
     small = SyntheticCluster.generate(containers=35, days=0.5, end=END, seed=3)
     large = SyntheticCluster.generate(containers=50, days=0.5, end=END, seed=3)

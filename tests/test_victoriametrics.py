@@ -8,7 +8,7 @@ import pytest
 from rightsizer.recommend import recommend
 from rightsizer.sources.client import PrometheusSettings
 from rightsizer.sources.prometheus import load_prometheus_history
-from rightsizer.testbed import VictoriaMetricsServer
+from rightsizer.testing.testbed import VictoriaMetricsServer
 
 pytestmark = pytest.mark.prometheus
 

@@ -16,14 +16,14 @@ from typing import Any
 
 from rightsizer.cost.allocation import Rates, cluster_rates
 from rightsizer.cost.catalog import Catalog, load_catalog
-from rightsizer.cost.packing import HOURS_PER_MONTH, Overhead, Pod, PoolPlan, cheapest
+from rightsizer.cost.packing import Overhead, Pod, PoolPlan, cheapest
 from rightsizer.cost.spot import SpotReadiness, assess
 from rightsizer.history import ClusterHistory, Resources, WorkloadKey
 from rightsizer.patch.yamltext import safe_documents
 from rightsizer.recommend.model import Recommendation, RecommendationSet
+from rightsizer.units import HOURS_PER_MONTH, GiB
 
 log = logging.getLogger(__name__)
-GiB = 2**30
 UTILIZATION = {"savings": 0.9, "balanced": 0.8, "reliability": 0.7}
 
 

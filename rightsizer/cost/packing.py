@@ -14,9 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from rightsizer.cost.catalog import InstanceType
-
-GiB = 2**30
-HOURS_PER_MONTH = 730.0
+from rightsizer.units import HOURS_PER_MONTH, GiB
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rightsizer import kube
 from rightsizer.history import Hpa, WorkloadKey
 
 OVERRIDE = "rightsizer.io/spot-ready"
@@ -70,10 +71,7 @@ def _replicas(key: WorkloadKey, replicas: float) -> Check:
 
 
 def _pod_spec(manifest: dict[str, Any]) -> dict[str, Any]:
-    spec = manifest.get("spec") or {}
-    if manifest.get("kind") == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    return (spec.get("template") or {}).get("spec") or {}
+    return kube.pod_spec(manifest) or {}
 
 
 def _storage(manifest: dict[str, Any] | None) -> Check:
@@ -88,10 +86,7 @@ def _storage(manifest: dict[str, Any] | None) -> Check:
 
 
 def _labels(manifest: dict[str, Any]) -> dict[str, str]:
-    spec = manifest.get("spec") or {}
-    if manifest.get("kind") == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    return ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    return ((kube.pod_template(manifest) or {}).get("metadata") or {}).get("labels") or {}
 
 
 def _budget(manifest: dict[str, Any] | None, pdbs: list[dict[str, Any]], replicas: float) -> Check:

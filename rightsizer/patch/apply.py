@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from rightsizer import kube
 from rightsizer.errors import QuantityError
 from rightsizer.fileio import write_text_atomic
 from rightsizer.history import ContainerKey
@@ -405,7 +406,7 @@ def _add_new_patch(locator: Locator, repo: Path, file: Path, targets: list[tuple
     spec = {k: v for k, v in containers.items() if v}
     template: dict[str, Any] = {"template": {"spec": spec}}
     body: dict[str, Any] = {"apiVersion": api_version, "kind": first.kind, "metadata": {"name": first.workload},
-                            "spec": {"jobTemplate": {"spec": template}} if first.kind == "CronJob" else template}
+                            **kube.wrap_template(first.kind, template)}
     text = "# Resources set by rightsizer for this overlay only: the base is shared with other namespaces.\n"
     text += _dump(body)
     safe_documents(text)
@@ -480,10 +481,7 @@ def _check_rendered(rendered: list[Any], root: Path, pc: PlannedChange) -> None:
     key = pc.key
     obj = next((d for d in rendered if isinstance(d, dict) and d.get("kind") == key.kind
                 and (d.get("metadata") or {}).get("name") == key.workload), None)
-    spec = (obj or {}).get("spec") or {}
-    if key.kind == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    items = ((spec.get("template") or {}).get("spec") or {}).get("initContainers" if pc.init else "containers") or []
+    items = (kube.pod_spec(obj) or {}).get("initContainers" if pc.init else "containers") or []
     container = next((c for c in items if c.get("name") == key.container), None)
     if container is None:
         raise PatchError(f"kubectl kustomize {root} does not render {key}; nothing was written")

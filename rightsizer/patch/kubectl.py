@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from rightsizer import kube
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
 from rightsizer.history import WorkloadKey
@@ -33,7 +34,7 @@ def write_kubectl_patches(changes: list[PlannedChange], directory: Path) -> list
             _intend_container(item, pc.change, null=True)
             spec.setdefault("initContainers" if pc.init else "containers", []).append(item)
         template: dict[str, Any] = {"template": {"spec": spec}}
-        body = {"spec": {"jobTemplate": {"spec": template}} if key.kind == "CronJob" else template}
+        body = kube.wrap_template(key.kind, template)
         name = re.sub(r"[^a-z0-9.-]+", "-", f"{key.namespace}-{key.kind}-{key.name}".lower())
         path = directory / f"{name}.yaml"
         header = (f"# kubectl patch {key.kind.lower()} {key.name} -n {key.namespace} --type strategic "

@@ -26,6 +26,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from rightsizer import kube
 from rightsizer.history import ContainerKey
 from rightsizer.patch.manifests import WORKLOAD_KINDS, env_value, find_container, pod_spec
 from rightsizer.patch.yamltext import PatchError, load_documents, read_text, safe_documents
@@ -264,7 +265,7 @@ class Locator:
 
     def _container_path(self, obj: _Object, container: str, init: bool) -> tuple[str | int, ...]:
         doc = self.documents(obj.file)[obj.doc]
-        prefix: tuple[str | int, ...] = ("spec", "jobTemplate", "spec") if obj.kind == "CronJob" else ("spec",)
+        prefix: tuple[str | int, ...] = kube.template_parent(obj.kind)
         field_name = "initContainers" if init else "containers"
         items = pod_spec(doc).get(field_name)  # type: ignore[union-attr]
         index = next(i for i, c in enumerate(items) if c.get("name") == container)
@@ -357,7 +358,7 @@ class Locator:
         Without the container the path is that of the containers list, to add it to.
         """
         docs = self.documents(patch_file)
-        prefix: tuple[str | int, ...] = ("spec", "jobTemplate", "spec") if obj.kind == "CronJob" else ("spec",)
+        prefix: tuple[str | int, ...] = kube.template_parent(obj.kind)
         field_name = "initContainers" if init else "containers"
         for i, doc in enumerate(docs):
             if not isinstance(doc, CommentedMap) or doc.get("kind") != obj.kind:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from rightsizer import kube
 from rightsizer.patch.yamltext import PatchError, TextEdits, block_lines, content_end, flow_text, is_flow, key_column
 from rightsizer.recommend.node_heap import merge_node_options
 
@@ -37,10 +38,7 @@ def pod_spec(doc: Any) -> CommentedMap | None:
     """The pod template's spec of a workload object, or None."""
     if not isinstance(doc, CommentedMap):
         return None
-    spec = doc.get("spec")
-    if doc.get("kind") == "CronJob":
-        spec = _get(spec, "jobTemplate", "spec")
-    template_spec = _get(spec, "template", "spec")
+    template_spec = kube.pod_spec(doc)
     return template_spec if isinstance(template_spec, CommentedMap) else None
 
 

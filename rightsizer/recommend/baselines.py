@@ -18,10 +18,8 @@ import numpy as np
 from rightsizer.history import ContainerHistory, Resources
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.engine import Context, history_hours, round_up
-from rightsizer.recommend.memory import DAY
 from rightsizer.recommend.model import Recommendation
-
-MiB = 2**20
+from rightsizer.units import DAY, MiB
 
 
 def _empty(ch: ContainerHistory) -> Recommendation:

@@ -18,8 +18,7 @@ from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
 from rightsizer.recommend.trend import per_day, project
-
-MiB = 2**20
+from rightsizer.units import MiB
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ import numpy as np
 
 from rightsizer.config import MemoryPolicy
 from rightsizer.recommend.theilsen import theil_sen
-
-DAY = 86_400.0
+from rightsizer.units import DAY
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.config import NodePolicy
+from rightsizer.units import MiB
 
-MiB = 2**20
 _FLAG = re.compile(r"^--max-old-space-size(-percentage)?(=.*)?$")
 
 

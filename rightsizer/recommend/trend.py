@@ -24,8 +24,7 @@ from scipy.stats import kendalltau
 
 from rightsizer.config import TrendPolicy
 from rightsizer.recommend.theilsen import theil_sen
-
-DAY = 86_400.0
+from rightsizer.units import DAY
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ import numpy as np
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory, ContainerKey
 from rightsizer.recommend.model import Recommendation, RecommendationSet
+from rightsizer.units import MiB
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-MiB = 2**20
 _CURRENT = {"color": "#888888", "linestyle": "--", "linewidth": 1.2}
 _NEW = {"color": "#1a9850", "linestyle": "-", "linewidth": 1.6}
 _LIMIT_CURRENT = {"color": "#d73027", "linestyle": ":", "linewidth": 1.2}

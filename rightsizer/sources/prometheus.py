@@ -46,12 +46,11 @@ from rightsizer.scope import Scope
 from rightsizer.sources import queries as q
 from rightsizer.sources.client import PrometheusClient, PrometheusSettings
 from rightsizer.sources.matrix import Series
+from rightsizer.units import DAY, HOUR
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
-HOUR = 3600.0
-DAY = 86_400.0
 #: Batches whose queries may be in flight or answered but not yet used: Prometheus keeps working while a part
 #: is assembled and recommended, and memory holds two batches at most.
 LOOKAHEAD = 2

@@ -17,7 +17,7 @@ from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable
 from rightsizer.recommend import recommend
 from rightsizer.sources.client import PrometheusSettings
 from rightsizer.sources.prometheus import load_prometheus_history
-from rightsizer.testbed import PrometheusServer, build_tsdb
+from rightsizer.testing.testbed import PrometheusServer, build_tsdb
 
 pytestmark = pytest.mark.prometheus
 

@@ -23,8 +23,8 @@ from typing import IO
 
 import numpy as np
 
-from rightsizer.sources.synthetic.simulate import CFS_PERIODS_PER_SECOND, WorkloadRun
-from rightsizer.sources.synthetic.spec import ClusterSpec, ContainerSpec
+from rightsizer.testing.synthetic.simulate import CFS_PERIODS_PER_SECOND, WorkloadRun
+from rightsizer.testing.synthetic.spec import ClusterSpec, ContainerSpec
 
 COUNTERS = {
     "container_cpu_usage_seconds",

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Self
 
 from rightsizer.errors import RightsizerError
-from rightsizer.sources.synthetic import GENERATOR_VERSION, SyntheticCluster
-from rightsizer.sources.synthetic.spec import ClusterSpec
+from rightsizer.testing.synthetic import GENERATOR_VERSION, SyntheticCluster
+from rightsizer.testing.synthetic.spec import ClusterSpec
 
 #: Above this many scrapes x containers the backfill goes slice by slice (about 10 M samples of text).
 SLICED_ABOVE = 200_000

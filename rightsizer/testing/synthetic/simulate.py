@@ -22,7 +22,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import lfilter
 from scipy.special import ndtr
 
-from rightsizer.sources.synthetic.spec import DAY, ClusterSpec, ContainerSpec, WorkloadSpec
+from rightsizer.testing.synthetic.spec import ClusterSpec, ContainerSpec, WorkloadSpec
+from rightsizer.units import DAY
 
 #: log-normal sigma of per-100ms-period CPU demand around the minute's mean
 PERIOD_SIGMA = 0.5

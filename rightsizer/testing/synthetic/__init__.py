@@ -33,9 +33,9 @@ from rightsizer.history import (
     Workload,
     WorkloadKey,
 )
-from rightsizer.sources.synthetic import openmetrics
-from rightsizer.sources.synthetic.simulate import ContainerRun, WorkloadRun, simulate_workload
-from rightsizer.sources.synthetic.spec import ClusterSpec, cluster_spec
+from rightsizer.testing.synthetic import openmetrics
+from rightsizer.testing.synthetic.simulate import ContainerRun, WorkloadRun, simulate_workload
+from rightsizer.testing.synthetic.spec import ClusterSpec, cluster_spec
 
 #: Bump when the generated data changes, so cached Prometheus data is rebuilt.
 GENERATOR_VERSION = 6

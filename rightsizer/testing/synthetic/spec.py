@@ -11,9 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-MiB = 2**20
-GiB = 2**30
-DAY = 86_400.0
+from rightsizer.units import DAY, GiB, MiB
 
 
 @dataclass(frozen=True)
