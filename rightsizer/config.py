@@ -32,19 +32,21 @@ from ruamel.yaml.error import YAMLError
 
 from rightsizer.errors import RightsizerError
 from rightsizer.history import WorkloadKey
-from rightsizer.units import MiB
+from rightsizer.units import GiB, MiB
 from rightsizer.yamlsafety import check_shape
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan pass a gt/le bound check in neither direction; refuse them by name
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CpuPolicy(_Strict):
     percentile: float = Field(95.0, gt=0, le=100, description="percentile of CPU usage samples")
     margin: float = Field(0.10, ge=0, le=5, description="added to the percentile, relative")
     min_cores: float = Field(0.010, ge=0, le=64, description="floor of a request, cores")
-    granularity: float = Field(0.005, gt=0, le=1, description="requests are rounded up to this, cores")
+    granularity: float = Field(0.005, ge=0.001, le=1, description="requests are rounded up to this, cores "
+                                                                "(1m at least: Kubernetes' own resolution)")
     throttled_step: float = Field(0.05, gt=0, le=1, description="a step with this share of throttled periods "
                                                                 "saw censored usage")
     throttled_share: float = Field(0.01, gt=0, le=1, description="share of censored steps that makes a "
@@ -62,10 +64,10 @@ class MemoryPolicy(_Strict):
     margin: float = Field(0.10, ge=0, le=5, description="added to the basis, relative")
     variability: float = Field(3.0, ge=0, le=20, description="the margin is at least this many times the "
                                                              "day-to-day variation of peaks")
-    min_bytes: float = Field(64 * MiB, ge=0, description="floor of a request, bytes")
-    granularity: float = Field(MiB, gt=0, description="rounded up to this, bytes")
+    min_bytes: float = Field(64 * MiB, ge=0, le=1024 * GiB, description="floor of a request, bytes")
+    granularity: float = Field(MiB, ge=1, le=GiB, description="rounded up to this, bytes")
     oom_bump: float = Field(0.20, ge=0, le=5, description="after an OOMKill: above the limit hit by this ratio")
-    oom_bump_min: float = Field(100 * MiB, ge=0, description="...and by at least this many bytes")
+    oom_bump_min: float = Field(100 * MiB, ge=0, le=1024 * GiB, description="...and by at least this many bytes")
 
 
 class TrendPolicy(_Strict):
@@ -81,7 +83,7 @@ class TrendPolicy(_Strict):
 class NodePolicy(_Strict):
     heap_share: float = Field(0.75, gt=0, le=1, description="--max-old-space-size as a share of the memory "
                                                             "limit")
-    young_generation: float = Field(48 * MiB, ge=0, description="bytes kept for V8's young generation "
+    young_generation: float = Field(48 * MiB, ge=0, le=64 * GiB, description="bytes kept for V8's young generation "
                                                                 "(3 x semi-space)")
     nonheap_percentile: float = Field(99.0, gt=0, le=100, description="percentile of RSS minus heap total")
     heap_percentile: float = Field(99.0, gt=0, le=100, description="percentile of heap used per step")
@@ -258,6 +260,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise RightsizerError(f"{path}{where}: not valid YAML ({problem})") from None
     except UnicodeDecodeError:
         raise RightsizerError(f"{path} is not UTF-8 text") from None
+    except RecursionError:
+        raise RightsizerError(f"{path}: nested too deeply to read: refused") from None
     if data is None:
         return {}
     check_shape(data, str(path))

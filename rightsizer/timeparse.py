@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime
 
 from rightsizer.errors import RightsizerError
 
+#: the latest instant accepted (year 9999): past it, datetime and Prometheus both fail
+_LATEST = 253_402_300_799.0
+#: the longest duration accepted, 10 years: far beyond any store's retention, and small enough that
+#: ``end - window`` stays a representable time
+_LONGEST = 10 * 365 * 86_400.0
 _UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)([wdhms]))+")
 _PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
@@ -26,8 +32,10 @@ def parse_duration(text: str, *, flag: str = "duration") -> float:
         seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(value))
     else:
         raise RightsizerError(f"invalid {flag} {text!r}: use a number with a unit, e.g. 300s, 5m, 6h, 14d, 2w")
-    if seconds <= 0:
+    if not math.isfinite(seconds) or seconds <= 0:
         raise RightsizerError(f"invalid {flag} {text!r}: must be longer than zero")
+    if seconds > _LONGEST:
+        raise RightsizerError(f"invalid {flag} {text!r}: longer than 10 years; no store keeps that much history")
     return seconds
 
 
@@ -37,15 +45,22 @@ def parse_instant(text: str, *, flag: str = "--end") -> float:
     if value == "now":
         return time.time()
     if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return float(value)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise RightsizerError(f"invalid {flag} {text!r}: use now, unix seconds or ISO 8601 like "
-                              "2026-11-01T00:00:00Z") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+        seconds = float(value)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise RightsizerError(f"invalid {flag} {text!r}: use now, unix seconds or ISO 8601 like "
+                                  "2026-11-01T00:00:00Z") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        try:
+            seconds = parsed.timestamp()
+        except (OverflowError, ValueError):
+            seconds = math.inf
+    if not 0 <= seconds <= _LATEST:
+        raise RightsizerError(f"invalid {flag} {text!r}: not a time between 1970 and 9999")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -78,7 +79,12 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     target = Path(path) if path is not None else bundled_catalog_path()
     if not target.is_file():
         raise RightsizerError(f"catalog {target} does not exist")
-    text = target.read_text(encoding="utf-8")
+    try:
+        text = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RightsizerError(f"catalog {target} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise RightsizerError(f"cannot read catalog {target}: {exc.strerror}") from None
     name = "bundled catalog" if path is None else str(target)
     if target.suffix == ".json":
         try:
@@ -120,6 +126,8 @@ def _row(path: Path, number: int, row: dict[str, object]) -> InstanceType:
         except (TypeError, ValueError):
             raise RightsizerError(f"catalog {path}, row {number}, column {column!r}: {value!r} is not a number") \
                 from None
+        if not math.isfinite(parsed):
+            raise RightsizerError(f"catalog {path}, row {number}, column {column!r}: {value!r} is not a finite number")
         if positive and not parsed > 0:
             raise RightsizerError(f"catalog {path}, row {number}, column {column!r}: must be above zero, not {value}")
         return parsed

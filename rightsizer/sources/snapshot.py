@@ -10,6 +10,7 @@ file instead of misreading it.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -110,9 +111,29 @@ def load_snapshot(path: str | Path) -> ClusterHistory:
     if missing_cols:
         raise SnapshotError(f"{path}: the snapshot lacks the columns {', '.join(missing_cols)}")
     try:
+        _check_grid(meta)
         return _from_table(table, meta)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise SnapshotError(f"{path}: the snapshot is inconsistent ({exc.__class__.__name__}: {exc})") from None
+
+
+#: the most steps a snapshot's grid may have (10 years at one minute): a larger n_steps is corrupt, not a
+#: cluster, and would allocate arrays of its size
+MAX_STEPS = 10 * 365 * 24 * 60
+
+
+def _check_grid(meta: dict[str, Any]) -> None:
+    """Refuse a time grid no recording makes (a hand-edited or corrupt file) before anything is sized by it."""
+    start, step, n_steps = float(meta["start"]), float(meta["step"]), meta["n_steps"]
+    if not math.isfinite(start) or not math.isfinite(step) or step < 1:
+        raise ValueError(f"start {start:g} and step {step:g} must be finite, the step 1 s or more")
+    if not isinstance(n_steps, int) or not 0 < n_steps <= MAX_STEPS:
+        raise ValueError(f"n_steps {n_steps!r} must be a whole number from 1 to {MAX_STEPS:,}")
+    for cm in meta["containers"]:
+        for section in ("requests", "limits"):
+            for name, value in (cm.get(section) or {}).items():
+                if value is not None and not (isinstance(value, int | float) and 0 <= value < 1e15):
+                    raise ValueError(f"{section}.{name} {value!r} of {cm['key']} is not a quantity")
 
 
 def _from_table(table: pa.Table, meta: dict[str, Any]) -> ClusterHistory:
