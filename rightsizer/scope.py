@@ -1,29 +1,42 @@
 """Which workloads a run looks at: namespace and workload-name patterns, a pod label selector.
 
-Patterns are Python regular expressions matched against the whole name
+Patterns are regular expressions in RE2 syntax matched against the whole name
 (``--namespace 'shop|payments'``, ``--workload 'api-.*'``), compiled once with a clear
-error for a bad one.  The same scope filters Prometheus queries and snapshots, so
+error for a bad one.  RE2 is what Prometheus' ``=~`` uses, so a pattern means the same on both
+sides, and it matches in linear time: a pattern such as ``(.*.*)*=`` cannot stall a run the way
+a backtracking engine would.  The same scope filters Prometheus queries and snapshots, so
 ``--snapshot`` and ``--prometheus-url`` runs agree on what they cover.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+import re2
 
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory, ContainerKey
 
 
-def _compile(pattern: str | None, flag: str) -> re.Pattern[str] | None:
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # the error is ours to report, in one line, not RE2's log on stderr
+    return options
+
+
+@lru_cache(maxsize=64)
+def _compile(pattern: str | None, flag: str) -> re2._Regexp | None:
     if pattern is None:
         return None
     if not pattern.strip():
         raise RightsizerError(f"empty {flag}: give a name or a regular expression, e.g. {flag} 'shop|payments'")
     try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise RightsizerError(f"invalid {flag} regular expression {pattern!r}: {exc}") from None
+        return re2.compile(pattern, _options())
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise RightsizerError(f"invalid {flag} regular expression {pattern!r}: {detail} (RE2 syntax, as "
+                              "Prometheus uses: no backreferences or lookarounds)") from None
 
 
 @dataclass(frozen=True)

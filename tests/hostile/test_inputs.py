@@ -145,3 +145,20 @@ def test_snapshot_request_of_1e308_is_refused(tmp_path):
     meta["containers"][0]["requests"]["cpu"] = 1e308
     snapshot = _snapshot_with(tmp_path, containers=meta["containers"])
     assert_one_line_error(run("report", "--snapshot", str(snapshot)), "not a quantity")
+
+
+def test_a_catastrophic_pattern_matches_in_linear_time():
+    """``(a*)*b`` against forty a's takes a backtracking engine 2**40 steps; RE2 takes forty."""
+    code = ("from rightsizer.scope import Scope; "
+            "print(Scope(workload='(a*)*b').workload_ok('Deployment', 'a' * 40 + 'c'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
+
+
+def test_patterns_mean_what_prometheus_regexes_mean():
+    from rightsizer.scope import Scope
+
+    scope = Scope(namespace="shop|pay.*")
+    assert scope.namespace_ok("payments") and scope.namespace_ok("shop")
+    assert not scope.namespace_ok("workshop")  # the whole name, as Prometheus anchors =~
+    assert_one_line_error(run("report", "--demo", "-w", "(a)\\1"), "RE2 syntax")
