@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from rightsizer.config import PolicySet
+from rightsizer.cost.pricing import Pricing
 from rightsizer.errors import RightsizerError, SnapshotError
 from rightsizer.history import ClusterHistory
+from rightsizer.recommend import RecommendationSet, recommend_parts
 from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions, Progress, iter_prometheus_history
@@ -80,4 +83,19 @@ def iter_history(
     yield history
 
 
-__all__ = ["DEMO_SNAPSHOT", "iter_history", "load_history", "save_snapshot"]
+def recommend_priced(parts: Iterable[ClusterHistory], pricing: Pricing, policies: PolicySet | None = None,
+                     strategy: str = "rightsizer") -> RecommendationSet:
+    """Recommendations with their monthly costs, now and recommended, one part of the cluster in memory at a
+    time: each part is priced on the nodes it ran on while it is still held.
+
+    >>> recs = recommend_priced(iter_history(demo=True), Pricing.bundled())
+    >>> recs.pricing.startswith("prices from")
+    True
+    """
+    recs = recommend_parts(parts, policies, strategy=strategy, each=lambda part_recs, part: pricing.price(part_recs,
+                                                                                                          part))
+    recs.pricing = pricing.describe()
+    return recs
+
+
+__all__ = ["DEMO_SNAPSHOT", "iter_history", "load_history", "recommend_priced", "save_snapshot"]

@@ -118,6 +118,9 @@ class Policy(_Strict):
     change_threshold: float = Field(0.10, ge=0, le=1, description="smaller relative changes are not proposed")
 
 
+#: the quality-of-service classes a policy can aim at
+QOS = ("burstable", "guaranteed")
+
 PROFILES: dict[str, dict[str, Any]] = {
     "savings": {"cpu": {"percentile": 90, "margin": 0.05},
                 "memory": {"basis": "daily-peaks", "daily_percentile": 90, "margin": 0.10}},

@@ -104,8 +104,8 @@ class PrometheusSettings:
                 raise RightsizerError(f"{name.replace('_', ' ')} {str(path)!r} does not exist or is not a file")
         if self.client_key is not None and self.client_cert is None:
             raise RightsizerError("a client key needs its client certificate: pass --client-cert too")
-        if self.timeout <= 0 or self.retries < 0 or self.concurrency < 1:
-            raise RightsizerError("timeout must be > 0, retries >= 0 and concurrency >= 1")
+        if not 0 < self.timeout <= 3600 or not 0 <= self.retries <= 100 or not 1 <= self.concurrency <= 256:
+            raise RightsizerError("--timeout must be 0-3600 seconds (not 0), --retries 0-100 and --concurrency 1-256")
 
     def __repr__(self) -> str:
         secrets = [name for name in ("bearer_token", "password") if getattr(self, name)]

@@ -1,0 +1,212 @@
+"""``rightsizer patch`` and ``rightsizer pr``: the recommendations applied to a GitOps repository."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rightsizer.api import recommend_priced
+from rightsizer.credentials import read_secret
+from rightsizer.errors import RightsizerError
+from rightsizer.gitops.pr import open_or_update
+from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
+from rightsizer.gitops.repo import GitRepo
+from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
+from rightsizer.recommend import RecommendationSet
+
+from .console import say, setup_logging
+from .options import (
+    SOURCE,
+    ConnectionOptions,
+    GridOptions,
+    OfflineOptions,
+    PolicyOptions,
+    PricingOptions,
+    PrometheusOptions,
+    RunOptions,
+    ScopeOptions,
+    SourceFlags,
+    WindowOptions,
+    history_parts,
+)
+
+DEFAULT_BRANCH = "rightsizer/resize"
+RecommendationsFile = Annotated[Path | None, typer.Option(
+    "--recommendations", rich_help_panel=SOURCE,
+    help="Apply a report written earlier by 'rightsizer report -o json' (exactly what was reviewed).")]
+Mapping = Annotated[Path | None, typer.Option(
+    "--mapping", help="YAML list of {workload, container, file, path} for what cannot be located by itself.")]
+
+
+def _changes(file: Path | None, flags: SourceFlags, window: WindowOptions, policy: PolicyOptions,
+             prices: PricingOptions) -> tuple[list[PlannedChange], RecommendationSet | None]:
+    """The changes to make: from a reviewed report file, or recommended now from a source."""
+    if file is not None:
+        if flags.prometheus.prometheus_url or flags.offline.snapshot or flags.offline.demo:
+            raise RightsizerError("--recommendations replaces the source: drop --prometheus-url, --snapshot or --demo")
+        try:
+            doc = json.loads(Path(file).read_text())
+        except FileNotFoundError:
+            raise RightsizerError(f"recommendations file {file} does not exist") from None
+        except (OSError, ValueError) as exc:
+            raise RightsizerError(f"recommendations file {file} is not a JSON report ({exc}); write one with "
+                                  "'rightsizer report -o json --output FILE'") from None
+        wanted = flags.scope.scope()
+        return _one_cluster([c for c in plan_from_report(doc) if wanted.key_ok(c.key)]), None
+    parts = history_parts(flags, window.seconds())
+    recs = recommend_priced(parts, prices.pricing(), policy.policies())  # the PR body shows what it saves
+    return _one_cluster(plan(recs)), recs
+
+
+def _one_cluster(changes: list[PlannedChange]) -> list[PlannedChange]:
+    """A GitOps checkout describes one cluster: recommendations from several would fight over the same files."""
+    clusters = sorted({c.key.cluster for c in changes})
+    if len(clusters) > 1:
+        raise RightsizerError(f"the recommendations come from {len(clusters)} clusters ({', '.join(clusters)}): "
+                              "a repository is changed for one cluster at a time; choose it with --cluster NAME")
+    return changes
+
+
+def patch(
+    *,
+    repo: Annotated[Path | None, typer.Option("--repo", help="The GitOps repository checkout to edit.")] = None,
+    recommendations: RecommendationsFile = None,
+    prometheus: PrometheusOptions,
+    offline: OfflineOptions,
+    scope: ScopeOptions,
+    window: WindowOptions,
+    grid: GridOptions,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff; change nothing.")] = False,
+    output_dir: Annotated[Path | None, typer.Option(
+        "-o", "--output-dir", help="Write kubectl strategic-merge patch files here instead of editing a repo.")] = None,
+    mapping: Mapping = None,
+    policy: PolicyOptions,
+    connection: ConnectionOptions,
+    run: RunOptions,
+) -> None:
+    """Apply the recommendations to a GitOps checkout: plain manifests, Kustomize overlays, Helm values.
+
+    Only the changed values move in the files (comments, order, quoting stay); every edit is
+    re-parsed and, where a kustomization renders it, checked with kubectl kustomize before any
+    file is written.
+
+    Examples:
+
+      rightsizer patch --demo --repo ./gitops --dry-run
+
+      rightsizer report --prometheus-url http://localhost:9090 -o json --output recs.json
+      rightsizer patch --recommendations recs.json --repo ./gitops
+
+      rightsizer patch --demo -o ./patches     # kubectl patch files, no repository
+    """
+    setup_logging(run.verbose)
+    if (repo is None) == (output_dir is None):
+        raise RightsizerError("give --repo PATH (edit a checkout) or -o DIR (write kubectl patch files), not both")
+    changes, _ = _changes(recommendations, SourceFlags(prometheus, connection, offline, scope, grid, run), window,
+                          policy, PricingOptions())
+    if output_dir is not None:
+        written = write_kubectl_patches(changes, output_dir)
+        say(f"wrote {len(written)} patch files to {output_dir}")
+        return
+    assert repo is not None
+    if not repo.is_dir():
+        raise RightsizerError(f"--repo {repo} is not a directory")
+    result = build_patch(repo, changes, mapping)
+    if dry_run:
+        sys.stdout.write(result.diff())
+    else:
+        write_patch(repo, result)
+    verb = "would change" if dry_run else "changed"
+    say(f"{verb} {len(result.files)} files for {len(result.applied)} containers; {len(result.skipped)} not applied")
+    for _, why in sorted(result.skipped.items()):
+        say(f"  - {why}")
+
+
+def pull_request(
+    *,
+    repo: Annotated[str, typer.Option("--repo", help="Repository URL to clone, or a local checkout (clean, on a "
+                                                     "branch, with an 'origin' remote).")],
+    base: Annotated[str, typer.Option("--base", help="Branch the pull request targets.")] = "main",
+    branch: Annotated[str, typer.Option(
+        "--branch", help="Work branch, reused every week (with --cluster-label, the cluster is appended).")
+    ] = DEFAULT_BRANCH,
+    provider: Annotated[str | None, typer.Option(
+        "--provider", help="github or gitlab (guessed from the remote's host).")] = None,
+    api_url: Annotated[str | None, typer.Option(
+        "--api-url", help="API base URL (GitHub Enterprise: https://HOST/api/v3; GitLab: https://HOST).")] = None,
+    project: Annotated[str | None, typer.Option(
+        "--project", help="owner/name on the code host (read from the remote URL by default).")] = None,
+    token_env: Annotated[str | None, typer.Option(
+        "--token-env", help="Environment variable holding the token (default GITHUB_TOKEN or GITLAB_TOKEN).")] = None,
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Empty directory to clone into.")] = None,
+    recommendations: RecommendationsFile = None,
+    prometheus: PrometheusOptions,
+    offline: OfflineOptions,
+    scope: ScopeOptions,
+    window: WindowOptions,
+    grid: GridOptions,
+    mapping: Mapping = None,
+    prices: PricingOptions,
+    policy: PolicyOptions,
+    connection: ConnectionOptions,
+    run: RunOptions,
+) -> None:
+    """Open (or update) the pull request that right-sizes the GitOps repository: the weekly job.
+
+    Branches from the base, applies the recommendations, commits, pushes the work branch and
+    opens a pull request, or updates the one it opened before. No change: no commit, no PR,
+    exit 0. The token comes from GITHUB_TOKEN / GITLAB_TOKEN (or --token-env) and is never
+    printed.
+
+    Examples:
+
+      GITHUB_TOKEN=... rightsizer pr --repo https://github.com/acme/gitops --prometheus-url http://prometheus:9090
+
+      rightsizer pr --repo ./gitops --recommendations reviewed.json --provider gitlab --api-url https://git.acme.io
+    """
+    setup_logging(run.verbose)
+    policy.policies()
+    kind = provider or guess_provider(repo)
+    local = Path(repo).is_dir()
+    if kind is None and local:
+        remote = subprocess.run(["git", "-C", repo, "remote", "get-url", "origin"], capture_output=True, text=True,
+                                check=False).stdout.strip()
+        kind = guess_provider(remote)
+    if kind not in ("github", "gitlab"):
+        raise RightsizerError("cannot tell the code host: pass --provider github or --provider gitlab")
+    variable = token_env or ("GITHUB_TOKEN" if kind == "github" else "GITLAB_TOKEN")
+    token = read_secret(variable)
+    if not token:
+        raise RightsizerError(f"no token: set {variable} (a token that can push to the repository and open pull "
+                              "requests)")
+    changes, recs = _changes(recommendations, SourceFlags(prometheus, connection, offline, scope, grid, run),
+                             window, policy, prices)
+    git, return_to = GitRepo.open(repo, workdir, token, "oauth2" if kind == "gitlab" else "x-access-token")
+    name = project or project_from_remote(git.remote_url())
+    # the client libraries load only for the command that needs them (start-up time of every other command)
+    if kind == "github":
+        from rightsizer.gitops.github import GitHubProvider
+
+        host: Provider = GitHubProvider(name, token, api_url or "https://api.github.com")
+    else:
+        from rightsizer.gitops.gitlab import GitLabProvider
+
+        host = GitLabProvider(name, token, api_url or "https://gitlab.com")
+    clusters = {c.key.cluster for c in changes} - {""}
+    where = clusters.pop() if clusters else ""
+    if where and branch == DEFAULT_BRANCH:  # one weekly PR per cluster, each on its own branch
+        branch = f"{branch}-{re.sub(r'[^A-Za-z0-9._-]+', '-', where)}"
+    outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to, cluster=where)
+    if outcome.pull_request is None:
+        say("nothing to change: no pull request")
+    else:
+        say(f"{outcome.action} {outcome.pull_request.url} ({len(outcome.result.applied)} containers, "
+            f"{len(outcome.result.files)} files)")
+    for why in outcome.result.skipped.values():
+        say(f"  - not applied: {why}")
