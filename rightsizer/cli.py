@@ -35,8 +35,9 @@ from rightsizer.gitops.pr import open_or_update
 from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
 from rightsizer.gitops.repo import GitRepo
 from rightsizer.history import ClusterHistory
+from rightsizer.needs import EVERY_STEP, DataNeeds
 from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
-from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend, recommend_parts
+from rightsizer.recommend import STRATEGIES, RecommendationSet, find, recommend, recommend_parts
 from rightsizer.report import FORMATS, render
 from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
 from rightsizer.report.cost import COST_FORMATS, render_cost
@@ -169,16 +170,17 @@ def _settings(url: str, timeout: float, retries: int, concurrency: int, ca_file:
 
 def _load(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespace: str | None,
           workload: str | None, selector: str | None, window: str, step: str, end: str, quiet: bool,
-          connection: dict[str, object], summary: bool = True) -> ClusterHistory:
-    """The whole history to work on; ``summary`` lets the server aggregate what a recommendation does not
-    need step by step (backtests and snapshots want every step)."""
+          connection: dict[str, object], needs: DataNeeds = STRATEGIES["rightsizer"].needs) -> ClusterHistory:
+    """The whole history to work on; ``needs`` lets the server aggregate what the consumer does not read
+    (backtests and snapshots want every step)."""
     return ClusterHistory.combine(_parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step,
-                                         end, quiet, connection, summary))
+                                         end, quiet, connection, needs))
 
 
 def _parts(prometheus_url: str | None, snapshot: Path | None, demo: bool, namespace: str | None,
            workload: str | None, selector: str | None, window: str, step: str, end: str, quiet: bool,
-           connection: dict[str, object], summary: bool = True) -> Iterator[ClusterHistory]:
+           connection: dict[str, object], needs: DataNeeds = STRATEGIES["rightsizer"].needs
+           ) -> Iterator[ClusterHistory]:
     """The history in parts of whole workloads (``--batch-pods``), for runs that need not hold it all."""
     http = dict(connection)
     cluster_label, cluster = http.pop("cluster_label"), http.pop("cluster")
@@ -190,7 +192,7 @@ def _parts(prometheus_url: str | None, snapshot: Path | None, demo: bool, namesp
         load_history(prometheus_url=prometheus_url, snapshot=snapshot, demo=demo)  # raises the one-source error
     options = FetchOptions(window=parse_duration(window, flag="--window"), step=parse_duration(step, flag="--step"),
                            end=parse_instant(end), batch_pods=int(http.pop("batch_pods")),  # type: ignore[call-overload]
-                           summary=summary, cluster_label=cluster_label)  # type: ignore[arg-type]
+                           needs=needs, cluster_label=cluster_label)  # type: ignore[arg-type]
     settings = _settings(prometheus_url, **http)  # type: ignore[arg-type]
     show = not quiet and stderr.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -274,7 +276,7 @@ def report(
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     parts = _parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
-                   connection)
+                   connection, find(strategy).needs)
     history = None
     if fmt == "html":  # its pictures need the samples: hold them all
         parts = iter([history := ClusterHistory.combine(parts)])
@@ -358,7 +360,7 @@ def backtest(
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     history = _load(prometheus_url, snapshot, demo, namespace, workload, selector, f"{train_s + test_s:g}s", step,
-                    end, quiet, connection, summary=False)
+                    end, quiet, connection, EVERY_STEP)
     training, testing = split(history, train_s, test_s)
     result = run_backtest(training, testing, tuple(strategy or STRATEGIES), policies)
     text = render_backtest(result, fmt)
@@ -705,7 +707,7 @@ def snapshot(
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     history = _load(prometheus_url, None, False, namespace, workload, selector, window, step, end, quiet,
-                    connection, summary=False)
+                    connection, EVERY_STEP)
     save_snapshot(history, output)
     stderr.print(f"wrote {output}: {len(history)} containers, {history.describe_window()}", markup=False,
                  highlight=False)
