@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from rightsizer.recommend import recommend
+from rightsizer.recommend import find, recommend
 from rightsizer.report import render
 from rightsizer.sources.client import PrometheusClient, PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
@@ -29,7 +29,7 @@ def main() -> None:
     started = time.perf_counter()
     settings = PrometheusSettings(args.url)
     client = PrometheusClient(settings, record=True)
-    options = FetchOptions(window=args.window, step=args.step, end=args.end, summary=True)
+    options = FetchOptions(window=args.window, step=args.step, end=args.end, needs=find("rightsizer").needs)
     history = load_prometheus_history(settings, options, client=client)
     fetched = time.perf_counter()
     render(recommend(history), "json")

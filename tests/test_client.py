@@ -69,7 +69,7 @@ def test_queries_go_in_a_post_body_with_auth_and_headers(server):
     url, script = server
     c = client(url, bearer_token="tok-123", headers={"X-Scope-OrgID": "team-a"})
     long_query = 'up{pod=~"' + "|".join(f"pod-{i}" for i in range(3000)) + '"}'
-    assert c.instant(long_query, 1000.0)[0]["metric"] == {"namespace": "shop"}
+    assert c.instant_rows(long_query, 1000.0, ("namespace",)) == [("shop", 1.0)]
     request = script.requests[0]
     assert request["path"] == "/api/v1/query"
     assert request["query_string"] == "", "nothing in the URL: a long pod regex cannot overflow it"
@@ -85,7 +85,7 @@ def test_transient_errors_are_retried(server):
     busy = json.dumps({"status": "error", "errorType": "unavailable", "error": "overloaded"}).encode()
     script.answers = [(503, busy, 0), (502, b"bad gateway", 0), (200, OK, 0)]
     c = client(url)
-    assert len(c.instant("up", 1.0)) == 1
+    assert len(c.instant_rows("up", 1.0, ())) == 1
     assert len(script.requests) == 3
 
 
@@ -93,7 +93,7 @@ def test_persistent_server_errors_end_in_a_clear_error(server):
     url, script = server
     script.answers = [(500, json.dumps({"status": "error", "errorType": "internal", "error": "boom"}).encode(), 0)]
     with pytest.raises(PrometheusQueryError, match=r"HTTP 500 \(internal: boom\)"):
-        client(url).instant("up", 1.0)
+        client(url).instant_rows("up", 1.0, ())
     assert len(script.requests) == 3, "one try and two retries"
 
 
@@ -113,7 +113,7 @@ def test_client_errors_are_not_retried(server, status, error, message):
     body = json.dumps({"status": "error", "errorType": "bad_data", "error": "parse error"}).encode()
     script.answers = [(status, body, 0)]
     with pytest.raises(error, match=message):
-        client(url).instant("up{", 1.0)
+        client(url).instant_rows("up{", 1.0, ())
     assert len(script.requests) == 1
 
 
@@ -121,7 +121,7 @@ def test_truncated_json_is_retried_then_reported(server):
     url, script = server
     script.answers = [(200, OK[:25], 0)]
     with pytest.raises(PrometheusQueryError, match="malformed answer"):
-        client(url).instant("up", 1.0)
+        client(url).instant_rows("up", 1.0, ())
     assert len(script.requests) == 3
 
 
@@ -129,4 +129,4 @@ def test_a_slow_server_times_out(server):
     url, script = server
     script.answers = [(200, OK, 1.5)]
     with pytest.raises(PrometheusUnreachable, match="did not answer within 0.5s"):
-        client(url, timeout=0.5, retries=1).instant("up", 1.0)
+        client(url, timeout=0.5, retries=1).instant_rows("up", 1.0, ())

@@ -11,7 +11,7 @@ import pytest
 
 from rightsizer.errors import MissingMetricsError, NoDataError, PrometheusUnreachable, RightsizerError
 from rightsizer.history import ContainerKey, Resources
-from rightsizer.recommend import recommend
+from rightsizer.recommend import find, recommend
 from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusClient, PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions, load_prometheus_history
@@ -140,10 +140,10 @@ def test_namespace_workload_and_selector_filters(prometheus):
 def test_long_ranges_are_split_under_the_points_limit(prometheus):
     fine = FetchOptions(window=prometheus.options.window, step=10, end=prometheus.end)
     client = PrometheusClient(prometheus.settings())
-    start, n_steps = fine.grid()
-    assert n_steps > 11_000
+    grid = fine.grid()
+    assert grid.n_steps > 11_000
     rows = client.range('kube_pod_container_info{namespace="payments", container="postgres"}',
-                        start, start + (n_steps - 1) * 10, 10)
+                        grid.start, grid.end, 10)
     assert client.queries >= 2, "one query would be refused by Prometheus"
     for row in rows:
         stamps = row.times.tolist()
@@ -194,12 +194,13 @@ def test_a_prometheus_without_cadvisor_names_the_exporter(tmp_path):
             load_prometheus_history(PrometheusSettings(server.url), options)
 
 
-def test_summary_fetch_recommends_exactly_what_the_full_fetch_does(prometheus, fetched):
+@pytest.mark.parametrize("strategy", ["rightsizer", "max-plus-15", "vpa-like"])
+def test_what_a_strategy_needs_recommends_exactly_what_the_full_fetch_does(prometheus, fetched, strategy):
     """Hourly working-set peaks and only the throttled steps give the same recommendations, for less data."""
     from dataclasses import replace
 
     full = load_prometheus_history(prometheus.settings(), prometheus.options)
-    summary = load_prometheus_history(prometheus.settings(), replace(prometheus.options, summary=True))
+    summary = load_prometheus_history(prometheus.settings(), replace(prometheus.options, needs=find(strategy).needs))
     assert set(summary.containers) == set(full.containers)
     def points(history, series):
         return sum(int(np.isfinite(ch.samples[series]).sum()) for ch in history)
@@ -207,21 +208,23 @@ def test_summary_fetch_recommends_exactly_what_the_full_fetch_does(prometheus, f
     assert points(summary, "memory") < 0.15 * points(full, "memory"), "working-set peaks come per hour"
     assert points(summary, "throttled") < points(full, "throttled"), "unthrottled steps stay on the server"
     assert points(summary, "cpu") == points(full, "cpu")
-    ours = {r.key: r for r in recommend(summary)}
-    for rec in recommend(full):
+    ours = {r.key: r for r in recommend(summary, strategy=strategy)}
+    for rec in recommend(full, strategy=strategy):
         got = ours[rec.key]
         assert (got.requests, got.limits, got.nodejs, got.risk) == (rec.requests, rec.limits, rec.nodejs, rec.risk), \
             rec.key
 
 
 def test_settings_of_workloads_not_seen_lately_come_from_the_whole_window(prometheus):
-    """The summary fetch reads settings over the last day, then over the window for what it did not see."""
+    """A fetch for the default strategy reads settings over the last day, then over the window for what it did
+    not see."""
     from dataclasses import replace
 
     day = 86_400
     later = FetchOptions(window=prometheus.options.window + 1.5 * day, step=300, end=prometheus.end + 1.5 * day)
     client = PrometheusClient(prometheus.settings(), record=True)
-    summary = load_prometheus_history(prometheus.settings(), replace(later, summary=True), client=client)
+    summary = load_prometheus_history(prometheus.settings(), replace(later, needs=find("rightsizer").needs),
+                                      client=client)
     full = load_prometheus_history(prometheus.settings(), later)
     assert any("pod=~" in form["query"] for path, form in client.sent or [] if path.endswith("/query")), \
         "nothing ran in the last day: every workload's settings came from the whole window"
@@ -262,3 +265,27 @@ def test_owner_families_are_read_from_the_series_index(prometheus, fetched):
     queried = [form["query"] for path, form in client.sent or [] if path == "/api/v1/query"]
     assert not any("_owner{" in query and "kube_pod_owner" not in query for query in queried)
     assert set(history.containers) == set(fetched.containers)
+
+
+def test_ad_hoc_queries_come_back_as_data_frames(prometheus, fetched):
+    """The notebook's exploration helper gives the very rates the source read, a row per series and time."""
+    from rightsizer.sources import queries as q
+    from rightsizer.sources.explore import query_range_frame
+
+    key = ContainerKey("payments", "StatefulSet", "ledger-db", "postgres")
+    ch = fetched[key]
+    options = prometheus.options
+    query = q.cpu_usage(q.Matchers(("payments",), ("ledger-db-0",)), options.rate_window).replace(
+        "{", '{container="postgres", ', 1)
+    end = fetched.end
+    frame = query_range_frame(prometheus.settings(), query, end - 3600, end, options.step)
+    assert set(frame["pod"]) == {"ledger-db-0"} and set(frame["container"]) == {"postgres"}
+    assert len(frame) == 13, "an hour at 5-minute steps, both ends included"
+    pod = ch.pods.index("ledger-db-0")
+    last = (ch.samples.pod == pod) & (ch.samples.step == fetched.n_steps - 1)
+    assert frame.index[-1].timestamp() == end
+    assert frame["value"].iloc[-1] == pytest.approx(float(ch.samples["cpu"][last][0]), rel=1e-6)
+    empty = query_range_frame(prometheus.settings(), 'up{job="no-such-job"}', end - 3600, end, options.step)
+    assert empty.empty and list(empty.columns) == ["value"]
+    with pytest.raises(RightsizerError, match="bad_data"):
+        query_range_frame(prometheus.settings(), "rate(", end - 3600, end, options.step)

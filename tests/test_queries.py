@@ -75,10 +75,10 @@ def test_quoted_values_round_trip_through_prometheus(prometheus, value, other):
         return f'label_replace(vector(1), "v", {q.quote(text.replace("$", "$$"))}, "", "")'
 
     query = f'label_replace({set_v(value)}, "hit", "yes", "v", {q.regex_alternation([value])})'
-    [row] = client.instant(query, prometheus.end)
-    assert row["metric"].get("v", "") == value
-    assert row["metric"].get("hit") == "yes"
+    [(v, hit, _)] = client.instant_rows(query, prometheus.end, ("v", "hit"))
+    assert v == value
+    assert hit == "yes"
     if other != value:
         miss = f'label_replace({set_v(other)}, "hit", "yes", "v", {q.regex_alternation([value])})'
-        [row] = client.instant(miss, prometheus.end)
-        assert "hit" not in row["metric"]
+        [(_, hit, _)] = client.instant_rows(miss, prometheus.end, ("v", "hit"))
+        assert hit == "", "no hit label"

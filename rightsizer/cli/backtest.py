@@ -10,6 +10,7 @@ import typer
 from rightsizer.backtest import backtest as run_backtest
 from rightsizer.backtest import split
 from rightsizer.history import ClusterHistory
+from rightsizer.needs import EVERY_STEP
 from rightsizer.recommend import STRATEGIES
 from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
 from rightsizer.timeparse import parse_duration
@@ -64,7 +65,7 @@ def backtest(
     policies = policy.policies()
     train_s, test_s = parse_duration(train, flag="--train"), parse_duration(test, flag="--test")
     flags = SourceFlags(prometheus, connection, offline, scope, grid, run)
-    history = ClusterHistory.combine(history_parts(flags, train_s + test_s, summary=False))
+    history = ClusterHistory.combine(history_parts(flags, train_s + test_s, EVERY_STEP))
     training, testing = split(history, train_s, test_s)
     result = run_backtest(training, testing, tuple(strategy or STRATEGIES), policies)
     emit(render_backtest(result, fmt), output)

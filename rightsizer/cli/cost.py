@@ -9,7 +9,7 @@ import typer
 
 from rightsizer.cost.estimate import UTILIZATION, estimate_cost
 from rightsizer.history import ClusterHistory
-from rightsizer.recommend import recommend
+from rightsizer.recommend import find, recommend
 from rightsizer.report.cost import COST_FORMATS, render_cost
 
 from .console import emit, setup_logging
@@ -60,7 +60,7 @@ def cost(
         raise typer.BadParameter(f"choose one of {', '.join(COST_FORMATS)}", param_hint="'-o' / '--format'")
     policies = policy.policies()
     history = ClusterHistory.combine(history_parts(
-        SourceFlags(prometheus, connection, offline, scope, grid, run), window.seconds()))
+        SourceFlags(prometheus, connection, offline, scope, grid, run), window.seconds(), find("rightsizer").needs))
     recs = recommend(history, policies)
     fill = utilization if utilization is not None else UTILIZATION[policies.profile]
     estimate = estimate_cost(history, recs, prices.load_catalog(), prices.region, prices.instance_type, repo, fill)

@@ -18,7 +18,7 @@ from rightsizer.gitops.pr import open_or_update
 from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
 from rightsizer.gitops.repo import GitRepo
 from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
-from rightsizer.recommend import RecommendationSet
+from rightsizer.recommend import RecommendationSet, find
 
 from .console import say, setup_logging
 from .options import (
@@ -59,7 +59,7 @@ def _changes(file: Path | None, flags: SourceFlags, window: WindowOptions, polic
                                   "'rightsizer report -o json --output FILE'") from None
         wanted = flags.scope.scope()
         return _one_cluster([c for c in plan_from_report(doc) if wanted.key_ok(c.key)]), None
-    parts = history_parts(flags, window.seconds())
+    parts = history_parts(flags, window.seconds(), find("rightsizer").needs)
     recs = recommend_priced(parts, prices.pricing(), policy.policies())  # the PR body shows what it saves
     return _one_cluster(plan(recs)), recs
 

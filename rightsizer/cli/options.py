@@ -21,6 +21,7 @@ from rightsizer.cost.catalog import Catalog, load_catalog
 from rightsizer.cost.pricing import Pricing
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory
+from rightsizer.needs import DataNeeds
 from rightsizer.scope import Scope
 from rightsizer.sources.connection import prometheus_settings
 from rightsizer.sources.prometheus import FetchOptions
@@ -203,11 +204,11 @@ class SourceFlags:
     run: RunOptions
 
 
-def history_parts(flags: SourceFlags, window: float, *, summary: bool = True) -> Iterator[ClusterHistory]:
+def history_parts(flags: SourceFlags, window: float, needs: DataNeeds) -> Iterator[ClusterHistory]:
     """The history the flags name, ``window`` seconds of it, in parts of whole workloads (``--batch-pods``).
 
-    ``summary`` lets the server aggregate what a recommendation does not need step by step
-    (backtests and snapshots want every step).
+    ``needs`` (a strategy's, or :data:`EVERY_STEP` for backtests and snapshots) lets the server aggregate
+    what the consumer does not read.
     """
     prometheus, connection, offline, scope, grid = (flags.prometheus, flags.connection, flags.offline, flags.scope,
                                                     flags.grid)
@@ -219,7 +220,7 @@ def history_parts(flags: SourceFlags, window: float, *, summary: bool = True) ->
     if not math.isfinite(connection.timeout):
         raise RightsizerError(f"invalid --timeout {connection.timeout}: give seconds, e.g. 60")
     options = FetchOptions(window=window, step=parse_duration(grid.step, flag="--step"), end=parse_instant(grid.end),
-                           batch_pods=connection.batch_pods, summary=summary, cluster_label=prometheus.cluster_label)
+                           batch_pods=connection.batch_pods, needs=needs, cluster_label=prometheus.cluster_label)
     if connection.insecure_skip_tls_verify:
         warn("TLS certificate verification is off (--insecure-skip-tls-verify)")
     settings = prometheus_settings(

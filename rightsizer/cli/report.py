@@ -11,7 +11,7 @@ from rich.console import Console
 
 from rightsizer.api import recommend_priced
 from rightsizer.history import ClusterHistory
-from rightsizer.recommend import STRATEGIES
+from rightsizer.recommend import STRATEGIES, find
 from rightsizer.report import FORMATS, render
 from rightsizer.report.table import build_table, dropped_note, missing_note
 
@@ -70,7 +70,8 @@ def report(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="'-o' / '--format'")
     policies = policy.policies()
-    parts = history_parts(SourceFlags(prometheus, connection, offline, scope, grid, run), window.seconds())
+    parts = history_parts(SourceFlags(prometheus, connection, offline, scope, grid, run), window.seconds(),
+                          find(strategy).needs)
     history = None
     if fmt == "html":  # its pictures need the samples: hold them all
         parts = iter([history := ClusterHistory.combine(parts)])

@@ -9,6 +9,7 @@ import typer
 
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory
+from rightsizer.needs import EVERY_STEP
 from rightsizer.report.table import missing_note
 from rightsizer.sources.snapshot import save_snapshot
 
@@ -47,7 +48,7 @@ def snapshot(
         raise RightsizerError("snapshot records from Prometheus: pass --prometheus-url URL "
                               "(or set RIGHTSIZER_PROMETHEUS_URL)")
     history = ClusterHistory.combine(history_parts(
-        SourceFlags(prometheus, connection, OfflineOptions(), scope, grid, run), window.seconds(), summary=False))
+        SourceFlags(prometheus, connection, OfflineOptions(), scope, grid, run), window.seconds(), EVERY_STEP))
     save_snapshot(history, output)
     say(f"wrote {output}: {len(history)} containers, {history.describe_window()}")
     if history.missing:

@@ -1,7 +1,8 @@
 """Recommendations: from a ClusterHistory to new requests and limits, each with its reasons and risk.
 
-Strategies are registered by name; ``rightsizer`` (the default) is the full engine, the
-others are the baselines the backtest compares it with.
+Strategies are registered by name (:mod:`rightsizer.recommend.strategy`); ``rightsizer``
+(the default, :mod:`~rightsizer.recommend.engine`) is the full engine, the others are the
+baselines the backtest compares it with (:mod:`~rightsizer.recommend.baselines`).
 """
 
 from __future__ import annotations
@@ -9,19 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from rightsizer.config import PolicySet
-from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory, ContainerHistory, WorkloadKey
-from rightsizer.recommend.baselines import max_plus_15, vpa_like
-from rightsizer.recommend.engine import Context, apply_hpa, recommend_container
+from rightsizer.recommend import baselines  # noqa: F401  (registers the baselines, after the default it imports)
+from rightsizer.recommend.engine import Context
 from rightsizer.recommend.model import NodeOptions, Recommendation, RecommendationSet
-
-Strategy = Callable[[ContainerHistory, Context], Recommendation]
-
-STRATEGIES: dict[str, Strategy] = {
-    "rightsizer": recommend_container,
-    "max-plus-15": max_plus_15,
-    "vpa-like": vpa_like,
-}
+from rightsizer.recommend.strategy import STRATEGIES, Strategy, find
 
 #: Kinds that run now and then, so a long gap does not mean they are gone.
 _INTERMITTENT = ("CronJob", "Job")
@@ -36,24 +29,7 @@ def recommend(history: ClusterHistory, policies: PolicySet | None = None, strate
     >>> recs.to_frame()[["workload", "container", "cpu_request_new", "risk"]].shape[1]
     4
     """
-    if strategy not in STRATEGIES:
-        raise RightsizerError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
-    policies = policies or PolicySet()
-    run = STRATEGIES[strategy]
-    items: list[Recommendation] = []
-    dropped = _gone(history, policies)
-    by_workload: dict[WorkloadKey, list[ContainerHistory]] = {}
-    for ch in history:
-        if str(ch.key) not in dropped:
-            by_workload.setdefault(ch.key.workload_key, []).append(ch)
-    for key, containers in by_workload.items():
-        ctx = Context(history, policies.for_workload(key), history.workloads.get(key))
-        recs = [run(ch, ctx) for ch in containers]
-        if strategy == "rightsizer":
-            apply_hpa(recs, ctx)
-        items.extend(recs)
-    return RecommendationSet(items, window=history.describe_window(), source=history.source, strategy=strategy,
-                             missing=dict(history.missing), dropped=dropped)
+    return recommend_parts([history], policies, strategy)
 
 
 def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None = None,
@@ -63,14 +39,17 @@ def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None 
 
     ``each`` sees every part with its recommendations while the part is still in memory
     (the CLI prices them there).  The result is what :func:`recommend` gives for the
-    whole history: recommendations are per workload, and a part always holds whole ones.
+    whole history: recommendations are per workload, a part always holds whole ones, and
+    they are listed by container key however the parts were cut.
     """
+    run = find(strategy)
+    policies = policies or PolicySet()
     items: list[Recommendation] = []
     missing: dict[str, str] = {}
     dropped: dict[str, str] = {}
     window = source = ""
     for part in parts:
-        recs = recommend(part, policies, strategy)
+        recs = _recommend_part(part, policies, run)
         if each is not None:
             each(recs, part)
         items.extend(recs.items)
@@ -82,6 +61,23 @@ def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None 
     items.sort(key=lambda r: r.key)
     return RecommendationSet(items, window=window, source=source, strategy=strategy, missing=missing,
                              dropped=dropped)
+
+
+def _recommend_part(history: ClusterHistory, policies: PolicySet, run: Strategy) -> RecommendationSet:
+    """The recommendations of one part: the strategy's rule per container, then its step per workload."""
+    items: list[Recommendation] = []
+    dropped = _gone(history, policies)
+    by_workload: dict[WorkloadKey, list[ContainerHistory]] = {}
+    for ch in history:
+        if str(ch.key) not in dropped:
+            by_workload.setdefault(ch.key.workload_key, []).append(ch)
+    for key, containers in by_workload.items():
+        ctx = Context(history, policies.for_workload(key), history.workloads.get(key))
+        recs = [run.container(ch, ctx) for ch in containers]
+        run.workload(recs, ctx)
+        items.extend(recs)
+    return RecommendationSet(items, window=history.describe_window(), source=history.source, strategy=run.name,
+                             missing=dict(history.missing), dropped=dropped)
 
 
 def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:
@@ -105,4 +101,5 @@ def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:
     return gone
 
 
-__all__ = ["STRATEGIES", "NodeOptions", "Recommendation", "RecommendationSet", "recommend", "recommend_parts"]
+__all__ = ["STRATEGIES", "NodeOptions", "Recommendation", "RecommendationSet", "Strategy", "find", "recommend",
+           "recommend_parts"]

@@ -16,10 +16,12 @@ import math
 import numpy as np
 
 from rightsizer.history import ContainerHistory, Resources
+from rightsizer.needs import DataNeeds
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.engine import Context, history_hours, round_up
 from rightsizer.recommend.model import Recommendation
-from rightsizer.units import DAY, MiB
+from rightsizer.recommend.strategy import Strategy
+from rightsizer.units import DAY, HOUR, MiB
 
 
 def _empty(ch: ContainerHistory) -> Recommendation:
@@ -100,3 +102,20 @@ def vpa_like(ch: ContainerHistory, ctx: Context) -> Recommendation:
     rec.reasons.append(f"vpa-like: cpu p90 {format_cpu(cpu_request)}, memory p90 of daily peaks "
                        f"{format_memory(memory)} (decaying, +15%)")
     return rec
+
+
+#: what both baselines read: CPU at every step, the memory maximum or daily peaks (a peak of whole hours), the
+#: current settings
+_NEEDS = DataNeeds(memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY, pod_nodes=False)
+
+
+class MaxPlus15(Strategy):
+    name = "max-plus-15"
+    needs = _NEEDS
+    container = staticmethod(max_plus_15)
+
+
+class VpaLike(Strategy):
+    name = "vpa-like"
+    needs = _NEEDS
+    container = staticmethod(vpa_like)

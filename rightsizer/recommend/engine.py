@@ -10,6 +10,7 @@ import numpy as np
 
 from rightsizer.config import Policy
 from rightsizer.history import ClusterHistory, ContainerHistory, Resources, Workload
+from rightsizer.needs import DataNeeds
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.cpu import estimate_cpu
 from rightsizer.recommend.hpa import keep_scaling_point
@@ -17,8 +18,9 @@ from rightsizer.recommend.memory import estimate_memory
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
+from rightsizer.recommend.strategy import Strategy
 from rightsizer.recommend.trend import per_day, project
-from rightsizer.units import MiB
+from rightsizer.units import DAY, HOUR, MiB
 
 
 @dataclass(frozen=True)
@@ -269,3 +271,14 @@ def _assess(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> None:
         rec.raise_risk("medium", f"memory limit more than halved ({format_memory(cur)} -> {format_memory(new)})")
     if ch.requests.cpu and rec.requests.cpu and rec.requests.cpu > ch.requests.cpu * 2:
         rec.raise_risk("medium", "cpu request more than doubled: check the nodes have room")
+
+
+class Rightsizer(Strategy):
+    """The default strategy: the rules above, then the HPA's scaling point per workload."""
+
+    name = "rightsizer"
+    # the memory rule reads daily peaks (a day's peak is the peak of its hours), the CPU rule only the steps
+    # that were throttled, and the settings of each container's latest pod, not which node ran it
+    needs = DataNeeds(memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY, pod_nodes=False)
+    container = staticmethod(recommend_container)
+    workload = staticmethod(apply_hpa)

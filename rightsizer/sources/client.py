@@ -1,18 +1,19 @@
 """HTTP access to a Prometheus-compatible query API: auth, TLS, POST bodies, timeouts, retries.
 
-Built on prometheus-api-client's ``PrometheusConnect`` with a session of our own, because
-four things matter at scale that its defaults do not give:
+One ``requests`` session of our own carries every query, because four things matter at
+scale that a stock client does not give:
 
-* queries go in a form-encoded POST *body* (its POST mode still puts them in the URL,
-  and a long pod regex then hits ``414 URI Too Long``);
+* queries go in a form-encoded POST *body* (prometheus-api-client's POST mode still puts
+  them in the URL, and a long pod regex then hits ``414 URI Too Long``);
 * responses are not gzip-compressed (``Accept-Encoding: identity``): Prometheus spends
   seconds compressing a large range result, more than the transfer saves on a LAN;
 * an error answer becomes one :class:`PrometheusQueryError` naming the HTTP status and
   Prometheus' own error text, and transient failures are retried with backoff;
-* range answers, and the discovery answers that hold a series per pod, are decoded by
-  :mod:`rightsizer.sources.matrix` into arrays and tuples rather than a Python object per
-  point and a dict per series (they go through the same session, not through
-  ``PrometheusConnect``'s decoding).
+* answers are decoded by :mod:`rightsizer.sources.matrix` into arrays and tuples rather
+  than a Python object per point and a dict per series.
+
+prometheus-api-client is used where its shape is what is wanted: the notebook's ad-hoc
+queries as DataFrames (:mod:`rightsizer.sources.explore`), through this same session.
 
 Credentials never appear in messages: URLs are shown without their user-info.
 """
@@ -31,8 +32,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import requests
-from prometheus_api_client import PrometheusConnect
-from urllib3.util.retry import Retry
 
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
 from rightsizer.sources.matrix import MatrixError, Series, decode_matrix, decode_series, decode_vector
@@ -169,23 +168,14 @@ class PrometheusClient:
         session.hooks["response"].append(_check_response)
         session.hooks["response"].append(self._count)
         auth = (settings.username, settings.password or "") if settings.username else None
-        self._session, self._auth = session, auth
-        self._prom = PrometheusConnect(
-            url=self.url, session=session, auth=auth, timeout=settings.timeout, method="POST",
-            retry=Retry(total=0, raise_on_status=False),  # retries are ours: they must cover POST and bodies
-        )
+        self.session, self.auth = session, auth
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.queries += 1
         self.bytes_received += len(response.content)
 
     def close(self) -> None:
-        self._prom.close()
-
-    def instant(self, query: str, at: float) -> list[dict[str, Any]]:
-        params = self._instant_form(query, at)
-        del params["query"]  # custom_query sends it itself
-        return self._with_retries(query, lambda: self._prom.custom_query(query, params=params))
+        self.session.close()
 
     def _instant_form(self, query: str, at: float) -> dict[str, str]:
         """The form of an instant query, recorded when ``record`` is on."""
@@ -197,11 +187,11 @@ class PrometheusClient:
     def instant_rows(self, query: str, at: float, labels: tuple[str, ...]) -> list[tuple[Any, ...]]:
         """An instant query's series as ``(label values..., value)`` tuples of the ``labels`` asked for.
 
-        For answers with a series per pod of the window: far smaller than the dicts
-        :meth:`instant` returns (see :func:`~rightsizer.sources.matrix.decode_vector`).
+        For answers with a series per pod of the window: far smaller than a dict per series
+        (see :func:`~rightsizer.sources.matrix.decode_vector`).
         """
         form = self._instant_form(query, at)
-        return self._with_retries(query, lambda: self._post("/api/v1/query", form,  # type: ignore[no-any-return]
+        return self.with_retries(query, lambda: self._post("/api/v1/query", form,  # type: ignore[no-any-return]
                                                             lambda body: decode_vector(body, labels)))
 
     def series_rows(self, match: str, start: float, end: float, labels: tuple[str, ...]) -> list[tuple[Any, ...]]:
@@ -215,7 +205,7 @@ class PrometheusClient:
         form = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
         if self.sent is not None:
             self.sent.append(("/api/v1/series", dict(form)))
-        return self._with_retries(match, lambda: self._post("/api/v1/series", form,  # type: ignore[no-any-return]
+        return self.with_retries(match, lambda: self._post("/api/v1/series", form,  # type: ignore[no-any-return]
                                                             lambda body: decode_series(body, labels)))
 
     def range(self, query: str, start: float, end: float, step: float) -> list[Series]:
@@ -236,7 +226,7 @@ class PrometheusClient:
             if self.sent is not None:
                 self.sent.append(("/api/v1/query_range", form))
             try:
-                answer = self._with_retries(query, lambda f=form: self._post("/api/v1/query_range", f, decode_matrix))
+                answer = self.with_retries(query, lambda f=form: self._post("/api/v1/query_range", f, decode_matrix))
             except PrometheusQueryError as exc:
                 asked = round((chunk_end - chunk_start) / step)
                 if asked < 2 or not any(m in str(exc).lower() for m in _TOO_LARGE):
@@ -256,16 +246,17 @@ class PrometheusClient:
     def _post(self, path: str, form: dict[str, str], decode: Callable[[bytes], list[Any]]) -> list[Any]:
         """One query through the same session (auth, TLS, headers, hooks) as every query, decoded compactly.
 
-        prometheus-api-client would decode the answer into a list per point and a dict
-        per series: several times slower and larger than what is kept of them.
+        A generic JSON decode would make a list per point and a dict per series: several
+        times slower and larger than what is kept of them.
         """
-        response = self._session.post(f"{self.url}{path}", data=form, timeout=self.settings.timeout, auth=self._auth)
+        response = self.session.post(f"{self.url}{path}", data=form, timeout=self.settings.timeout, auth=self.auth)
         try:
             return decode(response.content)
         except MatrixError as exc:
             raise ValueError(str(exc)) from None
 
-    def _with_retries(self, query: str, call: Callable[[], Any]) -> Any:
+    def with_retries(self, query: str, call: Callable[[], Any]) -> Any:
+        """``call()``'s list of results; transient failures retried, every failure one precise error."""
         where = redact_url(self.url)
         attempt = 0
         while True:

@@ -1,0 +1,191 @@
+"""Assembly: one ContainerHistory per workload container of a batch, from its range answers (pure: no I/O).
+
+A batch holds tens of thousands of short series (a CronJob's pods live minutes): every
+point of every series is placed at once, by the row key ``pod * n_steps + step``, rather
+than series by series.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from operator import itemgetter
+
+import numpy as np
+
+from rightsizer.history import (
+    SERIES,
+    ClusterHistory,
+    ContainerEvent,
+    ContainerHistory,
+    ContainerKey,
+    Resources,
+    Samples,
+    Workload,
+)
+from rightsizer.sources.matrix import Series
+from rightsizer.sources.prometheus.discovery import ContainerId, Discovery
+from rightsizer.sources.prometheus.options import Grid
+
+
+def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: str, source: str,
+             restarts_from: int) -> ClusterHistory:
+    """The part of the history one batch's answers hold (``restarts_from``: the first step the restart
+    counter was read at)."""
+    ids = {name: [(container_id(series.labels, d), series) for series in usage.get(name, [])] for name in SERIES}
+    # the pods: those cAdvisor saw (CPU or memory), in (workload container, pod) order
+    seen = {cid for name in ("cpu", "memory") for cid, _ in ids[name] if cid is not None and cid[:2] in d.owners}
+    keyed = sorted((_key(cid, d, cluster), cid[1], cid) for cid in seen)
+    gid = {cid: i for i, (_, _, cid) in enumerate(keyed)}
+    n = grid.n_steps
+    points = {name: _place([(gid[cid], series) for cid, series in rows if cid in gid], grid.start, grid.step, n)
+              for name, rows in ids.items()}
+    every = _union([k for k, _ in points.values()])
+    columns = {}
+    for name, (keys, values) in points.items():
+        column = np.full(len(every), np.nan, dtype=np.float32)
+        column[np.searchsorted(every, keys)] = values
+        columns[name] = column
+    pod_of = (every // n).astype(np.int64)
+    step_of = (every % n).astype(np.int32)
+    events = _events(usage.get("restarts", []), usage.get("reasons", []), d, grid, restarts_from)
+    containers: dict[ContainerKey, ContainerHistory] = {}
+    bounds = np.searchsorted(pod_of, np.arange(len(keyed) + 1))
+    first = 0
+    while first < len(keyed):
+        key = keyed[first][0]
+        last = first
+        while last + 1 < len(keyed) and keyed[last + 1][0] == key:
+            last += 1
+        lo, hi = bounds[first], bounds[last + 1]
+        cids = [cid for _, _, cid in keyed[first : last + 1]]
+        ends = [int(step_of[bounds[i + 1] - 1]) if bounds[i + 1] > bounds[i] else -1
+                for i in range(first, last + 1)]
+        latest = cids[ends.index(max(ends))]  # the pod seen last: its settings are the current ones
+        samples = Samples((pod_of[lo:hi] - first).astype(np.int32), step_of[lo:hi],
+                          {name: column[lo:hi] for name, column in columns.items()})
+        containers[key] = _container(key, cids, latest, samples, events, d)
+        first = last + 1
+    workloads = {k.workload_key: Workload(k.workload_key, d.hpas.get(k.workload_key)) for k in containers}
+    pod_nodes = {(k.namespace, pod): d.pod_nodes[(k.namespace, pod)] for k, ch in containers.items()
+                 for pod in ch.pods if (k.namespace, pod) in d.pod_nodes}
+    return ClusterHistory(grid.start, grid.step, grid.n_steps, containers, workloads, d.nodes, pod_nodes,
+                          source=source)
+
+
+def _key(cid: ContainerId, d: Discovery, cluster: str) -> ContainerKey:
+    kind, workload = d.owners[cid[:2]]
+    return ContainerKey(cid[0], kind, workload, cid[2], cluster)
+
+
+def _container(key: ContainerKey, cids: list[ContainerId], latest: ContainerId, samples: Samples,
+               events: dict[ContainerId, list[ContainerEvent]], d: Discovery) -> ContainerHistory:
+    pods = [cid[1] for cid in cids]
+    req = d.requests.get(latest, {})
+    lim = d.limits.get(latest, {})
+    nodejs = next((d.nodejs[(key.namespace, p, key.container)] for p in reversed(pods)
+                   if (key.namespace, p, key.container) in d.nodejs), None)
+    if nodejs is None:
+        nodejs = next((d.nodejs[(key.namespace, p, "")] for p in reversed(pods)
+                       if (key.namespace, p, "") in d.nodejs and len(d.containers[(key.namespace, p)]) == 1),
+                      None)
+    return ContainerHistory(
+        key=key,
+        pods=pods,
+        samples=samples,
+        requests=Resources(req.get("cpu"), req.get("memory")),
+        limits=Resources(lim.get("cpu"), lim.get("memory")),
+        image=d.images.get(latest),
+        events=sorted((e for cid in cids for e in events.get(cid, ())), key=lambda e: (e.time, e.pod)),
+        nodejs_version=nodejs or None,
+        init=latest in d.init,
+    )
+
+
+def container_id(labels: dict[str, str], d: Discovery) -> ContainerId | None:
+    """The container a series belongs to; a prom-client series without a container label is attached
+    to its pod's only container."""
+    ns, pod, container = labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")
+    if container:
+        return ns, pod, container
+    known = d.containers.get((ns, pod), set())
+    return (ns, pod, next(iter(known))) if len(known) == 1 else None
+
+
+def _events(restarts: list[Series], reasons: list[Series], d: Discovery, grid: Grid, first: int
+            ) -> dict[ContainerId, list[ContainerEvent]]:
+    """Restarts from the counter's steps; the reason is the last-terminated reason right after."""
+    reason_at: dict[ContainerId, list[tuple[np.ndarray, str]]] = defaultdict(list)
+    for r in reasons:
+        cid = container_id(r.labels, d)
+        if cid is not None:
+            idx, _ = to_steps(r.times, r.values, grid.start, grid.step, grid.n_steps)
+            reason_at[cid].append((idx, r.labels.get("reason", "")))
+    out: dict[ContainerId, list[ContainerEvent]] = defaultdict(list)
+    for r in restarts:
+        cid = container_id(r.labels, d)
+        if cid is None:
+            continue
+        idx, vals = to_steps(r.times, r.values, grid.start, grid.step, grid.n_steps)
+        # a pod seen from the window's first step may have restarted before it: that is the baseline
+        previous = float(vals[0]) if len(idx) and idx[0] == first else 0.0
+        for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
+            count = round(v - previous)
+            previous = max(previous, v)
+            if i == first or count <= 0:
+                continue
+            reason = next((name for steps, name in reason_at.get(cid, []) if i in set(steps.tolist())), "")
+            t = grid.start + i * grid.step
+            out[cid].extend(ContainerEvent(t, cid[1], reason) for _ in range(count))
+    return out
+
+
+def to_steps(times: np.ndarray, values: np.ndarray, start: float, step: float, n_steps: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(step indices, float32 values) of a range result's points on the grid.
+
+    A timestamp off the grid (a skewed clock, a store that shifts evaluation times) goes to
+    the nearest step; points outside the window are dropped, and of two points on one step
+    the higher is kept, so a series holds at most one value per step.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    return _on_grid(np.zeros(len(times), dtype=np.int64), times, np.asarray(values), start, step, n_steps)
+
+
+def _union(sorted_keys: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of sorted, duplicate-free key arrays (a merge, cheaper than hashing them again)."""
+    if not sorted_keys:
+        return np.zeros(0, dtype=np.int64)
+    merged = np.sort(np.concatenate(sorted_keys), kind="stable")
+    return merged[np.r_[True, merged[1:] != merged[:-1]]] if len(merged) else merged
+
+
+def _place(rows: list[tuple[int, Series]], start: float, step: float, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row keys ``pod * n_steps + step``, float32 values) of many series at once (``rows``: pod, series)."""
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    rows = sorted(rows, key=itemgetter(0))  # by pod: the keys come out sorted unless a pod has duplicates
+    lengths = np.fromiter((len(series.times) for _, series in rows), dtype=np.int64, count=len(rows))
+    pods = np.repeat(np.fromiter((pod for pod, _ in rows), dtype=np.int64, count=len(rows)), lengths)
+    return _on_grid(pods, np.concatenate([series.times for _, series in rows]),
+                    np.concatenate([series.values for _, series in rows]), start, step, n_steps)
+
+
+def _on_grid(pods: np.ndarray, times: np.ndarray, values: np.ndarray, start: float, step: float, n_steps: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted keys ``pod * n_steps + step``, float32 values): each point at its nearest step inside the
+    window, the highest of the points on one step kept.
+
+    Usage queries leave duplicate series to us (a container's cAdvisor series while it
+    restarts, a target scraped by two jobs): ``max by`` on the server would cost Prometheus
+    another pass over every step of every series, a third of its time.
+    """
+    idx = np.rint((times - start) / step).astype(np.int64)
+    ok = (idx >= 0) & (idx < n_steps)
+    keys = (pods * n_steps + idx)[ok]
+    kept = values[ok].astype(np.float32)
+    if len(keys) > 1 and not np.all(keys[1:] > keys[:-1]):  # sorted and distinct already, most often
+        order = np.argsort(keys, kind="stable")
+        keys, kept = keys[order], kept[order]
+        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        keys, kept = keys[first], np.fmax.reduceat(kept, first)  # fmax: NaN only where every point is NaN
+    return keys, kept
