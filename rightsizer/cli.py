@@ -6,11 +6,8 @@ recommended under ``--fail-on-change``, 130 interrupted.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
-import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -31,11 +28,19 @@ from rightsizer.cost.catalog import Catalog, load_catalog
 from rightsizer.cost.estimate import UTILIZATION, attach_costs, estimate_cost
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
-from rightsizer.gitops.pr import open_or_update
-from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
+from rightsizer.gitops.pr import DEFAULT_BRANCH, cluster_of, open_or_update, work_branch
+from rightsizer.gitops.provider import choose_host, project_from_remote
 from rightsizer.gitops.repo import GitRepo
 from rightsizer.history import ClusterHistory
-from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
+from rightsizer.patch import (
+    PlannedChange,
+    build_patch,
+    one_cluster,
+    plan,
+    read_recommendations,
+    write_kubectl_patches,
+    write_patch,
+)
 from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend, recommend_parts
 from rightsizer.report import FORMATS, render
 from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
@@ -68,7 +73,6 @@ PrometheusUrl = Annotated[str | None, typer.Option(
     help="Prometheus-compatible API base URL, e.g. http://prometheus.monitoring:9090 (Mimir: .../prometheus).")]
 SnapshotFile = Annotated[Path | None, typer.Option(
     "--snapshot", rich_help_panel=SOURCE, help="Read a snapshot recorded by 'rightsizer snapshot'.")]
-DEFAULT_BRANCH = "rightsizer/resize"
 Demo = Annotated[bool, typer.Option("--demo", rich_help_panel=SOURCE, help="Use the bundled demo cluster.")]
 Namespace = Annotated[str | None, typer.Option(
     "--namespace", "-n", rich_help_panel=FILTER, help="Namespaces to include: a name or regex (full match).")]
@@ -378,28 +382,12 @@ def _recommendations_from(file: Path | None, prometheus_url: str | None, snapsho
     if file is not None:
         if prometheus_url or snapshot or demo:
             raise RightsizerError("--recommendations replaces the source: drop --prometheus-url, --snapshot or --demo")
-        try:
-            doc = json.loads(Path(file).read_text())
-        except FileNotFoundError:
-            raise RightsizerError(f"recommendations file {file} does not exist") from None
-        except (OSError, ValueError) as exc:
-            raise RightsizerError(f"recommendations file {file} is not a JSON report ({exc}); write one with "
-                                  "'rightsizer report -o json --output FILE'") from None
         scope = Scope(namespace, workload, selector, connection.get("cluster"))  # type: ignore[arg-type]
-        return _one_cluster([c for c in plan_from_report(doc) if scope.key_ok(c.key)]), None
+        return one_cluster(plan(read_recommendations(file, scope))), None
     parts = _parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                    connection)
     recs = _priced(parts, policies, "rightsizer", load_catalog(catalog), region, instance_type)  # the PR body
-    return _one_cluster(plan(recs)), recs  # shows what the change saves
-
-
-def _one_cluster(changes: list[PlannedChange]) -> list[PlannedChange]:
-    """A GitOps checkout describes one cluster: recommendations from several would fight over the same files."""
-    clusters = sorted({c.key.cluster for c in changes})
-    if len(clusters) > 1:
-        raise RightsizerError(f"the recommendations come from {len(clusters)} clusters ({', '.join(clusters)}): "
-                              "a repository is changed for one cluster at a time; choose it with --cluster NAME")
-    return changes
+    return one_cluster(plan(recs)), recs  # shows what the change saves
 
 
 RecommendationsFile = Annotated[Path | None, typer.Option(
@@ -552,15 +540,8 @@ def pull_request(
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
-    kind = provider or guess_provider(repo)
-    local = Path(repo).is_dir()
-    if kind is None and local:
-        remote = subprocess.run(["git", "-C", repo, "remote", "get-url", "origin"], capture_output=True, text=True,
-                                check=False).stdout.strip()
-        kind = guess_provider(remote)
-    if kind not in ("github", "gitlab"):
-        raise RightsizerError("cannot tell the code host: pass --provider github or --provider gitlab")
-    variable = token_env or ("GITHUB_TOKEN" if kind == "github" else "GITLAB_TOKEN")
+    host_type = choose_host(repo, provider)
+    variable = token_env or host_type.token_env
     token = _secret(variable)
     if not token:
         raise RightsizerError(f"no token: set {variable} (a token that can push to the repository and open pull "
@@ -568,21 +549,10 @@ def pull_request(
     changes, recs = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
                                           selector, window, step, end, quiet, connection, policies, region, catalog,
                                           instance_type)
-    git, return_to = GitRepo.open(repo, workdir, token, "oauth2" if kind == "gitlab" else "x-access-token")
-    name = project or project_from_remote(git.remote_url())
-    # the client libraries load only for the command that needs them (start-up time of every other command)
-    if kind == "github":
-        from rightsizer.gitops.github import GitHubProvider
-
-        host: Provider = GitHubProvider(name, token, api_url or "https://api.github.com")
-    else:
-        from rightsizer.gitops.gitlab import GitLabProvider
-
-        host = GitLabProvider(name, token, api_url or "https://gitlab.com")
-    clusters = {c.key.cluster for c in changes} - {""}
-    where = clusters.pop() if clusters else ""
-    if where and branch == DEFAULT_BRANCH:  # one weekly PR per cluster, each on its own branch
-        branch = f"{branch}-{re.sub(r'[^A-Za-z0-9._-]+', '-', where)}"
+    git, return_to = GitRepo.open(repo, workdir, token, host_type.git_username)
+    host = host_type(project or project_from_remote(git.remote_url()), token, api_url or host_type.default_api_url)
+    where = cluster_of(changes)
+    branch = work_branch(branch, where)
     outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to, cluster=where)
     if outcome.pull_request is None:
         stderr.print("nothing to change: no pull request", markup=False, highlight=False)
