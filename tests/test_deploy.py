@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from rightsizer.patch.yamltext import safe_documents
+from rightsizer.yamlsafety import safe_documents
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 

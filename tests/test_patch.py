@@ -13,14 +13,21 @@ from hypothesis import strategies as st
 
 from rightsizer.api import load_history
 from rightsizer.history import ContainerKey
-from rightsizer.patch import PatchError, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
-from rightsizer.patch.apply import PlannedChange
+from rightsizer.patch import (
+    PatchError,
+    PlannedChange,
+    build_patch,
+    plan,
+    recommendations_from_report,
+    write_kubectl_patches,
+    write_patch,
+)
 from rightsizer.patch.locate import Locator
 from rightsizer.patch.manifests import ContainerChange
-from rightsizer.patch.yamltext import safe_documents
 from rightsizer.quantity import parse_quantity
 from rightsizer.recommend import recommend
 from rightsizer.report.formats import report_document
+from rightsizer.yamlsafety import safe_documents
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gitops-repo"
 
@@ -230,12 +237,12 @@ def test_an_invalid_target_file_is_a_clear_error(repo, demo_recs):
 
 
 def test_a_reviewed_report_is_applied_exactly(repo, demo_recs):
-    from_report = plan_from_report(report_document(demo_recs))
+    from_report = plan(recommendations_from_report(report_document(demo_recs)))
     assert [(c.key, c.change) for c in from_report] == [(c.key, c.change) for c in plan(demo_recs)]
     with pytest.raises(PatchError, match="not a rightsizer report"):
-        plan_from_report({"foo": 1})
+        recommendations_from_report({"foo": 1})
     with pytest.raises(PatchError, match="entry 1 is malformed"):
-        plan_from_report({"recommendations": [{"changed": True, "recommended": {"cpu_request": "lots"}}]})
+        recommendations_from_report({"recommendations": [{"changed": True, "recommended": {"cpu_request": "lots"}}]})
 
 
 def test_kubectl_patch_files_apply_with_kubectl(tmp_path, demo_recs):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,10 +11,18 @@ import typer
 from rightsizer.api import recommend_priced
 from rightsizer.credentials import read_secret
 from rightsizer.errors import RightsizerError
-from rightsizer.gitops.pr import open_or_update
-from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
+from rightsizer.gitops.pr import DEFAULT_BRANCH, cluster_of, open_or_update, work_branch
+from rightsizer.gitops.provider import choose_host, project_from_remote
 from rightsizer.gitops.repo import GitRepo
-from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
+from rightsizer.patch import (
+    PlannedChange,
+    build_patch,
+    one_cluster,
+    plan,
+    read_recommendations,
+    write_kubectl_patches,
+    write_patch,
+)
 from rightsizer.recommend import RecommendationSet, find
 
 from .console import say, setup_logging
@@ -36,7 +41,6 @@ from .options import (
     history_parts,
 )
 
-DEFAULT_BRANCH = "rightsizer/resize"
 RecommendationsFile = Annotated[Path | None, typer.Option(
     "--recommendations", rich_help_panel=SOURCE,
     help="Apply a report written earlier by 'rightsizer report -o json' (exactly what was reviewed).")]
@@ -50,27 +54,10 @@ def _changes(file: Path | None, flags: SourceFlags, window: WindowOptions, polic
     if file is not None:
         if flags.prometheus.prometheus_url or flags.offline.snapshot or flags.offline.demo:
             raise RightsizerError("--recommendations replaces the source: drop --prometheus-url, --snapshot or --demo")
-        try:
-            doc = json.loads(Path(file).read_text())
-        except FileNotFoundError:
-            raise RightsizerError(f"recommendations file {file} does not exist") from None
-        except (OSError, ValueError) as exc:
-            raise RightsizerError(f"recommendations file {file} is not a JSON report ({exc}); write one with "
-                                  "'rightsizer report -o json --output FILE'") from None
-        wanted = flags.scope.scope()
-        return _one_cluster([c for c in plan_from_report(doc) if wanted.key_ok(c.key)]), None
+        return one_cluster(plan(read_recommendations(file, flags.scope.scope()))), None
     parts = history_parts(flags, window.seconds(), find("rightsizer").needs)
     recs = recommend_priced(parts, prices.pricing(), policy.policies())  # the PR body shows what it saves
-    return _one_cluster(plan(recs)), recs
-
-
-def _one_cluster(changes: list[PlannedChange]) -> list[PlannedChange]:
-    """A GitOps checkout describes one cluster: recommendations from several would fight over the same files."""
-    clusters = sorted({c.key.cluster for c in changes})
-    if len(clusters) > 1:
-        raise RightsizerError(f"the recommendations come from {len(clusters)} clusters ({', '.join(clusters)}): "
-                              "a repository is changed for one cluster at a time; choose it with --cluster NAME")
-    return changes
+    return one_cluster(plan(recs)), recs
 
 
 def patch(
@@ -172,36 +159,18 @@ def pull_request(
     """
     setup_logging(run.verbose)
     policy.policies()
-    kind = provider or guess_provider(repo)
-    local = Path(repo).is_dir()
-    if kind is None and local:
-        remote = subprocess.run(["git", "-C", repo, "remote", "get-url", "origin"], capture_output=True, text=True,
-                                check=False).stdout.strip()
-        kind = guess_provider(remote)
-    if kind not in ("github", "gitlab"):
-        raise RightsizerError("cannot tell the code host: pass --provider github or --provider gitlab")
-    variable = token_env or ("GITHUB_TOKEN" if kind == "github" else "GITLAB_TOKEN")
+    host_type = choose_host(repo, provider)
+    variable = token_env or host_type.token_env
     token = read_secret(variable)
     if not token:
         raise RightsizerError(f"no token: set {variable} (a token that can push to the repository and open pull "
                               "requests)")
     changes, recs = _changes(recommendations, SourceFlags(prometheus, connection, offline, scope, grid, run),
                              window, policy, prices)
-    git, return_to = GitRepo.open(repo, workdir, token, "oauth2" if kind == "gitlab" else "x-access-token")
-    name = project or project_from_remote(git.remote_url())
-    # the client libraries load only for the command that needs them (start-up time of every other command)
-    if kind == "github":
-        from rightsizer.gitops.github import GitHubProvider
-
-        host: Provider = GitHubProvider(name, token, api_url or "https://api.github.com")
-    else:
-        from rightsizer.gitops.gitlab import GitLabProvider
-
-        host = GitLabProvider(name, token, api_url or "https://gitlab.com")
-    clusters = {c.key.cluster for c in changes} - {""}
-    where = clusters.pop() if clusters else ""
-    if where and branch == DEFAULT_BRANCH:  # one weekly PR per cluster, each on its own branch
-        branch = f"{branch}-{re.sub(r'[^A-Za-z0-9._-]+', '-', where)}"
+    git, return_to = GitRepo.open(repo, workdir, token, host_type.git_username)
+    host = host_type(project or project_from_remote(git.remote_url()), token, api_url or host_type.default_api_url)
+    where = cluster_of(changes)
+    branch = work_branch(branch, where)
     outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to, cluster=where)
     if outcome.pull_request is None:
         say("nothing to change: no pull request")

@@ -19,9 +19,9 @@ from rightsizer.cost.catalog import Catalog, load_catalog
 from rightsizer.cost.packing import Overhead, Pod, PoolPlan, cheapest
 from rightsizer.cost.spot import SpotReadiness, assess
 from rightsizer.history import ClusterHistory, Resources, WorkloadKey
-from rightsizer.patch.yamltext import safe_documents
 from rightsizer.recommend.model import Recommendation, RecommendationSet
 from rightsizer.units import HOURS_PER_MONTH, GiB
+from rightsizer.yamlsafety import safe_documents
 
 log = logging.getLogger(__name__)
 UTILIZATION = {"savings": 0.9, "balanced": 0.8, "reliability": 0.7}
@@ -124,7 +124,7 @@ def _manifests(repo: Path | None) -> tuple[dict[tuple[str, str], list[dict[str, 
         if ".git" in path.parts or "templates" in path.parts:
             continue
         try:
-            docs = safe_documents(path.read_text(encoding="utf-8"))
+            docs = safe_documents(path.read_text(encoding="utf-8"), str(path))
         except Exception as exc:  # noqa: BLE001 - a file that is not YAML says nothing about spot readiness
             log.info("spot checks skip %s: %s", path, str(exc).splitlines()[0])
             continue

@@ -6,15 +6,30 @@ sees one PR that follows the cluster, never a pile of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from rightsizer.gitops.provider import Provider, PullRequest
 from rightsizer.gitops.repo import GitRepo
-from rightsizer.patch import PlannedChange, build_patch, write_patch
-from rightsizer.patch.apply import PatchResult
+from rightsizer.patch import PatchResult, PlannedChange, build_patch, write_patch
 from rightsizer.recommend.model import RecommendationSet
 from rightsizer.report.markdown import render_markdown
+
+DEFAULT_BRANCH = "rightsizer/resize"
+
+
+def cluster_of(changes: list[PlannedChange]) -> str:
+    """The cluster the changes come from ("" for a one-cluster store); ``patch.one_cluster`` made it one."""
+    clusters = {c.key.cluster for c in changes} - {""}
+    return clusters.pop() if clusters else ""
+
+
+def work_branch(branch: str, cluster: str) -> str:
+    """The default branch gets the cluster appended: one weekly PR per cluster, each on its own branch."""
+    if cluster and branch == DEFAULT_BRANCH:
+        return f"{branch}-{re.sub(r'[^A-Za-z0-9._-]+', '-', cluster)}"
+    return branch
 
 
 @dataclass
@@ -25,7 +40,7 @@ class PrOutcome:
     branch: str
 
 
-def pr_body(recs: RecommendationSet | None, result: PatchResult, changes: list[PlannedChange]) -> str:
+def pr_body(recs: RecommendationSet | None, result: PatchResult) -> str:
     if recs is not None:
         applied = {what for what, _, _ in result.applied}
         shown = RecommendationSet([r for r in recs if str(r.key) in applied], recs.window, recs.source, recs.strategy)
@@ -56,7 +71,7 @@ def open_or_update(repo: GitRepo, provider: Provider, changes: list[PlannedChang
         title = f"rightsizer: resize {len(result.applied)} containers" + (f" in {cluster}" if cluster else "")
         if not repo.commit(title + "\n\n" + "\n".join(f"- {what}" for what, _, _ in result.applied)):
             return PrOutcome("none", None, result, branch)
-        body = pr_body(recs, result, changes)
+        body = pr_body(recs, result)
         current = provider.find_open(branch, base)
         pushed = not (existed and repo.same_as_remote(branch))
         if pushed:

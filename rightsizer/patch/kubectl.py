@@ -11,7 +11,8 @@ from rightsizer import kube
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
 from rightsizer.history import WorkloadKey
-from rightsizer.patch.apply import PlannedChange, _dump, _intend_container
+from rightsizer.patch.plan import PlannedChange
+from rightsizer.patch.styles import dump_yaml, intend_container
 
 
 def write_kubectl_patches(changes: list[PlannedChange], directory: Path) -> list[Path]:
@@ -31,7 +32,7 @@ def write_kubectl_patches(changes: list[PlannedChange], directory: Path) -> list
         spec: dict[str, list[dict[str, Any]]] = {}
         for pc in pcs:
             item: dict[str, Any] = {"name": pc.key.container}
-            _intend_container(item, pc.change, null=True)
+            intend_container(item, pc.change, null=True)
             spec.setdefault("initContainers" if pc.init else "containers", []).append(item)
         template: dict[str, Any] = {"template": {"spec": spec}}
         body = kube.wrap_template(key.kind, template)
@@ -39,6 +40,6 @@ def write_kubectl_patches(changes: list[PlannedChange], directory: Path) -> list
         path = directory / f"{name}.yaml"
         header = (f"# kubectl patch {key.kind.lower()} {key.name} -n {key.namespace} --type strategic "
                   f"--patch-file {path.name}\n")
-        write_text_atomic(path, header + _dump(body))
+        write_text_atomic(path, header + dump_yaml(body))
         written.append(path)
     return written

@@ -34,6 +34,16 @@ class ContainerChange:
         return merge_node_options(existing if existing is not None else self.inherited_node_options, self.heap_mib)
 
 
+def resources_wanted(change: ContainerChange) -> dict[str, Any]:
+    """``{limits: ..., requests: ...}`` for the sections the change touches (limits first, as written)."""
+    wanted: dict[str, Any] = {}
+    if change.limits:
+        wanted["limits"] = dict(change.limits)
+    if change.requests:
+        wanted["requests"] = dict(change.requests)
+    return wanted
+
+
 def pod_spec(doc: Any) -> CommentedMap | None:
     """The pod template's spec of a workload object, or None."""
     if not isinstance(doc, CommentedMap):
@@ -170,11 +180,7 @@ def _merge(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
 
 
 def edit_container(edits: TextEdits, container: CommentedMap, change: ContainerChange, step: int) -> None:
-    wanted: dict[str, Any] = {}
-    if change.limits:
-        wanted["limits"] = dict(change.limits)
-    if change.requests:
-        wanted["requests"] = dict(change.requests)
+    wanted = resources_wanted(change)
     if wanted:
         set_mapping(edits, container, "resources", wanted, step)
     if change.heap_mib is not None:

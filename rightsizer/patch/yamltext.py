@@ -20,9 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from rightsizer.errors import RightsizerError
-from rightsizer.yamlsafety import check_shape
-
-MAX_YAML_BYTES = 5_000_000
+from rightsizer.yamlsafety import check_shape, check_size
 
 
 class PatchError(RightsizerError):
@@ -31,8 +29,7 @@ class PatchError(RightsizerError):
 
 def load_documents(text: str, where: str) -> list[Any]:
     """All documents of a YAML text, round-trip (with positions); a clear error when it is not YAML."""
-    if len(text) > MAX_YAML_BYTES:
-        raise PatchError(f"{where} is larger than {MAX_YAML_BYTES // 1_000_000} MB: not a manifest")
+    check_size(text, where, PatchError)
     try:
         docs = list(YAML(typ="rt", pure=True).load_all(text))
     except YAMLError as exc:
@@ -43,11 +40,6 @@ def load_documents(text: str, where: str) -> list[Any]:
     for doc in docs:
         check_shape(doc, where)
     return docs
-
-
-def safe_documents(text: str) -> list[Any]:
-    """Plain Python values of every document (no tags), for comparing intent with result."""
-    return list(YAML(typ="safe", pure=True).load_all(text))
 
 
 _PLAIN_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/=+-]*$")

@@ -5,13 +5,17 @@ from __future__ import annotations
 import gitlab
 from gitlab.exceptions import GitlabAuthenticationError, GitlabError
 
-from rightsizer.gitops.provider import ProviderError, PullRequest
+from rightsizer.gitops.provider import Provider, ProviderError, PullRequest, register
 
 
-class GitLabProvider:
+@register
+class GitLabProvider(Provider):
     name = "gitlab"
+    token_env = "GITLAB_TOKEN"
+    git_username = "oauth2"
+    default_api_url = "https://gitlab.com"
 
-    def __init__(self, project: str, token: str, api_url: str = "https://gitlab.com"):
+    def __init__(self, project: str, token: str, api_url: str = default_api_url):
         self._gl = gitlab.Gitlab(api_url.rstrip("/"), private_token=token, retry_transient_errors=False)
         try:
             self._project = self._gl.projects.get(project)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from github import Auth, Github, GithubException
 
-from rightsizer.gitops.provider import ProviderError, PullRequest
+from rightsizer.gitops.provider import Provider, ProviderError, PullRequest, register
 
 
-class GitHubProvider:
+@register
+class GitHubProvider(Provider):
     name = "github"
+    token_env = "GITHUB_TOKEN"
+    git_username = "x-access-token"
+    default_api_url = "https://api.github.com"
 
-    def __init__(self, project: str, token: str, api_url: str = "https://api.github.com"):
+    def __init__(self, project: str, token: str, api_url: str = default_api_url):
         self._gh = Github(base_url=api_url.rstrip("/"), auth=Auth.Token(token), retry=None)
         self._project = project
         self._owner = project.split("/")[0]

@@ -1,0 +1,95 @@
+"""The checkout's YAML files, read and parsed once, and the workload and HPA objects they define."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rightsizer import kube
+from rightsizer.patch.manifests import WORKLOAD_KINDS, find_container, pod_spec
+from rightsizer.patch.yamltext import load_documents, read_text
+from rightsizer.yamlsafety import safe_documents
+
+SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__"}
+
+
+@dataclass
+class WorkloadObject:
+    """A workload or HPA document: where it is and what it names itself."""
+
+    file: Path
+    doc: int
+    kind: str
+    name: str
+    namespace: str | None
+
+
+def first_line(exc: Exception) -> str:
+    """A parser's complaint, short enough for a one-line reason."""
+    return str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
+
+
+class RepoFiles:
+    """Texts and parsed documents of a checkout, cached: many containers are looked up in one file."""
+
+    def __init__(self, repo: Path):
+        self.repo = repo
+        self.objects: list[WorkloadObject] = []
+        self.skipped: dict[Path, str] = {}  # file -> why it was not read
+        self._texts: dict[Path, str] = {}
+        self._parsed: dict[Path, list[Any]] = {}
+        self._data: dict[Path, list[Any]] = {}
+
+    def text(self, rel: Path) -> str:
+        if rel not in self._texts:
+            self._texts[rel] = read_text(self.repo / rel)
+        return self._texts[rel]
+
+    def documents(self, rel: Path) -> list[Any]:
+        """A file's documents with positions (for editing)."""
+        if rel not in self._parsed:
+            self._parsed[rel] = load_documents(self.text(rel), str(rel))
+        return self._parsed[rel]
+
+    def data(self, rel: Path) -> list[Any]:
+        """A file's documents as plain data, within the size, depth and alias limits."""
+        if rel not in self._data:
+            self._data[rel] = safe_documents(self.text(rel), str(rel))
+        return self._data[rel]
+
+    def yaml_files(self) -> list[Path]:
+        out = []
+        for path in sorted(self.repo.rglob("*")):
+            rel = path.relative_to(self.repo)
+            if any(part in SKIP_DIRS for part in rel.parts) or not path.is_file():
+                continue
+            if path.suffix in (".yaml", ".yml") or path.name == "Kustomization":
+                out.append(rel)
+        return out
+
+    def add_objects(self, rel: Path) -> None:
+        """Note the workloads and HPAs a file defines; a file that does not parse is noted as skipped."""
+        try:
+            docs = self.data(rel)
+        except Exception as exc:  # noqa: BLE001 - any parse failure: note it, look elsewhere
+            self.skipped[rel] = f"not valid YAML ({first_line(exc)})"
+            return
+        for i, doc in enumerate(docs):
+            if isinstance(doc, dict) and doc.get("kind") in (*WORKLOAD_KINDS, "HorizontalPodAutoscaler"):
+                meta = doc.get("metadata") or {}
+                if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+                    self.objects.append(WorkloadObject(rel, i, doc["kind"], meta["name"], meta.get("namespace")))
+
+    def has_container(self, obj: WorkloadObject, container: str, init: bool) -> bool:
+        spec = pod_spec(self.documents(obj.file)[obj.doc])
+        return spec is not None and find_container(spec, container, init) is not None
+
+    def container_path(self, obj: WorkloadObject, container: str, init: bool) -> tuple[str | int, ...]:
+        """The key path from the document to the container (which must be there)."""
+        doc = self.documents(obj.file)[obj.doc]
+        prefix: tuple[str | int, ...] = kube.template_parent(obj.kind)
+        field_name = "initContainers" if init else "containers"
+        items = pod_spec(doc).get(field_name)  # type: ignore[union-attr]
+        index = next(i for i, c in enumerate(items) if c.get("name") == container)
+        return (*prefix, "template", "spec", field_name, index)

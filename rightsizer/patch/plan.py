@@ -1,0 +1,54 @@
+"""What to change, container by container: the one road from a ``RecommendationSet`` to edits.
+
+Recommendations computed now and a reviewed report file (loaded by ``patch.reportfile``
+into the same ``RecommendationSet``) both become :class:`PlannedChange`s here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rightsizer.errors import RightsizerError
+from rightsizer.history import ContainerKey
+from rightsizer.patch.manifests import ContainerChange
+from rightsizer.quantity import format_cpu, format_memory
+from rightsizer.recommend.model import Recommendation
+
+
+@dataclass
+class PlannedChange:
+    key: ContainerKey
+    init: bool
+    change: ContainerChange
+    hpa: tuple[str, int] | None = None  # (resource, new target utilization)
+
+
+def plan(recs: Iterable[Recommendation]) -> list[PlannedChange]:
+    """The edits the changed recommendations call for."""
+    out = []
+    for rec in recs:
+        if not rec.changed or rec.requests is None or rec.limits is None:
+            continue
+        change = ContainerChange()
+        for res, fmt in (("cpu", format_cpu), ("memory", format_memory)):
+            new = getattr(rec.requests, res)
+            if new is not None and new != getattr(rec.current_requests, res):
+                change.requests[res] = fmt(new)
+            new_limit = getattr(rec.limits, res)
+            if new_limit != getattr(rec.current_limits, res):
+                change.limits[res] = fmt(new_limit) if new_limit is not None else None
+        if rec.nodejs is not None:
+            change.heap_mib = rec.nodejs.max_old_space_size_mib
+        hpa = (rec.hpa.resource, int(rec.hpa.target)) if rec.hpa and rec.hpa.target != rec.hpa.current_target else None
+        out.append(PlannedChange(rec.key, rec.init, change, hpa))
+    return out
+
+
+def one_cluster(changes: list[PlannedChange]) -> list[PlannedChange]:
+    """A GitOps checkout describes one cluster: recommendations from several would fight over the same files."""
+    clusters = sorted({c.key.cluster for c in changes})
+    if len(clusters) > 1:
+        raise RightsizerError(f"the recommendations come from {len(clusters)} clusters ({', '.join(clusters)}): "
+                              "a repository is changed for one cluster at a time; choose it with --cluster NAME")
+    return changes

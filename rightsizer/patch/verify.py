@@ -1,0 +1,122 @@
+"""Checks an edit must pass before anything is written.
+
+Two checks: every edited file parses and equals the original with exactly the intended
+values changed (compared as data, so nothing else moved); and where a kustomization
+renders the workload, ``kubectl kustomize`` renders the edited tree and the container's
+effective resources must be the recommended ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rightsizer import kube
+from rightsizer.errors import QuantityError
+from rightsizer.patch.plan import PlannedChange
+from rightsizer.patch.styles import InPlaceStyle
+from rightsizer.patch.target import Target
+from rightsizer.patch.yamltext import PatchError
+from rightsizer.quantity import parse_quantity
+from rightsizer.yamlsafety import safe_documents
+
+#: (document index, resource, new target utilization, the change asking for it)
+HpaEdit = tuple[int, str, int, PlannedChange]
+
+
+def _normal(value: Any, under_resources: bool = False) -> Any:
+    """Data for comparison: quantities as exact numbers, empty mappings as absent (None stays: a delete)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            n = _normal(v, under_resources or k in ("requests", "limits"))
+            if n != {}:
+                out[k] = n
+        return out
+    if isinstance(value, list):
+        return [_normal(v, under_resources) for v in value]
+    if under_resources and isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            return parse_quantity(value)
+        except QuantityError:
+            return value
+    return value
+
+
+def _intend_hpa(hpa: dict[str, Any], resource: str, value: int) -> None:
+    spec = hpa["spec"]
+    if "targetCPUUtilizationPercentage" in spec and resource == "cpu":
+        spec["targetCPUUtilizationPercentage"] = value
+    for metric in spec.get("metrics") or []:
+        res = metric.get("resource") or {}
+        if res.get("name") == resource and "averageUtilization" in (res.get("target") or {}):
+            res["target"]["averageUtilization"] = value
+
+
+def verify_file(old: str, new: str, where: str, targets: list[tuple[Target, PlannedChange]],
+                hpas: list[HpaEdit]) -> None:
+    """The edited text parses and is, as data, the original plus what each style intends."""
+    try:
+        after = safe_documents(new, where)
+    except Exception as exc:  # noqa: BLE001
+        raise PatchError(f"{where}: the edited file does not parse ({exc}); nothing was written") from None
+    expected = copy.deepcopy(safe_documents(old, where))
+    for target, pc in targets:
+        assert isinstance(target.style, InPlaceStyle)
+        target.style.intend(expected, target, pc)
+    for doc_index, resource, value, _ in hpas:
+        _intend_hpa(expected[doc_index], resource, value)
+    if _normal(after) != _normal(expected):
+        raise PatchError(f"{where}: the edit would change more than the intended values; nothing was written "
+                         "(please report this file's layout)")
+
+
+def check_kustomize(repo: Path, files: dict[Path, tuple[str | None, str]],
+                    by_file: dict[Path, list[tuple[Target, PlannedChange]]]) -> None:
+    """Render every overlay an edit goes through, on a copy of the edited tree, and check the result."""
+    roots: dict[Path, list[PlannedChange]] = {}
+    for targets in by_file.values():
+        for t, pc in targets:
+            if t.kustomization:
+                roots.setdefault(t.kustomization, []).append(pc)
+    if not roots or not files:
+        return
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise PatchError("kubectl not found: it renders the kustomizations to check the edit (install kubectl)")
+    with tempfile.TemporaryDirectory(prefix="rightsizer-kustomize-") as tmp:
+        copy_root = Path(tmp) / "repo"
+        shutil.copytree(repo, copy_root, ignore=shutil.ignore_patterns(".git"))
+        for path, (_, new) in files.items():
+            (copy_root / path).parent.mkdir(parents=True, exist_ok=True)
+            (copy_root / path).write_text(new)
+        for root, pcs in roots.items():
+            run = subprocess.run([kubectl, "kustomize", str(copy_root / root)], capture_output=True, text=True,
+                                 check=False, timeout=120)
+            if run.returncode != 0:
+                raise PatchError(f"kubectl kustomize {root} fails after the edit: {run.stderr.strip()[:300]}; "
+                                 "nothing was written")
+            rendered = safe_documents(run.stdout, f"the output of kubectl kustomize {root}")
+            for pc in pcs:
+                _check_rendered(rendered, root, pc)
+
+
+def _check_rendered(rendered: list[Any], root: Path, pc: PlannedChange) -> None:
+    key = pc.key
+    obj = next((d for d in rendered if isinstance(d, dict) and d.get("kind") == key.kind
+                and (d.get("metadata") or {}).get("name") == key.workload), None)
+    items = (kube.pod_spec(obj) or {}).get("initContainers" if pc.init else "containers") or []
+    container = next((c for c in items if c.get("name") == key.container), None)
+    if container is None:
+        raise PatchError(f"kubectl kustomize {root} does not render {key}; nothing was written")
+    resources = container.get("resources") or {}
+    for section, values in (("requests", pc.change.requests), ("limits", pc.change.limits)):
+        for name, value in values.items():
+            got = (resources.get(section) or {}).get(name)
+            if (value is None) != (got is None) or (value is not None and parse_quantity(got) != parse_quantity(value)):
+                raise PatchError(f"kubectl kustomize {root} renders {key} {section}.{name} = {got!r}, not {value!r}: "
+                                 "another patch overrides it; nothing was written")
