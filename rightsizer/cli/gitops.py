@@ -9,11 +9,9 @@ from typing import Annotated
 import typer
 
 from rightsizer.api import recommend_priced
-from rightsizer.credentials import read_secret
 from rightsizer.errors import RightsizerError
-from rightsizer.gitops.pr import DEFAULT_BRANCH, cluster_of, open_or_update, work_branch
-from rightsizer.gitops.provider import choose_host, project_from_remote
-from rightsizer.gitops.repo import GitRepo
+from rightsizer.gitops.pr import DEFAULT_BRANCH
+from rightsizer.gitops.weekly import code_host, open_pull_request
 from rightsizer.patch import (
     PlannedChange,
     build_patch,
@@ -159,19 +157,10 @@ def pull_request(
     """
     setup_logging(run.verbose)
     policy.policies()
-    host_type = choose_host(repo, provider)
-    variable = token_env or host_type.token_env
-    token = read_secret(variable)
-    if not token:
-        raise RightsizerError(f"no token: set {variable} (a token that can push to the repository and open pull "
-                              "requests)")
+    host = code_host(repo, provider, token_env, api_url, project)
     changes, recs = _changes(recommendations, SourceFlags(prometheus, connection, offline, scope, grid, run),
                              window, policy, prices)
-    git, return_to = GitRepo.open(repo, workdir, token, host_type.git_username)
-    host = host_type(project or project_from_remote(git.remote_url()), token, api_url or host_type.default_api_url)
-    where = cluster_of(changes)
-    branch = work_branch(branch, where)
-    outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to, cluster=where)
+    outcome = open_pull_request(host, changes, recs, base=base, branch=branch, workdir=workdir, mapping=mapping)
     if outcome.pull_request is None:
         say("nothing to change: no pull request")
     else:

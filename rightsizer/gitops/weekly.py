@@ -1,0 +1,59 @@
+"""The weekly pull request in two calls, as the ``pr`` command and a scheduled job run it.
+
+:func:`code_host` comes first and fails fast (no host can be told, no token) before any history is
+read; :func:`open_pull_request` then applies the changes and opens or updates the one pull request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rightsizer.credentials import read_secret
+from rightsizer.errors import RightsizerError
+from rightsizer.gitops.pr import DEFAULT_BRANCH, PrOutcome, cluster_of, open_or_update, work_branch
+from rightsizer.gitops.provider import Provider, choose_host, project_from_remote
+from rightsizer.gitops.repo import GitRepo
+from rightsizer.patch import PlannedChange
+from rightsizer.recommend.model import RecommendationSet
+
+
+@dataclass(frozen=True)
+class CodeHost:
+    """A repository (a URL to clone or a clean local checkout), its code host's type, and the token for it."""
+
+    repo: str
+    host_type: type[Provider]
+    token: str = field(repr=False)
+    api_url: str | None = None
+    project: str | None = None
+
+
+def code_host(repo: str, provider: str | None = None, token_env: str | None = None, api_url: str | None = None,
+              project: str | None = None) -> CodeHost:
+    """The code host of ``repo`` (``provider``, or guessed from its remote) and its token, read from
+    ``token_env`` (by default the host's own variable, e.g. ``GITHUB_TOKEN``, or the file ``<VAR>_FILE``
+    names)."""
+    host_type = choose_host(repo, provider)
+    variable = token_env or host_type.token_env
+    token = read_secret(variable)
+    if not token:
+        raise RightsizerError(f"no token: set {variable} (a token that can push to the repository and open pull "
+                              "requests)")
+    return CodeHost(repo, host_type, token, api_url, project)
+
+
+def open_pull_request(host: CodeHost, changes: list[PlannedChange], recs: RecommendationSet | None = None, *,
+                      base: str = "main", branch: str = DEFAULT_BRANCH, workdir: Path | None = None,
+                      mapping: Path | None = None) -> PrOutcome:
+    """Apply ``changes`` on ``branch`` (from ``base``) and open, or update, the pull request that carries them.
+
+    ``recs`` (with costs) makes the pull request's body show what the change saves; no change, no pull
+    request.  With several clusters in one store the default branch gets the cluster's name.
+    """
+    git, return_to = GitRepo.open(host.repo, workdir, host.token, host.host_type.git_username)
+    name = host.project or project_from_remote(git.remote_url())
+    client = host.host_type(name, host.token, host.api_url or host.host_type.default_api_url)
+    where = cluster_of(changes)
+    return open_or_update(git, client, changes, recs, base, work_branch(branch, where), mapping, return_to,
+                          cluster=where)
