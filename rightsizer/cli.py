@@ -23,12 +23,12 @@ from rich.text import Text
 
 from rightsizer import __version__
 from rightsizer.api import iter_history, load_history
+from rightsizer.backtest import Backtest, split
 from rightsizer.backtest import backtest as run_backtest
-from rightsizer.backtest import split
 from rightsizer.config import PROFILES, PolicySet
 from rightsizer.cost.allocation import cluster_rates
 from rightsizer.cost.catalog import Catalog, load_catalog
-from rightsizer.cost.estimate import UTILIZATION, attach_costs, estimate_cost
+from rightsizer.cost.estimate import UTILIZATION, CostReport, attach_costs, estimate_cost
 from rightsizer.errors import RightsizerError
 from rightsizer.fileio import write_text_atomic
 from rightsizer.gitops.pr import open_or_update
@@ -37,10 +37,8 @@ from rightsizer.gitops.repo import GitRepo
 from rightsizer.history import ClusterHistory
 from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
 from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend, recommend_parts
-from rightsizer.report import FORMATS, render
-from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
-from rightsizer.report.cost import COST_FORMATS, render_cost
-from rightsizer.report.table import build_table, dropped_note, missing_note
+from rightsizer.report import find, formats, render, target
+from rightsizer.report.table import missing_note
 from rightsizer.scope import Scope
 from rightsizer.sources.client import PrometheusSettings
 from rightsizer.sources.prometheus import FetchOptions
@@ -225,7 +223,8 @@ def report(
     window: Window = "14d",
     step: Step = "5m",
     end: End = "now",
-    fmt: Annotated[str, typer.Option("-o", "--format", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
+    fmt: Annotated[str, typer.Option("-o", "--format", help=f"Output format: {', '.join(formats(RecommendationSet))}."
+                                     )] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the report to FILE (atomically).")] = None,
     config: ConfigFile = None,
     profile: Profile = None,
@@ -268,30 +267,39 @@ def report(
     RIGHTSIZER_PROMETHEUS_USER with RIGHTSIZER_PROMETHEUS_PASSWORD (or _PASSWORD_FILE).
     """
     _logging(verbose)
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="'-o' / '--format'")
+    _check_format(RecommendationSet, fmt)
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
     parts = _parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                    connection)
     history = None
-    if fmt == "html":  # its pictures need the samples: hold them all
+    if find(RecommendationSet, fmt).needs_history:  # html's pictures need the samples: hold them all
         parts = iter([history := ClusterHistory.combine(parts)])
     recs = _priced(parts, policies, strategy, load_catalog(catalog), region, instance_type)
-    if output is not None:
-        write_text_atomic(output, render(recs, fmt, history, plots))
-        stderr.print(f"wrote {output} ({len(recs)} containers)", markup=False, highlight=False)
-    elif fmt == "table":
-        Console(width=None if sys.stdout.isatty() else 200).print(build_table(recs))
-        note = dropped_note(recs.dropped) + missing_note(recs.missing)
-        if note:
-            stderr.print(note, end="", markup=False, highlight=False)
-    else:
-        sys.stdout.write(render(recs, fmt, history, plots))
+    _emit(recs, fmt, output, f" ({len(recs)} containers)", history=history, plots=plots)
     if fail_on_change and any(r.changed for r in recs):
         stderr.print(f"{sum(r.changed for r in recs)} containers would change (--fail-on-change)", markup=False)
         raise typer.Exit(EXIT_CHANGES)
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _check_format(renders: type, fmt: str) -> None:
+    if fmt not in formats(renders):
+        raise typer.BadParameter(f"choose one of {', '.join(formats(renders))}", param_hint="'-o' / '--format'")
+
+
+def _emit(value: object, fmt: str, output: Path | None, wrote: str = "", **options: object) -> None:
+    """``value`` rendered as ``fmt`` into ``output`` (atomically) or on standard output, for that target."""
+    text = render(value, fmt, **target(None if output is not None else sys.stdout), **options)  # type: ignore[arg-type]
+    if output is not None:
+        write_text_atomic(output, text)
+        stderr.print(f"wrote {output}{wrote}", markup=False, highlight=False)
+    else:
+        sys.stdout.write(text)
 
 
 def _policies(config: Path | None, profile: str | None, qos: str | None, change_threshold: float | None
@@ -319,7 +327,7 @@ def backtest(
     strategy: Annotated[list[str] | None, typer.Option(
         "--strategy", rich_help_panel=POLICY,
         help=f"Strategies to compare (repeatable; default all: {', '.join(STRATEGIES)}).")] = None,
-    fmt: Annotated[str, typer.Option("-o", "--format", help="table, json or csv.")] = "table",
+    fmt: Annotated[str, typer.Option("-o", "--format", help=f"{_listed(formats(Backtest))}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the result to FILE (atomically).")] = None,
     config: ConfigFile = None,
     profile: Profile = None,
@@ -351,8 +359,7 @@ def backtest(
       rightsizer backtest --prometheus-url http://localhost:9090 --train 14d --test 7d -o json
     """
     _logging(verbose)
-    if fmt not in BACKTEST_FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(BACKTEST_FORMATS)}", param_hint="'-o' / '--format'")
+    _check_format(Backtest, fmt)
     policies = _policies(config, profile, qos, change_threshold)
     train_s, test_s = parse_duration(train, flag="--train"), parse_duration(test, flag="--test")
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
@@ -361,12 +368,7 @@ def backtest(
                     end, quiet, connection, summary=False)
     training, testing = split(history, train_s, test_s)
     result = run_backtest(training, testing, tuple(strategy or STRATEGIES), policies)
-    text = render_backtest(result, fmt)
-    if output is not None:
-        write_text_atomic(output, text)
-        stderr.print(f"wrote {output}", markup=False, highlight=False)
-    else:
-        sys.stdout.write(text)
+    _emit(result, fmt, output)
 
 
 def _recommendations_from(file: Path | None, prometheus_url: str | None, snapshot: Path | None, demo: bool,
@@ -621,7 +623,7 @@ def cost(
     utilization: Annotated[float | None, typer.Option(
         "--utilization", min=0.1, max=1.0, help="How full nodes are planned (default by profile: 0.9/0.8/0.7).")
     ] = None,
-    fmt: Annotated[str, typer.Option("-o", "--format", help="table, json, csv or markdown.")] = "table",
+    fmt: Annotated[str, typer.Option("-o", "--format", help=f"{_listed(formats(CostReport))}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write to FILE (atomically).")] = None,
     config: ConfigFile = None,
     profile: Profile = None,
@@ -650,8 +652,7 @@ def cost(
       rightsizer cost --prometheus-url http://localhost:9090 --region eu-west-1 --repo ./gitops -o json
     """
     _logging(verbose)
-    if fmt not in COST_FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(COST_FORMATS)}", param_hint="'-o' / '--format'")
+    _check_format(CostReport, fmt)
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
@@ -660,12 +661,7 @@ def cost(
     recs = recommend(history, policies)
     fill = utilization if utilization is not None else UTILIZATION[policies.profile]
     estimate = estimate_cost(history, recs, load_catalog(catalog), region, instance_type, repo, fill)
-    text = render_cost(estimate, fmt)
-    if output is not None:
-        write_text_atomic(output, text)
-        stderr.print(f"wrote {output}", markup=False, highlight=False)
-    else:
-        sys.stdout.write(text)
+    _emit(estimate, fmt, output)
 
 
 @app.command()

@@ -20,7 +20,7 @@ from rightsizer.patch.manifests import ContainerChange
 from rightsizer.patch.yamltext import safe_documents
 from rightsizer.quantity import parse_quantity
 from rightsizer.recommend import recommend
-from rightsizer.report.formats import report_document
+from rightsizer.report.documents import recommendations_document
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gitops-repo"
 
@@ -230,7 +230,7 @@ def test_an_invalid_target_file_is_a_clear_error(repo, demo_recs):
 
 
 def test_a_reviewed_report_is_applied_exactly(repo, demo_recs):
-    from_report = plan_from_report(report_document(demo_recs))
+    from_report = plan_from_report(recommendations_document(demo_recs))
     assert [(c.key, c.change) for c in from_report] == [(c.key, c.change) for c in plan(demo_recs)]
     with pytest.raises(PatchError, match="not a rightsizer report"):
         plan_from_report({"foo": 1})
