@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rightsizer.api import load_history
 from rightsizer.cost.allocation import CPU_UNIT, GB_PER_GIB, RAM_UNIT, cluster_rates, cpu_share, node_rates
 from rightsizer.cost.catalog import BUCKET_RATES, InstanceType, load_catalog
-from rightsizer.cost.estimate import estimate_cost, report_document
+from rightsizer.cost.estimate import cost_document, estimate_cost
 from rightsizer.cost.packing import Overhead, Pod, allocatable, cheapest, pack
 from rightsizer.cost.spot import assess
 from rightsizer.errors import RightsizerError
@@ -152,7 +152,7 @@ def test_the_demo_estimate_adds_up():
     history = load_history(demo=True)
     recs = recommend(history)
     report = estimate_cost(history, recs, repo=FIXTURE)
-    doc = report_document(report)
+    doc = cost_document(report)
     workloads = doc["workloads"]
     assert doc["totals"]["current_monthly"] == pytest.approx(sum(w["current_monthly"] for w in workloads), abs=0.1)
     assert doc["totals"]["current_monthly"] == pytest.approx(sum(n["current_monthly"] for n in doc["namespaces"]),

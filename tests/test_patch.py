@@ -26,7 +26,7 @@ from rightsizer.patch.locate import Locator
 from rightsizer.patch.manifests import ContainerChange
 from rightsizer.quantity import parse_quantity
 from rightsizer.recommend import recommend
-from rightsizer.report.formats import report_document
+from rightsizer.report.documents import recommendations_document
 from rightsizer.yamlsafety import safe_documents
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gitops-repo"
@@ -237,7 +237,7 @@ def test_an_invalid_target_file_is_a_clear_error(repo, demo_recs):
 
 
 def test_a_reviewed_report_is_applied_exactly(repo, demo_recs):
-    from_report = plan(recommendations_from_report(report_document(demo_recs)))
+    from_report = plan(recommendations_from_report(recommendations_document(demo_recs)))
     assert [(c.key, c.change) for c in from_report] == [(c.key, c.change) for c in plan(demo_recs)]
     with pytest.raises(PatchError, match="not a rightsizer report"):
         recommendations_from_report({"foo": 1})

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -15,8 +17,12 @@ import pytest
 from ruamel.yaml import YAML
 
 from rightsizer.api import load_history
+from rightsizer.backtest import Backtest, backtest, split
+from rightsizer.cost.estimate import CostReport, estimate_cost
 from rightsizer.recommend import recommend
-from rightsizer.report import FORMATS, render
+from rightsizer.recommend.model import RecommendationSet
+from rightsizer.report import find, formats, register, render
+from rightsizer.units import DAY
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +80,13 @@ def test_table_groups_by_namespace_and_totals(demo):
 
 def test_html_is_self_contained_and_plots_the_top_containers(demo):
     history, recs = demo
-    page = render(recs, "html", history, plots=5)
+    page = render(recs, "html", history=history, plots=5)
     assert page.count("<svg") == 5
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "nothing loaded from the network"
     assert "<link" not in page and "@import" not in page and "<metadata>" not in page
     assert page.count("<tr>") == len(recs) + 1
     assert len(page) < 2_000_000
-    everything = render(recs, "html", history, plots=len(recs))
+    everything = render(recs, "html", history=history, plots=len(recs))
     assert everything.count("<svg") == sum(r.requests is not None for r in recs)
 
 
@@ -88,7 +94,7 @@ def test_html_is_self_contained_and_plots_the_top_containers(demo):
 def test_html_report_renders_in_headless_chromium(demo, tmp_path):
     history, recs = demo
     page = tmp_path / "report.html"
-    page.write_text(render(recs, "html", history, plots=3))
+    page.write_text(render(recs, "html", history=history, plots=3))
     chromium = shutil.which("chromium")
     assert chromium, "make test installs Debian's chromium"
     flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -109,4 +115,71 @@ def test_html_report_renders_in_headless_chromium(demo, tmp_path):
 
 
 def test_every_format_is_registered():
-    assert set(FORMATS) == {"table", "json", "yaml", "csv", "markdown", "html"}
+    assert formats(RecommendationSet) == ("table", "json", "yaml", "csv", "markdown", "html")
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_each_kind_lists_its_own_formats_and_render_picks_by_type(demo):
+    history, recs = demo
+    assert formats(Backtest) == ("table", "json", "csv")
+    assert formats(CostReport) == ("table", "json", "csv", "markdown")
+    result = backtest(*split(history, 10 * DAY, 4 * DAY), ("rightsizer",))
+    assert json.loads(render(result, "json"))["strategies"][0]["strategy"] == "rightsizer"
+    estimate = estimate_cost(history, recs)
+    assert json.loads(render(estimate, "json"))["totals"]["current_monthly"] == round(estimate.current_monthly, 2)
+    assert render(recs, "table").startswith("rightsizer:") and render(result, "table").startswith("backtest:")
+    with pytest.raises(ValueError, match="choose one of table, json, csv$"):
+        render(result, "yaml")
+    with pytest.raises(ValueError, match="nothing renders a str"):
+        render("text", "json")
+    assert find(RecommendationSet, "html").needs_history and not find(RecommendationSet, "json").needs_history
+
+
+def test_a_new_renderer_is_one_registered_function():
+    class Verdict:
+        def __init__(self, word: str) -> None:
+            self.word = word
+
+    @register("shout", Verdict)
+    def shout(value: Verdict) -> str:
+        return value.word.upper() + "\n"
+
+    @register("boxed", Verdict, console=True)
+    def boxed(value: Verdict, width: int, color: bool) -> str:
+        return f"[{value.word:^{width - 2}}]\n"
+
+    assert formats(Verdict) == ("shout", "boxed")
+    assert render(Verdict("ok"), "shout") == "OK\n"
+    assert render(Verdict("ok"), "boxed", width=10) == "[   ok   ]\n"
+    with pytest.raises(ValueError, match="registered twice"):
+        register("shout", Verdict)(shout)
+
+
+def test_the_table_in_colour_is_the_plain_table_with_colour_codes(demo):
+    _, recs = demo
+    plain = render(recs, "table", width=160)
+    coloured = render(recs, "table", width=160, color=True)
+    assert coloured != plain and ANSI.sub("", coloured) == plain
+    assert max(len(line) for line in plain.splitlines()) <= 160
+
+
+def test_the_table_carries_the_notes_of_a_partial_result(demo):
+    history, _ = demo
+    recs = recommend(history)
+    recs.missing = {"namespace batch": "HTTP 422"}
+    recs.dropped = {"shop/Deployment/cart/old-sidecar": "removed from its workload"}
+    text = render(recs, "table")
+    assert text.endswith("\nnot recommended (no longer running):\n  - shop/Deployment/cart/old-sidecar: removed from "
+                         "its workload\nleft out (partial result):\n  ! namespace batch: HTTP 422\n")
+
+
+def test_the_table_written_to_a_file_is_the_table_printed(tmp_path):
+    env = {**os.environ, "COLUMNS": "200"}
+    printed = subprocess.run([sys.executable, "-m", "rightsizer", "report", "--demo", "-q", "-n", "shop|batch"],
+                             capture_output=True, text=True, env=env, check=True).stdout
+    target = tmp_path / "table.txt"
+    subprocess.run([sys.executable, "-m", "rightsizer", "report", "--demo", "-q", "-n", "shop|batch", "--output",
+                    str(target)], capture_output=True, text=True, env=env, check=True)
+    assert target.read_text() == printed and "total (one pod each)" in printed

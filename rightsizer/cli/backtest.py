@@ -7,15 +7,14 @@ from typing import Annotated
 
 import typer
 
+from rightsizer.backtest import Backtest, split
 from rightsizer.backtest import backtest as run_backtest
-from rightsizer.backtest import split
 from rightsizer.history import ClusterHistory
 from rightsizer.needs import EVERY_STEP
 from rightsizer.recommend import STRATEGIES
-from rightsizer.report.backtest import BACKTEST_FORMATS, render_backtest
 from rightsizer.timeparse import parse_duration
 
-from .console import emit, setup_logging
+from .console import check_format, emit, listed, setup_logging
 from .options import (
     POLICY,
     TIME,
@@ -42,7 +41,7 @@ def backtest(
     strategy: Annotated[list[str] | None, typer.Option(
         "--strategy", rich_help_panel=POLICY,
         help=f"Strategies to compare (repeatable; default all: {', '.join(STRATEGIES)}).")] = None,
-    fmt: Annotated[str, typer.Option("-o", "--format", help="table, json or csv.")] = "table",
+    fmt: Annotated[str, typer.Option("-o", "--format", help=f"{listed(Backtest)}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the result to FILE (atomically).")] = None,
     policy: PolicyOptions,
     connection: ConnectionOptions,
@@ -60,12 +59,11 @@ def backtest(
       rightsizer backtest --prometheus-url http://localhost:9090 --train 14d --test 7d -o json
     """
     setup_logging(run.verbose)
-    if fmt not in BACKTEST_FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(BACKTEST_FORMATS)}", param_hint="'-o' / '--format'")
+    check_format(Backtest, fmt)
     policies = policy.policies()
     train_s, test_s = parse_duration(train, flag="--train"), parse_duration(test, flag="--test")
     flags = SourceFlags(prometheus, connection, offline, scope, grid, run)
     history = ClusterHistory.combine(history_parts(flags, train_s + test_s, EVERY_STEP))
     training, testing = split(history, train_s, test_s)
     result = run_backtest(training, testing, tuple(strategy or STRATEGIES), policies)
-    emit(render_backtest(result, fmt), output)
+    emit(result, fmt, output)

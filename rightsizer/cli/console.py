@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from rightsizer.fileio import write_text_atomic
+from rightsizer.report import formats, render, target
 
 stderr = Console(stderr=True, soft_wrap=True)
 
@@ -30,8 +32,22 @@ def error(message: str) -> None:
     stderr.print(Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True)
 
 
-def emit(text: str, output: Path | None, wrote: str = "") -> None:
-    """``text`` to stdout, or atomically to ``output`` with a line saying so (``wrote`` adds to it)."""
+def check_format(renders: type, fmt: str) -> None:
+    """A usage error (exit 2) unless ``fmt`` is a format of ``renders`` values."""
+    if fmt not in formats(renders):
+        raise typer.BadParameter(f"choose one of {', '.join(formats(renders))}", param_hint="'-o' / '--format'")
+
+
+def listed(renders: type) -> str:
+    """``table, json or csv``: the formats of ``renders`` values, for a flag's help."""
+    names = formats(renders)
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def emit(value: object, fmt: str, output: Path | None, wrote: str = "", **options: object) -> None:
+    """``value`` rendered as ``fmt`` for its target: stdout (a terminal's width and colour), or atomically
+    into ``output`` with a line saying so (``wrote`` adds to it)."""
+    text = render(value, fmt, **target(None if output is not None else sys.stdout), **options)  # type: ignore[arg-type]
     if output is None:
         sys.stdout.write(text)
         return

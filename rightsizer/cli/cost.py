@@ -7,12 +7,11 @@ from typing import Annotated
 
 import typer
 
-from rightsizer.cost.estimate import UTILIZATION, estimate_cost
+from rightsizer.cost.estimate import UTILIZATION, CostReport, estimate_cost
 from rightsizer.history import ClusterHistory
 from rightsizer.recommend import find, recommend
-from rightsizer.report.cost import COST_FORMATS, render_cost
 
-from .console import emit, setup_logging
+from .console import check_format, emit, listed, setup_logging
 from .options import (
     ConnectionOptions,
     GridOptions,
@@ -41,7 +40,7 @@ def cost(
     utilization: Annotated[float | None, typer.Option(
         "--utilization", min=0.1, max=1.0, help="How full nodes are planned (default by profile: 0.9/0.8/0.7).")
     ] = None,
-    fmt: Annotated[str, typer.Option("-o", "--format", help="table, json, csv or markdown.")] = "table",
+    fmt: Annotated[str, typer.Option("-o", "--format", help=f"{listed(CostReport)}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write to FILE (atomically).")] = None,
     policy: PolicyOptions,
     connection: ConnectionOptions,
@@ -56,12 +55,11 @@ def cost(
       rightsizer cost --prometheus-url http://localhost:9090 --region eu-west-1 --repo ./gitops -o json
     """
     setup_logging(run.verbose)
-    if fmt not in COST_FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(COST_FORMATS)}", param_hint="'-o' / '--format'")
+    check_format(CostReport, fmt)
     policies = policy.policies()
     history = ClusterHistory.combine(history_parts(
         SourceFlags(prometheus, connection, offline, scope, grid, run), window.seconds(), find("rightsizer").needs))
     recs = recommend(history, policies)
     fill = utilization if utilization is not None else UTILIZATION[policies.profile]
     estimate = estimate_cost(history, recs, prices.load_catalog(), prices.region, prices.instance_type, repo, fill)
-    emit(render_cost(estimate, fmt), output)
+    emit(estimate, fmt, output)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from rightsizer.api import recommend_priced
 from rightsizer.history import ClusterHistory
 from rightsizer.recommend import STRATEGIES, find
-from rightsizer.report import FORMATS, render
-from rightsizer.report.table import build_table, dropped_note, missing_note
+from rightsizer.recommend.model import RecommendationSet
+from rightsizer.report import find as find_renderer
+from rightsizer.report import formats
 
 from .app import EXIT_CHANGES
-from .console import emit, say, setup_logging
+from .console import check_format, emit, say, setup_logging
 from .options import (
     POLICY,
     ConnectionOptions,
@@ -40,7 +39,8 @@ def report(
     scope: ScopeOptions,
     window: WindowOptions,
     grid: GridOptions,
-    fmt: Annotated[str, typer.Option("-o", "--format", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
+    fmt: Annotated[str, typer.Option(
+        "-o", "--format", help=f"Output format: {', '.join(formats(RecommendationSet))}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the report to FILE (atomically).")] = None,
     policy: PolicyOptions,
     strategy: Annotated[str, typer.Option(
@@ -67,24 +67,15 @@ def report(
     RIGHTSIZER_PROMETHEUS_USER with RIGHTSIZER_PROMETHEUS_PASSWORD (or _PASSWORD_FILE).
     """
     setup_logging(run.verbose)
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="'-o' / '--format'")
+    check_format(RecommendationSet, fmt)
     policies = policy.policies()
     parts = history_parts(SourceFlags(prometheus, connection, offline, scope, grid, run), window.seconds(),
                           find(strategy).needs)
     history = None
-    if fmt == "html":  # its pictures need the samples: hold them all
+    if find_renderer(RecommendationSet, fmt).needs_history:  # html's pictures need the samples: hold them all
         parts = iter([history := ClusterHistory.combine(parts)])
     recs = recommend_priced(parts, prices.pricing(), policies, strategy)
-    if output is not None:
-        emit(render(recs, fmt, history, plots), output, f" ({len(recs)} containers)")
-    elif fmt == "table":
-        Console(width=None if sys.stdout.isatty() else 200).print(build_table(recs))
-        note = dropped_note(recs.dropped) + missing_note(recs.missing)
-        if note:
-            say(note, end="")
-    else:
-        sys.stdout.write(render(recs, fmt, history, plots))
+    emit(recs, fmt, output, f" ({len(recs)} containers)", history=history, plots=plots)
     if fail_on_change and any(r.changed for r in recs):
         say(f"{sum(r.changed for r in recs)} containers would change (--fail-on-change)")
         raise typer.Exit(EXIT_CHANGES)

@@ -218,7 +218,8 @@ def estimate_cost(history: ClusterHistory, recs: RecommendationSet, catalog: Cat
     return CostReport(catalog.describe(), region, rates, utilization, workloads, plans, notes)
 
 
-def report_document(report: CostReport) -> dict[str, Any]:
+def cost_document(report: CostReport) -> dict[str, Any]:
+    """The estimate as one JSON-ready document (rounded): what ``-o json`` prints and the other formats show."""
     def plan_doc(plan: Plan) -> dict[str, Any]:
         return {
             "monthly": round(plan.monthly, 2),
@@ -259,4 +260,4 @@ def report_document(report: CostReport) -> dict[str, Any]:
     }
 
 
-__all__ = ["CostReport", "attach_costs", "estimate_cost", "report_document"]
+__all__ = ["CostReport", "attach_costs", "cost_document", "estimate_cost"]

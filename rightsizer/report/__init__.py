@@ -1,33 +1,19 @@
-"""Renderers for a RecommendationSet, registered by format name (``-o NAME``)."""
+"""Renderers for what rightsizer reports, registered by format name (``-o NAME``) and by what they render.
+
+``render(value, fmt)`` picks the renderer by the value's type (a ``RecommendationSet``, a
+``Backtest``, a ``CostReport``); ``formats(type)`` lists a type's formats.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from importlib import import_module
 
-from rightsizer.history import ClusterHistory
-from rightsizer.recommend.model import RecommendationSet
-from rightsizer.report.formats import render_csv, render_json, render_yaml
-from rightsizer.report.html import render_html
-from rightsizer.report.markdown import render_markdown
-from rightsizer.report.table import render_table
+from rightsizer.report.console import DEFAULT_WIDTH, target
+from rightsizer.report.registry import Renderer, find, formats, register, render
 
-FORMATS: dict[str, Callable[[RecommendationSet], str]] = {
-    "table": render_table,
-    "json": render_json,
-    "yaml": render_yaml,
-    "csv": render_csv,
-    "markdown": render_markdown,
-    "html": render_html,
-}
+#: the modules whose renderers register when imported, in the order ``--help`` lists the formats
+RENDERER_MODULES = ("table", "documents", "markdown", "html", "backtest", "cost")
+for _module in RENDERER_MODULES:
+    import_module(f"{__name__}.{_module}")
 
-
-def render(recs: RecommendationSet, fmt: str, history: ClusterHistory | None = None, plots: int = 20) -> str:
-    """The report as text; ``html`` draws pictures from ``history`` for up to ``plots`` containers."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if fmt == "html":
-        return render_html(recs, history, plots)
-    return FORMATS[fmt](recs)
-
-
-__all__ = ["FORMATS", "render"]
+__all__ = ["DEFAULT_WIDTH", "RENDERER_MODULES", "Renderer", "find", "formats", "register", "render", "target"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 
-from rich.console import Console
 from rich.table import Table
 
 from rightsizer.backtest import Backtest
-
-BACKTEST_FORMATS = ("table", "json", "csv")
+from rightsizer.report.console import draw
+from rightsizer.report.registry import register
 
 _COLUMNS = (
     ("strategy", "Strategy", "{}"),
@@ -27,23 +25,28 @@ _COLUMNS = (
 )
 
 
-def render_backtest(result: Backtest, fmt: str) -> str:
-    if fmt == "json":
-        doc = {
-            "train_window": result.train_window,
-            "test_window": result.test_window,
-            "strategies": json.loads(result.summary.to_json(orient="records")),
-            "containers": json.loads(result.containers.to_json(orient="records")),
-        }
-        return json.dumps(doc, indent=2) + "\n"
-    if fmt == "csv":
-        return result.summary.to_csv(index=False)
+@register("table", Backtest, console=True)
+def backtest_table(result: Backtest, width: int, color: bool) -> str:
     table = Table(title=f"backtest: trained on {result.train_window}\n          tested on {result.test_window}",
                   title_justify="left", header_style="bold")
     for _, title, _ in _COLUMNS:
         table.add_column(title, justify="left" if title == "Strategy" else "right")
     for row in result.summary.to_dict(orient="records"):
         table.add_row(*(fmt_.format(row[key]) for key, _, fmt_ in _COLUMNS))
-    buffer = io.StringIO()
-    Console(file=buffer, width=200, force_terminal=False, color_system=None).print(table)
-    return buffer.getvalue()
+    return draw(table, width=width, color=color)
+
+
+@register("json", Backtest)
+def backtest_json(result: Backtest) -> str:
+    doc = {
+        "train_window": result.train_window,
+        "test_window": result.test_window,
+        "strategies": json.loads(result.summary.to_json(orient="records")),
+        "containers": json.loads(result.containers.to_json(orient="records")),
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+@register("csv", Backtest)
+def backtest_csv(result: Backtest) -> str:
+    return result.summary.to_csv(index=False)

@@ -6,12 +6,12 @@ import csv
 import io
 import json
 
-from rich.console import Console
 from rich.table import Table
 
-from rightsizer.cost.estimate import CostReport, report_document
+from rightsizer.cost.estimate import CostReport, cost_document
+from rightsizer.report.console import draw
+from rightsizer.report.registry import register
 
-COST_FORMATS = ("table", "json", "csv", "markdown")
 _PLAN_TITLES = {"current_on_demand": "current requests, on-demand", "recommended_on_demand":
                 "recommended, on-demand", "recommended_spot_mix": "recommended, spot-ready workloads on spot"}
 
@@ -32,50 +32,21 @@ def _nodes(nodes: dict[str, int]) -> str:
     return ", ".join(f"{n}x {name}" for name, n in sorted(nodes.items())) or "-"
 
 
-def render_cost(report: CostReport, fmt: str) -> str:
-    doc = report_document(report)
-    if fmt == "json":
-        return json.dumps(doc, indent=2) + "\n"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["namespace", "kind", "workload", "replicas", "current_monthly", "recommended_monthly",
-                         "savings_monthly", "spot_ready", "spot_failed_checks"])
-        for w in doc["workloads"]:
-            failed = "; ".join(c["name"] for c in w["spot"]["checks"] if c["status"] == "fail")
-            writer.writerow([w["namespace"], w["kind"], w["workload"], w["replicas"], w["current_monthly"],
-                             w["recommended_monthly"], w["savings_monthly"], w["spot"]["ready"], failed])
-        return buffer.getvalue()
+@register("table", CostReport, console=True)
+def cost_table(report: CostReport, width: int, color: bool) -> str:
+    doc = cost_document(report)
     totals = doc["totals"]
-    plans = doc["plans"]
-    if fmt == "markdown":
-        lines = [(f"## Cost: {_money(totals['current_monthly'])} → {_money(totals['recommended_monthly'])} a month "
-                 f"({totals['savings_pct']}% less)"), "",
-                 (f"Requests priced at ${doc['rates']['cpu_hourly']:.4f}/vCPU-hour and "
-                 f"${doc['rates']['memory_gib_hourly']:.4f}/GiB-hour ({doc['rates']['basis']}); {doc['catalog']}."), "",
-                 "| Node plan | Nodes | Monthly | vs current | Interruptions / month |", "|---|---|---:|---:|---:|"]
-        for name, plan in plans.items():
-            lines.append(f"| {_PLAN_TITLES[name]} | {_nodes(plan['nodes'])} | {_money(plan['monthly'])} | "
-                         f"{plan['vs_current_pct']:+.1f}% | {plan['interruptions_per_month']:.2f} |")
-        lines += ["", "| Workload | Replicas | Now | Recommended | Spot-ready |", "|---|---:|---:|---:|---|"]
-        for w in doc["workloads"]:
-            lines.append(f"| {w['namespace']}/{w['workload']} | {w['replicas']} | {_money(w['current_monthly'])} | "
-                         f"{_money(w['recommended_monthly'])} | {_spot(w)} |")
-        return "\n".join(lines + [*(f"\n{n}" for n in doc["notes"])]) + "\n"
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=200, force_terminal=False, color_system=None)
-    console.print(f"Requested resources: {_money(totals['current_monthly'])} → "
-                  f"{_money(totals['recommended_monthly'])} a month ({totals['savings_pct']}% less), at "
-                  f"${doc['rates']['cpu_hourly']:.4f}/vCPU-h and ${doc['rates']['memory_gib_hourly']:.4f}/GiB-h "
-                  f"({doc['rates']['basis']})")
-    console.print(f"{doc['catalog']}; region {doc['region']}; nodes filled to {doc['target_utilization']:.0%}")
+    lines = [(f"Requested resources: {_money(totals['current_monthly'])} → "
+              f"{_money(totals['recommended_monthly'])} a month ({totals['savings_pct']}% less), at "
+              f"${doc['rates']['cpu_hourly']:.4f}/vCPU-h and ${doc['rates']['memory_gib_hourly']:.4f}/GiB-h "
+              f"({doc['rates']['basis']})"),
+             f"{doc['catalog']}; region {doc['region']}; nodes filled to {doc['target_utilization']:.0%}"]
     table = Table(title="Node plans", title_justify="left", header_style="bold")
     for column in ("Plan", "Nodes", "Monthly", "vs current", "Interruptions/month"):
         table.add_column(column, justify="left" if column in ("Plan", "Nodes") else "right")
-    for name, plan in plans.items():
+    for name, plan in doc["plans"].items():
         table.add_row(_PLAN_TITLES[name], _nodes(plan["nodes"]), _money(plan["monthly"]),
                       f"{plan['vs_current_pct']:+.1f}%", f"{plan['interruptions_per_month']:.2f}")
-    console.print(table)
     workloads = Table(title="Workloads", title_justify="left", header_style="bold")
     for column in ("Namespace", "Workload", "Replicas", "Now", "Recommended", "Saved", "Spot-ready"):
         workloads.add_column(column, justify="right" if column in ("Replicas", "Now", "Recommended", "Saved")
@@ -84,7 +55,41 @@ def render_cost(report: CostReport, fmt: str) -> str:
         workloads.add_row(w["namespace"], f"{w['kind']}/{w['workload']}", f"{w['replicas']:.1f}",
                           _money(w["current_monthly"]), _money(w["recommended_monthly"]),
                           _money(w["savings_monthly"]), _spot(w))
-    console.print(workloads)
-    for note in doc["notes"]:
-        console.print(note)
+    return draw(*lines, table, workloads, *doc["notes"], width=width, color=color)
+
+
+@register("json", CostReport)
+def cost_json(report: CostReport) -> str:
+    return json.dumps(cost_document(report), indent=2) + "\n"
+
+
+@register("csv", CostReport)
+def cost_csv(report: CostReport) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["namespace", "kind", "workload", "replicas", "current_monthly", "recommended_monthly",
+                     "savings_monthly", "spot_ready", "spot_failed_checks"])
+    for w in cost_document(report)["workloads"]:
+        failed = "; ".join(c["name"] for c in w["spot"]["checks"] if c["status"] == "fail")
+        writer.writerow([w["namespace"], w["kind"], w["workload"], w["replicas"], w["current_monthly"],
+                         w["recommended_monthly"], w["savings_monthly"], w["spot"]["ready"], failed])
     return buffer.getvalue()
+
+
+@register("markdown", CostReport)
+def cost_markdown(report: CostReport) -> str:
+    doc = cost_document(report)
+    totals = doc["totals"]
+    lines = [(f"## Cost: {_money(totals['current_monthly'])} → {_money(totals['recommended_monthly'])} a month "
+             f"({totals['savings_pct']}% less)"), "",
+             (f"Requests priced at ${doc['rates']['cpu_hourly']:.4f}/vCPU-hour and "
+             f"${doc['rates']['memory_gib_hourly']:.4f}/GiB-hour ({doc['rates']['basis']}); {doc['catalog']}."), "",
+             "| Node plan | Nodes | Monthly | vs current | Interruptions / month |", "|---|---|---:|---:|---:|"]
+    for name, plan in doc["plans"].items():
+        lines.append(f"| {_PLAN_TITLES[name]} | {_nodes(plan['nodes'])} | {_money(plan['monthly'])} | "
+                     f"{plan['vs_current_pct']:+.1f}% | {plan['interruptions_per_month']:.2f} |")
+    lines += ["", "| Workload | Replicas | Now | Recommended | Spot-ready |", "|---|---:|---:|---:|---|"]
+    for w in doc["workloads"]:
+        lines.append(f"| {w['namespace']}/{w['workload']} | {w['replicas']} | {_money(w['current_monthly'])} | "
+                     f"{_money(w['recommended_monthly'])} | {_spot(w)} |")
+    return "\n".join(lines + [*(f"\n{n}" for n in doc["notes"])]) + "\n"

@@ -14,6 +14,7 @@ from rightsizer import __version__
 from rightsizer.history import ClusterHistory
 from rightsizer.recommend.model import RISKS, Recommendation, RecommendationSet
 from rightsizer.report.plots import slug
+from rightsizer.report.registry import register
 from rightsizer.report.table import describe_extras
 
 _STYLE = """
@@ -102,6 +103,7 @@ def _row(r: Recommendation, plotted: set[str]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
+@register("html", RecommendationSet, needs_history=True)
 def render_html(recs: RecommendationSet, history: ClusterHistory | None = None, plots: int = 20) -> str:
     ranked = sorted((r for r in recs if r.requests is not None), key=_weight, reverse=True)
     chosen = ranked if len(ranked) <= plots else ranked[:plots]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rightsizer.recommend.model import Recommendation, RecommendationSet
+from rightsizer.report.registry import register
 from rightsizer.report.table import describe_extras
 
 _KIND = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "CronJob": "cronjob"}
@@ -32,6 +33,7 @@ def _row(r: Recommendation) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
+@register("markdown", RecommendationSet)
 def render_markdown(recs: RecommendationSet) -> str:
     changed = [r for r in recs if r.changed]
     kept = [r for r in recs if r.requests is not None and not r.changed]

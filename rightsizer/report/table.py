@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.model import Recommendation, RecommendationSet
+from rightsizer.report.console import draw
+from rightsizer.report.registry import register
 
 
 def _change(current: float | None, new: float | None, show: Callable[[float], str], *, absent: str = "-") -> Text:
@@ -68,12 +68,11 @@ def missing_note(missing: Mapping[str, str]) -> str:
     return "left out (partial result):\n" + "".join(f"  ! {what}: {why}\n" for what, why in missing.items())
 
 
-def render_table(recs: RecommendationSet, width: int = 220) -> str:
-    """The table as plain text (for files and tests); the CLI prints :func:`build_table` in colour."""
-    buffer = io.StringIO()
-    Console(file=buffer, width=width, force_terminal=False, color_system=None).print(build_table(recs))
-    note = missing_note(recs.missing)
-    return buffer.getvalue() + ("\n" + note if note else "")
+@register("table", RecommendationSet, console=True)
+def render_table(recs: RecommendationSet, width: int, color: bool) -> str:
+    """The table, then what was not recommended and what a partial result left out: on a terminal and in a file."""
+    note = dropped_note(recs.dropped) + missing_note(recs.missing)
+    return draw(build_table(recs), width=width, color=color) + ("\n" + note if note else "")
 
 
 _SHORT_KINDS = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "CronJob": "cronjob",

@@ -11,9 +11,11 @@ from ruamel.yaml import YAML
 
 from rightsizer import __version__
 from rightsizer.recommend.model import RISKS, RecommendationSet
+from rightsizer.report.registry import register
 
 
-def report_document(recs: RecommendationSet) -> dict[str, Any]:
+def recommendations_document(recs: RecommendationSet) -> dict[str, Any]:
+    """The recommendations as one JSON-ready document: what ``-o json`` and ``-o yaml`` print and ``patch`` reads."""
     return {
         "version": __version__,
         "source": recs.source,
@@ -37,16 +39,18 @@ def report_document(recs: RecommendationSet) -> dict[str, Any]:
     }
 
 
+@register("json", RecommendationSet)
 def render_json(recs: RecommendationSet) -> str:
-    return json.dumps(report_document(recs), indent=2) + "\n"
+    return json.dumps(recommendations_document(recs), indent=2) + "\n"
 
 
+@register("yaml", RecommendationSet)
 def render_yaml(recs: RecommendationSet) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.sort_base_mapping_type_on_output = False  # keep the documented key order
     buffer = io.StringIO()
-    yaml.dump(report_document(recs), buffer)
+    yaml.dump(recommendations_document(recs), buffer)
     return buffer.getvalue()
 
 
@@ -60,6 +64,7 @@ CSV_COLUMNS = (
 )
 
 
+@register("csv", RecommendationSet)
 def render_csv(recs: RecommendationSet) -> str:
     """One row per container; quantities as Kubernetes strings, empty when unset; reasons joined by ' | '."""
     buffer = io.StringIO()
