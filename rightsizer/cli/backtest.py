@@ -18,13 +18,7 @@ from .console import check_format, emit, listed, setup_logging
 from .options import (
     POLICY,
     TIME,
-    ConnectionOptions,
-    GridOptions,
-    OfflineOptions,
     PolicyOptions,
-    PrometheusOptions,
-    RunOptions,
-    ScopeOptions,
     SourceFlags,
     history_parts,
 )
@@ -32,20 +26,15 @@ from .options import (
 
 def backtest(
     *,
-    prometheus: PrometheusOptions,
-    offline: OfflineOptions,
-    scope: ScopeOptions,
+    source: SourceFlags,
     train: Annotated[str, typer.Option("--train", rich_help_panel=TIME, help="Training window, e.g. 14d.")] = "10d",
     test: Annotated[str, typer.Option("--test", rich_help_panel=TIME, help="Test window after it, e.g. 7d.")] = "4d",
-    grid: GridOptions,
     strategy: Annotated[list[str] | None, typer.Option(
         "--strategy", rich_help_panel=POLICY,
         help=f"Strategies to compare (repeatable; default all: {', '.join(STRATEGIES)}).")] = None,
     fmt: Annotated[str, typer.Option("-o", "--format", help=f"{listed(Backtest)}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the result to FILE (atomically).")] = None,
     policy: PolicyOptions,
-    connection: ConnectionOptions,
-    run: RunOptions,
 ) -> None:
     """Recommend from a training window, replay the window after it, and compare with baseline strategies.
 
@@ -58,12 +47,11 @@ def backtest(
 
       rightsizer backtest --prometheus-url http://localhost:9090 --train 14d --test 7d -o json
     """
-    setup_logging(run.verbose)
+    setup_logging(source.run.verbose)
     check_format(Backtest, fmt)
     policies = policy.policies()
     train_s, test_s = parse_duration(train, flag="--train"), parse_duration(test, flag="--test")
-    flags = SourceFlags(prometheus, connection, offline, scope, grid, run)
-    history = ClusterHistory.combine(history_parts(flags, train_s + test_s, EVERY_STEP))
+    history = ClusterHistory.combine(history_parts(source, train_s + test_s, EVERY_STEP))
     training, testing = split(history, train_s, test_s)
     result = run_backtest(training, testing, tuple(strategy or STRATEGIES), policies)
     emit(result, fmt, output)

@@ -13,14 +13,8 @@ from rightsizer.recommend import find, recommend
 
 from .console import check_format, emit, listed, setup_logging
 from .options import (
-    ConnectionOptions,
-    GridOptions,
-    OfflineOptions,
     PolicyOptions,
     PricingOptions,
-    PrometheusOptions,
-    RunOptions,
-    ScopeOptions,
     SourceFlags,
     WindowOptions,
     history_parts,
@@ -29,11 +23,8 @@ from .options import (
 
 def cost(
     *,
-    prometheus: PrometheusOptions,
-    offline: OfflineOptions,
-    scope: ScopeOptions,
+    source: SourceFlags,
     window: WindowOptions,
-    grid: GridOptions,
     prices: PricingOptions,
     repo: Annotated[Path | None, typer.Option(
         "--repo", help="GitOps checkout: its manifests tell local storage, disruption budgets, overrides.")] = None,
@@ -43,8 +34,6 @@ def cost(
     fmt: Annotated[str, typer.Option("-o", "--format", help=f"{listed(CostReport)}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write to FILE (atomically).")] = None,
     policy: PolicyOptions,
-    connection: ConnectionOptions,
-    run: RunOptions,
 ) -> None:
     """What the workloads cost now and right-sized, and how much less with spot instances (and at what risk).
 
@@ -54,11 +43,11 @@ def cost(
 
       rightsizer cost --prometheus-url http://localhost:9090 --region eu-west-1 --repo ./gitops -o json
     """
-    setup_logging(run.verbose)
+    setup_logging(source.run.verbose)
     check_format(CostReport, fmt)
     policies = policy.policies()
     history = ClusterHistory.combine(history_parts(
-        SourceFlags(prometheus, connection, offline, scope, grid, run), window.seconds(), find("rightsizer").needs))
+        source, window.seconds(), find("rightsizer").needs))
     recs = recommend(history, policies)
     fill = utilization if utilization is not None else UTILIZATION[policies.profile]
     estimate = estimate_cost(history, recs, prices.load_catalog(), prices.region, prices.instance_type, repo, fill)

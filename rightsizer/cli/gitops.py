@@ -26,14 +26,8 @@ from rightsizer.recommend import RecommendationSet, find
 from .console import say, setup_logging
 from .options import (
     SOURCE,
-    ConnectionOptions,
-    GridOptions,
-    OfflineOptions,
     PolicyOptions,
     PricingOptions,
-    PrometheusOptions,
-    RunOptions,
-    ScopeOptions,
     SourceFlags,
     WindowOptions,
     history_parts,
@@ -62,18 +56,13 @@ def patch(
     *,
     repo: Annotated[Path | None, typer.Option("--repo", help="The GitOps repository checkout to edit.")] = None,
     recommendations: RecommendationsFile = None,
-    prometheus: PrometheusOptions,
-    offline: OfflineOptions,
-    scope: ScopeOptions,
+    source: SourceFlags,
     window: WindowOptions,
-    grid: GridOptions,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff; change nothing.")] = False,
     output_dir: Annotated[Path | None, typer.Option(
         "-o", "--output-dir", help="Write kubectl strategic-merge patch files here instead of editing a repo.")] = None,
     mapping: Mapping = None,
     policy: PolicyOptions,
-    connection: ConnectionOptions,
-    run: RunOptions,
 ) -> None:
     """Apply the recommendations to a GitOps checkout: plain manifests, Kustomize overlays, Helm values.
 
@@ -90,10 +79,10 @@ def patch(
 
       rightsizer patch --demo -o ./patches     # kubectl patch files, no repository
     """
-    setup_logging(run.verbose)
+    setup_logging(source.run.verbose)
     if (repo is None) == (output_dir is None):
         raise RightsizerError("give --repo PATH (edit a checkout) or -o DIR (write kubectl patch files), not both")
-    changes, _ = _changes(recommendations, SourceFlags(prometheus, connection, offline, scope, grid, run), window,
+    changes, _ = _changes(recommendations, source, window,
                           policy, PricingOptions())
     if output_dir is not None:
         written = write_kubectl_patches(changes, output_dir)
@@ -131,16 +120,11 @@ def pull_request(
         "--token-env", help="Environment variable holding the token (default GITHUB_TOKEN or GITLAB_TOKEN).")] = None,
     workdir: Annotated[Path | None, typer.Option("--workdir", help="Empty directory to clone into.")] = None,
     recommendations: RecommendationsFile = None,
-    prometheus: PrometheusOptions,
-    offline: OfflineOptions,
-    scope: ScopeOptions,
+    source: SourceFlags,
     window: WindowOptions,
-    grid: GridOptions,
     mapping: Mapping = None,
     prices: PricingOptions,
     policy: PolicyOptions,
-    connection: ConnectionOptions,
-    run: RunOptions,
 ) -> None:
     """Open (or update) the pull request that right-sizes the GitOps repository: the weekly job.
 
@@ -155,10 +139,10 @@ def pull_request(
 
       rightsizer pr --repo ./gitops --recommendations reviewed.json --provider gitlab --api-url https://git.acme.io
     """
-    setup_logging(run.verbose)
+    setup_logging(source.run.verbose)
     policy.policies()
     host = code_host(repo, provider, token_env, api_url, project)
-    changes, recs = _changes(recommendations, SourceFlags(prometheus, connection, offline, scope, grid, run),
+    changes, recs = _changes(recommendations, source,
                              window, policy, prices)
     outcome = open_pull_request(host, changes, recs, base=base, branch=branch, workdir=workdir, mapping=mapping)
     if outcome.pull_request is None:

@@ -26,36 +26,48 @@ def option_group(cls: type) -> type:
     return cls
 
 
+def _flags(group: type) -> list[inspect.Parameter]:
+    """The flags of ``group``, a nested group's flags in its place."""
+    hints = get_type_hints(group, include_extras=True)
+    flags: list[inspect.Parameter] = []
+    for field in dataclasses.fields(group):
+        if is_group(hints[field.name]):
+            flags.extend(_flags(hints[field.name]))
+            continue
+        default = field.default if field.default is not dataclasses.MISSING else inspect.Parameter.empty
+        flags.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                       annotation=hints[field.name]))
+    return flags
+
+
+def _build(group: type, values: dict[str, Any]) -> Any:
+    """``group`` (and its nested groups) from the flags' values, taking them out of ``values``."""
+    hints = get_type_hints(group, include_extras=True)
+    return group(**{field.name: _build(hints[field.name], values) if is_group(hints[field.name])
+                    else values.pop(field.name) for field in dataclasses.fields(group)})
+
+
 def expand_groups(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``func`` with each option-group parameter replaced by the group's fields, for typer to read."""
+    """``func`` with each option-group parameter replaced by the group's flags, for typer to read."""
     hints = get_type_hints(func, include_extras=True)
     signature = inspect.signature(func)
     params: list[inspect.Parameter] = []
-    groups: dict[str, tuple[type, list[str]]] = {}
-    annotations: dict[str, Any] = {}
+    groups: dict[str, type] = {}
     for name, param in signature.parameters.items():
         annotation = hints.get(name, param.annotation)
-        if not is_group(annotation):
+        if is_group(annotation):
+            groups[name] = annotation
+            params.extend(_flags(annotation))
+        else:
             params.append(param.replace(annotation=annotation, kind=inspect.Parameter.KEYWORD_ONLY))
-            annotations[name] = annotation
-            continue
-        field_hints = get_type_hints(annotation, include_extras=True)
-        names = []
-        for field in dataclasses.fields(annotation):
-            default = field.default if field.default is not dataclasses.MISSING else inspect.Parameter.empty
-            params.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                            annotation=field_hints[field.name]))
-            annotations[field.name] = field_hints[field.name]
-            names.append(field.name)
-        groups[name] = (annotation, names)
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
-        for name, (cls, names) in groups.items():
-            kwargs[name] = cls(**{n: kwargs.pop(n) for n in names})
+        for name, group in groups.items():
+            kwargs[name] = _build(group, kwargs)
         return func(**kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = annotations
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
     del wrapper.__wrapped__  # typer must see the expanded signature, not the original's
     return wrapper

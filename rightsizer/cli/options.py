@@ -192,15 +192,16 @@ class RunOptions:
                        ] = False
 
 
+@option_group
 @dataclass(frozen=True)
 class SourceFlags:
-    """Every flag that says where history comes from, gathered for :func:`history_parts`."""
+    """Every flag that says where history comes from (but how much of it), for :func:`history_parts`."""
 
     prometheus: PrometheusOptions
-    connection: ConnectionOptions
     offline: OfflineOptions
     scope: ScopeOptions
     grid: GridOptions
+    connection: ConnectionOptions
     run: RunOptions
 
 

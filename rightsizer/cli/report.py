@@ -18,14 +18,8 @@ from .app import EXIT_CHANGES
 from .console import check_format, emit, say, setup_logging
 from .options import (
     POLICY,
-    ConnectionOptions,
-    GridOptions,
-    OfflineOptions,
     PolicyOptions,
     PricingOptions,
-    PrometheusOptions,
-    RunOptions,
-    ScopeOptions,
     SourceFlags,
     WindowOptions,
     history_parts,
@@ -34,11 +28,8 @@ from .options import (
 
 def report(
     *,
-    prometheus: PrometheusOptions,
-    offline: OfflineOptions,
-    scope: ScopeOptions,
+    source: SourceFlags,
     window: WindowOptions,
-    grid: GridOptions,
     fmt: Annotated[str, typer.Option(
         "-o", "--format", help=f"Output format: {', '.join(formats(RecommendationSet))}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the report to FILE (atomically).")] = None,
@@ -52,8 +43,6 @@ def report(
     fail_on_change: Annotated[bool, typer.Option(
         "--fail-on-change", help="Exit with code 3 when any change is recommended (a CI gate).")] = False,
     prices: PricingOptions,
-    connection: ConnectionOptions,
-    run: RunOptions,
 ) -> None:
     """Recommend CPU and memory requests and limits for every container in scope.
 
@@ -66,10 +55,10 @@ def report(
     Credentials come from the environment: RIGHTSIZER_PROMETHEUS_TOKEN (or _TOKEN_FILE), or
     RIGHTSIZER_PROMETHEUS_USER with RIGHTSIZER_PROMETHEUS_PASSWORD (or _PASSWORD_FILE).
     """
-    setup_logging(run.verbose)
+    setup_logging(source.run.verbose)
     check_format(RecommendationSet, fmt)
     policies = policy.policies()
-    parts = history_parts(SourceFlags(prometheus, connection, offline, scope, grid, run), window.seconds(),
+    parts = history_parts(source, window.seconds(),
                           find(strategy).needs)
     history = None
     if find_renderer(RecommendationSet, fmt).needs_history:  # html's pictures need the samples: hold them all

@@ -48,7 +48,7 @@ def snapshot(
         raise RightsizerError("snapshot records from Prometheus: pass --prometheus-url URL "
                               "(or set RIGHTSIZER_PROMETHEUS_URL)")
     history = ClusterHistory.combine(history_parts(
-        SourceFlags(prometheus, connection, OfflineOptions(), scope, grid, run), window.seconds(), EVERY_STEP))
+        SourceFlags(prometheus, OfflineOptions(), scope, grid, connection, run), window.seconds(), EVERY_STEP))
     save_snapshot(history, output)
     say(f"wrote {output}: {len(history)} containers, {history.describe_window()}")
     if history.missing:
