@@ -395,6 +395,9 @@ RecommendationsFile = Annotated[Path | None, typer.Option(
     help="Apply a report written earlier by 'rightsizer report -o json' (exactly what was reviewed).")]
 Mapping = Annotated[Path | None, typer.Option(
     "--mapping", help="YAML list of {workload, container, file, path} for what cannot be located by itself.")]
+Environment = Annotated[str | None, typer.Option(
+    "--environment", help="Which overlay, values-NAME.yaml or HelmRelease patch to edit where the repository "
+                          "has several (default: the cluster's name).")]
 
 
 @app.command()
@@ -414,6 +417,7 @@ def patch(
     output_dir: Annotated[Path | None, typer.Option(
         "-o", "--output-dir", help="Write kubectl strategic-merge patch files here instead of editing a repo.")] = None,
     mapping: Mapping = None,
+    environment: Environment = None,
     config: ConfigFile = None,
     profile: Profile = None,
     qos: Qos = None,
@@ -462,7 +466,7 @@ def patch(
     assert repo is not None
     if not repo.is_dir():
         raise RightsizerError(f"--repo {repo} is not a directory")
-    result = build_patch(repo, changes, mapping)
+    result = build_patch(repo, changes, mapping, environment=environment)
     if dry_run:
         sys.stdout.write(result.diff())
     else:
@@ -472,6 +476,8 @@ def patch(
                  f"{len(result.skipped)} not applied", markup=False, highlight=False)
     for what, why in sorted(result.skipped.items()):
         stderr.print(f"  - {why}", markup=False, highlight=False)
+    for note in result.notes:
+        stderr.print(f"  note: {note}", markup=False, highlight=False)
 
 
 @app.command("pr")
@@ -502,6 +508,7 @@ def pull_request(
     step: Step = "5m",
     end: End = "now",
     mapping: Mapping = None,
+    environment: Environment = None,
     region: Region = "us-east-1",
     catalog: CatalogFile = None,
     instance_type: InstanceType = None,
@@ -553,7 +560,8 @@ def pull_request(
     host = host_type(project or project_from_remote(git.remote_url()), token, api_url or host_type.default_api_url)
     where = cluster_of(changes)
     branch = work_branch(branch, where)
-    outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to, cluster=where)
+    outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to, cluster=where,
+                             environment=environment)
     if outcome.pull_request is None:
         stderr.print("nothing to change: no pull request", markup=False, highlight=False)
     else:

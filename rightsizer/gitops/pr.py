@@ -61,10 +61,10 @@ def pr_body(recs: RecommendationSet | None, result: PatchResult) -> str:
 
 def open_or_update(repo: GitRepo, provider: Provider, changes: list[PlannedChange], recs: RecommendationSet | None,
                    base: str, branch: str, mapping: Path | None = None, return_to: str | None = None,
-                   cluster: str = "") -> PrOutcome:
+                   cluster: str = "", environment: str | None = None) -> PrOutcome:
     try:
         existed = repo.prepare_branch(base, branch)
-        result = build_patch(repo.path, changes, mapping)
+        result = build_patch(repo.path, changes, mapping, environment=environment)
         if not result.files:
             return PrOutcome("none", None, result, branch)
         write_patch(repo.path, result)
