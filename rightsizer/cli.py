@@ -35,6 +35,7 @@ from rightsizer.history import ClusterHistory
 from rightsizer.patch import (
     PlannedChange,
     build_patch,
+    not_planned,
     one_cluster,
     plan,
     read_recommendations,
@@ -383,7 +384,8 @@ def _recommendations_from(file: Path | None, prometheus_url: str | None, snapsho
         if prometheus_url or snapshot or demo:
             raise RightsizerError("--recommendations replaces the source: drop --prometheus-url, --snapshot or --demo")
         scope = Scope(namespace, workload, selector, connection.get("cluster"))  # type: ignore[arg-type]
-        return one_cluster(plan(read_recommendations(file, scope))), None
+        reviewed = read_recommendations(file, scope)
+        return one_cluster(plan(reviewed)), reviewed
     parts = _parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
                    connection)
     recs = _priced(parts, policies, "rightsizer", load_catalog(catalog), region, instance_type)  # the PR body
@@ -457,8 +459,8 @@ def patch(
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
-    changes, _ = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
-                                       selector, window, step, end, quiet, connection, policies)
+    changes, recs = _recommendations_from(recommendations, prometheus_url, snapshot, demo, namespace, workload,
+                                          selector, window, step, end, quiet, connection, policies)
     if output_dir is not None:
         written = write_kubectl_patches(changes, output_dir)
         stderr.print(f"wrote {len(written)} patch files to {output_dir}", markup=False, highlight=False)
@@ -478,6 +480,9 @@ def patch(
         stderr.print(f"  - {why}", markup=False, highlight=False)
     for note in result.notes:
         stderr.print(f"  note: {note}", markup=False, highlight=False)
+    if recommendations is not None and recs is not None:  # a reviewed file: every entry is accounted for
+        for why in not_planned(recs).values():
+            stderr.print(f"  - {why}", markup=False, highlight=False)
 
 
 @app.command("pr")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,9 @@ from rightsizer.patch import (
     PatchError,
     PlannedChange,
     build_patch,
+    not_planned,
     plan,
+    read_recommendations,
     recommendations_from_report,
     write_kubectl_patches,
     write_patch,
@@ -299,3 +302,19 @@ def test_a_new_env_and_a_new_container_after_the_same_line(repo):
     app_env = container(prod, "Deployment", "storefront", "app")["env"]
     assert app_env == [{"name": "NODE_OPTIONS", "value": "--max-old-space-size=300"}]
     assert container(prod, "Deployment", "storefront", "envoy")["resources"]["requests"]["cpu"] == "30m"
+
+
+def test_a_hand_edited_report_entry_is_applied_and_every_other_is_accounted_for(tmp_path, demo_recs):
+    doc = report_document(demo_recs)
+    unchanged = next(e for e in doc["recommendations"] if e["recommended"] and e["current"]["cpu_request"])
+    unchanged.update(recommended=dict(unchanged["current"]), changed=False, nodejs=None, hpa=None)
+    unchanged["recommended"]["cpu_request"] = "777m"  # the reviewer's value; "changed" still says false
+    file = tmp_path / "reviewed.json"
+    file.write_text(json.dumps(doc))
+    reviewed = read_recommendations(file)
+    planned = {str(c.key): c for c in plan(reviewed)}
+    key = f"{unchanged['namespace']}/{unchanged['kind']}/{unchanged['workload']}/{unchanged['container']}"
+    assert planned[key].change.requests == {"cpu": "777m"}, "the change is what differs from the current values"
+    left_out = not_planned(reviewed)
+    assert len(planned) + len(left_out) == len(doc["recommendations"]), "every entry is applied or explained"
+    assert all("not applied" in why for why in left_out.values())
