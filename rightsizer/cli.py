@@ -567,7 +567,10 @@ def pull_request(
     branch = work_branch(branch, where)
     outcome = open_or_update(git, host, changes, recs, base, branch, mapping, return_to, cluster=where,
                              environment=environment)
-    if outcome.pull_request is None:
+    if outcome.action == "declined":
+        stderr.print("this change was declined before (its pull request was closed without merging): not proposed "
+                     "again", markup=False, highlight=False)
+    elif outcome.pull_request is None:
         stderr.print("nothing to change: no pull request", markup=False, highlight=False)
     else:
         stderr.print(f"{outcome.action} {outcome.pull_request.url} ({len(outcome.result.applied)} containers, "

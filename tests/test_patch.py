@@ -318,3 +318,15 @@ def test_a_hand_edited_report_entry_is_applied_and_every_other_is_accounted_for(
     left_out = not_planned(reviewed)
     assert len(planned) + len(left_out) == len(doc["recommendations"]), "every entry is applied or explained"
     assert all("not applied" in why for why in left_out.values())
+
+
+def test_an_annotated_workload_is_left_alone(repo, demo_recs):
+    manifest = repo / "apps/payments/fraud-scorer.yaml"
+    text = manifest.read_text()
+    assert "  name: fraud-scorer\n" in text
+    manifest.write_text(text.replace("  name: fraud-scorer\n", "  name: fraud-scorer\n  annotations:\n"
+                                     "    rightsizer.io/ignore: \"true\"\n", 1))
+    result = build_patch(repo, plan(demo_recs))
+    assert "left alone" in result.skipped["payments/Deployment/fraud-scorer/scorer"]
+    assert Path("apps/payments/fraud-scorer.yaml") not in result.files
+    assert Path("apps/platform/log-agent.yaml") in result.files, "the others are applied"

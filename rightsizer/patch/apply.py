@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rightsizer.fileio import write_text_atomic
-from rightsizer.patch.locate import Locator
+from rightsizer.patch.locate import IGNORE_ANNOTATION, Locator
 from rightsizer.patch.manifests import edit_hpa
 from rightsizer.patch.plan import PlannedChange
 from rightsizer.patch.styles import InPlaceStyle, NewPatchStyle
@@ -48,6 +48,11 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
     by_file: dict[Path, list[tuple[Target, PlannedChange]]] = defaultdict(list)
     hpa_edits: dict[Path, list[HpaEdit]] = defaultdict(list)
     for pc in changes:
+        opted_out = locator.opted_out(pc.key)
+        if opted_out is not None:
+            result.skipped[str(pc.key)] = (f"{pc.key}: left alone: {opted_out} annotates it "
+                                           f"{IGNORE_ANNOTATION}: \"true\"")
+            continue
         try:
             target = locator.locate(pc.key, pc.init)
         except PatchError as exc:
@@ -97,6 +102,11 @@ def _plan_hpa(locator: Locator, pc: PlannedChange, hpa_edits: dict[Path, list[Hp
     except PatchError as exc:
         result.skipped[f"HPA of {pc.key.workload_key}"] = str(exc)
         found = []
+    else:
+        if not found:
+            result.skipped[f"HPA of {pc.key.workload_key}"] = (
+                f"the HPA of {pc.key.workload_key} is not in the repository: set its {pc.hpa[0]} target "
+                f"utilization to {pc.hpa[1]}% where it is defined")
     for file, doc in found:
         if (doc, pc.hpa[0]) not in {(d, r) for d, r, _, _ in hpa_edits[file]}:
             hpa_edits[file].append((doc, pc.hpa[0], pc.hpa[1], pc))

@@ -38,6 +38,8 @@ from rightsizer.patch.manifests import env_value, find_container, pod_spec
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
 
+IGNORE_ANNOTATION = "rightsizer.io/ignore"
+
 
 class Locator:
     def __init__(self, repo: Path, mapping: Path | None = None, environment: str | None = None):
@@ -155,6 +157,15 @@ class Locator:
             return ""  # in no one namespace
 
         return defaults[0] if defaults else None
+
+    def opted_out(self, key: ContainerKey) -> str | None:
+        """The file of a manifest of this workload annotated ``rightsizer.io/ignore: "true"``, if any."""
+        for obj in self.files.objects:
+            if obj.kind == key.kind and obj.name == key.workload:
+                annotations = (self.files.data(obj.file)[obj.doc].get("metadata") or {}).get("annotations") or {}
+                if str(annotations.get(IGNORE_ANNOTATION, "")).lower() == "true":
+                    return str(obj.file)
+        return None
 
     def workload(self, kind: str, name: str) -> dict[str, Any]:
         """The plain data of the (first) manifest of a workload: what a new patch copies its apiVersion from."""
