@@ -330,3 +330,29 @@ def test_an_annotated_workload_is_left_alone(repo, demo_recs):
     assert "left alone" in result.skipped["payments/Deployment/fraud-scorer/scorer"]
     assert Path("apps/payments/fraud-scorer.yaml") not in result.files
     assert Path("apps/platform/log-agent.yaml") in result.files, "the others are applied"
+
+
+def test_mapping_entries_pick_their_document_and_refuse_a_typo(repo, tmp_path):
+    mapping = tmp_path / "map.yaml"
+    key = ContainerKey("batch", "CronJob", "nightly-etl", "etl")
+    base = ("- workload: batch/CronJob/nightly-etl\n  container: etl\n  file: apps/batch/cronjobs.yaml\n"
+            "  path: spec.jobTemplate.spec.template.spec.containers.0\n")
+    mapping.write_text(base)
+    with pytest.raises(PatchError, match="add kind and name"):
+        Locator(repo, mapping)
+    mapping.write_text(base + "  kind: CronJob\n  name: nightly-etl\n")
+    result = build_patch(repo, [PlannedChange(key, False, ContainerChange({"cpu": "321m"}))], mapping)
+    docs = safe_documents(result.files[Path("apps/batch/cronjobs.yaml")][1])
+    etl = next(d for d in docs if d["metadata"]["name"] == "nightly-etl")
+    assert etl["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
+        "cpu"] == "321m", "the entry's document, not the file's first"
+    typo = ("- workload: payments/payments-api\n  container: app\n  file: charts/payments-api/values.yaml\n"
+            "  path: paymentApi\n")
+    mapping.write_text(typo)
+    with pytest.raises(PatchError, match="has no paymentApi"):
+        Locator(repo, mapping)
+    mapping.write_text(typo + "  create: true\n")
+    app = ContainerKey("payments", "Deployment", "payments-api", "app")
+    result = build_patch(repo, [PlannedChange(app, False, ContainerChange({"cpu": "123m"}))], mapping)
+    values = safe_documents(result.files[Path("charts/payments-api/values.yaml")][1])[0]
+    assert values["paymentApi"]["resources"]["requests"]["cpu"] == "123m", "written where the entry says"

@@ -27,7 +27,7 @@ from typing import Any
 
 from rightsizer.history import ContainerKey
 from rightsizer.patch.locate.deployers import Release
-from rightsizer.patch.locate.helmnames import NameResolver, lookup, merge_values
+from rightsizer.patch.locate.helmnames import NameResolver, merge_values
 from rightsizer.patch.locate.kustomize import KustomizeLayout
 from rightsizer.patch.locate.repofiles import RepoFiles, first_line
 from rightsizer.patch.manifests import WORKLOAD_KINDS
@@ -183,8 +183,10 @@ class HelmLayout:
     def _inline_values(self, release: Release | None) -> dict[str, Any]:
         if release is None or release.values_path is None:
             return {}
-        node = lookup({"doc": self.files.data(release.file)[release.doc]},
-                      ".".join(["doc", *map(str, release.values_path)]))
+        node: Any = self.files.data(release.file)[release.doc]
+        for part in release.values_path:  # list indices too (an Application's spec.sources)
+            node = node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else \
+                node.get(part) if isinstance(node, dict) else None
         return node if isinstance(node, dict) else {}
 
     def _add(self, found: Found, chart: Path | str, release: Release | None, values_file: Path | None, style: Any,
