@@ -39,7 +39,8 @@ class FakeHost:
         pr = self.pulls[n]
         return {"number": n, "id": 1000 + n, "state": pr["state"], "title": pr["title"], "body": pr["body"],
                 "html_url": f"{self.url}/acme/gitops/pull/{n}", "url": f"{self.url}/repos/acme/gitops/pulls/{n}",
-                "head": {"ref": pr["head"], "label": f"acme:{pr['head']}"}, "base": {"ref": pr["base"]}}
+                "head": {"ref": pr["head"], "label": f"acme:{pr['head']}"}, "base": {"ref": pr["base"]},
+                "merged_at": pr.get("merged_at")}
 
     def github(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]
                ) -> tuple[int, Any]:

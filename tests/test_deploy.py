@@ -35,3 +35,17 @@ def test_the_ci_examples_run_the_weekly_pr():
         text = (DEPLOY / name).read_text()
         safe_documents(text)
         assert "rightsizer pr --repo" in text
+
+
+def test_the_ci_examples_install_kubectl_before_the_run():
+    for name in ("github-actions-weekly.yml", "gitlab-ci-weekly.yml"):
+        text = (DEPLOY / name).read_text()
+        assert "kubectl" in text and text.index("kubectl") < text.index("rightsizer pr --repo"), name
+
+
+def test_the_image_builds_for_every_architecture_from_a_small_context():
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "amd64" not in dockerfile.replace("linux/amd64,linux/arm64", ""), "no architecture is hard-coded"
+    assert "ARG TARGETARCH" in dockerfile and "${arch}" in dockerfile
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
+    assert {".venv", ".git"} <= set(ignored), "COPY . /src carries no virtualenv or history"

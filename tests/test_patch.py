@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,9 @@ from rightsizer.patch import (
     PatchError,
     PlannedChange,
     build_patch,
+    not_planned,
     plan,
+    read_recommendations,
     recommendations_from_report,
     write_kubectl_patches,
     write_patch,
@@ -299,3 +302,57 @@ def test_a_new_env_and_a_new_container_after_the_same_line(repo):
     app_env = container(prod, "Deployment", "storefront", "app")["env"]
     assert app_env == [{"name": "NODE_OPTIONS", "value": "--max-old-space-size=300"}]
     assert container(prod, "Deployment", "storefront", "envoy")["resources"]["requests"]["cpu"] == "30m"
+
+
+def test_a_hand_edited_report_entry_is_applied_and_every_other_is_accounted_for(tmp_path, demo_recs):
+    doc = report_document(demo_recs)
+    unchanged = next(e for e in doc["recommendations"] if e["recommended"] and e["current"]["cpu_request"])
+    unchanged.update(recommended=dict(unchanged["current"]), changed=False, nodejs=None, hpa=None)
+    unchanged["recommended"]["cpu_request"] = "777m"  # the reviewer's value; "changed" still says false
+    file = tmp_path / "reviewed.json"
+    file.write_text(json.dumps(doc))
+    reviewed = read_recommendations(file)
+    planned = {str(c.key): c for c in plan(reviewed)}
+    key = f"{unchanged['namespace']}/{unchanged['kind']}/{unchanged['workload']}/{unchanged['container']}"
+    assert planned[key].change.requests == {"cpu": "777m"}, "the change is what differs from the current values"
+    left_out = not_planned(reviewed)
+    assert len(planned) + len(left_out) == len(doc["recommendations"]), "every entry is applied or explained"
+    assert all("not applied" in why for why in left_out.values())
+
+
+def test_an_annotated_workload_is_left_alone(repo, demo_recs):
+    manifest = repo / "apps/payments/fraud-scorer.yaml"
+    text = manifest.read_text()
+    assert "  name: fraud-scorer\n" in text
+    manifest.write_text(text.replace("  name: fraud-scorer\n", "  name: fraud-scorer\n  annotations:\n"
+                                     "    rightsizer.io/ignore: \"true\"\n", 1))
+    result = build_patch(repo, plan(demo_recs))
+    assert "left alone" in result.skipped["payments/Deployment/fraud-scorer/scorer"]
+    assert Path("apps/payments/fraud-scorer.yaml") not in result.files
+    assert Path("apps/platform/log-agent.yaml") in result.files, "the others are applied"
+
+
+def test_mapping_entries_pick_their_document_and_refuse_a_typo(repo, tmp_path):
+    mapping = tmp_path / "map.yaml"
+    key = ContainerKey("batch", "CronJob", "nightly-etl", "etl")
+    base = ("- workload: batch/CronJob/nightly-etl\n  container: etl\n  file: apps/batch/cronjobs.yaml\n"
+            "  path: spec.jobTemplate.spec.template.spec.containers.0\n")
+    mapping.write_text(base)
+    with pytest.raises(PatchError, match="add kind and name"):
+        Locator(repo, mapping)
+    mapping.write_text(base + "  kind: CronJob\n  name: nightly-etl\n")
+    result = build_patch(repo, [PlannedChange(key, False, ContainerChange({"cpu": "321m"}))], mapping)
+    docs = safe_documents(result.files[Path("apps/batch/cronjobs.yaml")][1])
+    etl = next(d for d in docs if d["metadata"]["name"] == "nightly-etl")
+    assert etl["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
+        "cpu"] == "321m", "the entry's document, not the file's first"
+    typo = ("- workload: payments/payments-api\n  container: app\n  file: charts/payments-api/values.yaml\n"
+            "  path: paymentApi\n")
+    mapping.write_text(typo)
+    with pytest.raises(PatchError, match="has no paymentApi"):
+        Locator(repo, mapping)
+    mapping.write_text(typo + "  create: true\n")
+    app = ContainerKey("payments", "Deployment", "payments-api", "app")
+    result = build_patch(repo, [PlannedChange(app, False, ContainerChange({"cpu": "123m"}))], mapping)
+    values = safe_documents(result.files[Path("charts/payments-api/values.yaml")][1])[0]
+    assert values["paymentApi"]["resources"]["requests"]["cpu"] == "123m", "written where the entry says"

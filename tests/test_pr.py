@@ -51,7 +51,9 @@ def test_opens_then_updates_one_pull_request(remote, tmp_path):
         assert "created" in first.stderr
         assert list(host.pulls) == [1]
         body = host.pulls[1]["body"]
-        assert "| shop | deploy/checkout |" in body and "How to revert" in body
+        assert "| shop | Deployment/checkout |" in body and "How to revert" in body
+        assert "None" not in body.split("### Why")[0], "no missing value shows as None"
+        assert "$ / month" in body and "a month" in body, "the change's cost is shown"
         assert "kustomize/shop/overlays/prod/resources.yaml" in body
         branch_sha = git(remote, "rev-parse", "rightsizer/resize")
         log = git(remote, "log", "-1", "--format=%B", "rightsizer/resize")
@@ -149,3 +151,19 @@ def test_the_token_is_required(remote, tmp_path):
     with FakeHost() as host:
         result = pr(remote, host, "--demo", token="")
         assert result.returncode == 1 and "no token: set GITHUB_TOKEN" in result.stderr
+
+
+def test_a_declined_change_is_not_proposed_again(remote, tmp_path):
+    with FakeHost() as host:
+        first = pr(remote, host, "--demo", "--workdir", str(tmp_path / "w1"))
+        assert first.returncode == 0 and list(host.pulls) == [1], first.stderr
+        host.pulls[1]["state"] = "closed"  # the team closed it without merging
+        again = pr(remote, host, "--demo", "--workdir", str(tmp_path / "w2"))
+        assert again.returncode == 0, again.stderr
+        assert "declined before" in again.stderr and list(host.pulls) == [1], "not reopened with the same change"
+        different = pr(remote, host, "--demo", "--profile", "reliability", "--workdir", str(tmp_path / "w3"))
+        assert different.returncode == 0, different.stderr
+        assert "created" in different.stderr and list(host.pulls) == [1, 2], "a different change is proposed"
+        host.pulls[2].update(state="closed", merged_at="2026-01-05T06:00:00Z")  # merged: not a refusal
+        assert "declined" not in pr(remote, host, "--demo", "--profile", "reliability", "--workdir",
+                                    str(tmp_path / "w4")).stderr

@@ -15,6 +15,7 @@ from rightsizer.gitops.weekly import code_host, open_pull_request
 from rightsizer.patch import (
     PlannedChange,
     build_patch,
+    not_planned,
     one_cluster,
     plan,
     read_recommendations,
@@ -38,6 +39,9 @@ RecommendationsFile = Annotated[Path | None, typer.Option(
     help="Apply a report written earlier by 'rightsizer report -o json' (exactly what was reviewed).")]
 Mapping = Annotated[Path | None, typer.Option(
     "--mapping", help="YAML list of {workload, container, file, path} for what cannot be located by itself.")]
+Environment = Annotated[str | None, typer.Option(
+    "--environment", help="Which overlay, values-NAME.yaml or HelmRelease patch to edit where the repository "
+                          "has several (default: the cluster's name).")]
 
 
 def _changes(file: Path | None, flags: SourceFlags, window: WindowOptions, policy: PolicyOptions,
@@ -46,7 +50,8 @@ def _changes(file: Path | None, flags: SourceFlags, window: WindowOptions, polic
     if file is not None:
         if flags.prometheus.prometheus_url or flags.offline.snapshot or flags.offline.demo:
             raise RightsizerError("--recommendations replaces the source: drop --prometheus-url, --snapshot or --demo")
-        return one_cluster(plan(read_recommendations(file, flags.scope.scope()))), None
+        reviewed = read_recommendations(file, flags.scope.scope())
+        return one_cluster(plan(reviewed)), reviewed
     parts = history_parts(flags, window.seconds(), find("rightsizer").needs)
     recs = recommend_priced(parts, prices.pricing(), policy.policies())  # the PR body shows what it saves
     return one_cluster(plan(recs)), recs
@@ -62,6 +67,7 @@ def patch(
     output_dir: Annotated[Path | None, typer.Option(
         "-o", "--output-dir", help="Write kubectl strategic-merge patch files here instead of editing a repo.")] = None,
     mapping: Mapping = None,
+    environment: Environment = None,
     policy: PolicyOptions,
 ) -> None:
     """Apply the recommendations to a GitOps checkout: plain manifests, Kustomize overlays, Helm values.
@@ -82,7 +88,7 @@ def patch(
     setup_logging(source.run.verbose)
     if (repo is None) == (output_dir is None):
         raise RightsizerError("give --repo PATH (edit a checkout) or -o DIR (write kubectl patch files), not both")
-    changes, _ = _changes(recommendations, source, window,
+    changes, recs = _changes(recommendations, source, window,
                           policy, PricingOptions())
     if output_dir is not None:
         written = write_kubectl_patches(changes, output_dir)
@@ -91,7 +97,7 @@ def patch(
     assert repo is not None
     if not repo.is_dir():
         raise RightsizerError(f"--repo {repo} is not a directory")
-    result = build_patch(repo, changes, mapping)
+    result = build_patch(repo, changes, mapping, environment=environment)
     if dry_run:
         sys.stdout.write(result.diff())
     else:
@@ -100,6 +106,11 @@ def patch(
     say(f"{verb} {len(result.files)} files for {len(result.applied)} containers; {len(result.skipped)} not applied")
     for _, why in sorted(result.skipped.items()):
         say(f"  - {why}")
+    for note in result.notes:
+        say(f"  note: {note}")
+    if recommendations is not None and recs is not None:  # a reviewed file: every entry is accounted for
+        for why in not_planned(recs).values():
+            say(f"  - {why}")
 
 
 def pull_request(
@@ -123,6 +134,7 @@ def pull_request(
     source: SourceFlags,
     window: WindowOptions,
     mapping: Mapping = None,
+    environment: Environment = None,
     prices: PricingOptions,
     policy: PolicyOptions,
 ) -> None:
@@ -144,8 +156,11 @@ def pull_request(
     host = code_host(repo, provider, token_env, api_url, project)
     changes, recs = _changes(recommendations, source,
                              window, policy, prices)
-    outcome = open_pull_request(host, changes, recs, base=base, branch=branch, workdir=workdir, mapping=mapping)
-    if outcome.pull_request is None:
+    outcome = open_pull_request(host, changes, recs, base=base, branch=branch, workdir=workdir, mapping=mapping,
+                                environment=environment)
+    if outcome.action == "declined":
+        say("this change was declined before (its pull request was closed without merging): not proposed again")
+    elif outcome.pull_request is None:
         say("nothing to change: no pull request")
     else:
         say(f"{outcome.action} {outcome.pull_request.url} ({len(outcome.result.applied)} containers, "

@@ -50,6 +50,10 @@ class Provider(ABC):
     def find_open(self, branch: str, base: str) -> PullRequest | None: ...
 
     @abstractmethod
+    def closed_unmerged(self, branch: str, base: str) -> list[str]:
+        """The descriptions of pull requests from ``branch`` that were closed without merging (declined)."""
+
+    @abstractmethod
     def create(self, branch: str, base: str, title: str, body: str) -> PullRequest: ...
 
     @abstractmethod

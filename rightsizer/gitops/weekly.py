@@ -45,15 +45,16 @@ def code_host(repo: str, provider: str | None = None, token_env: str | None = No
 
 def open_pull_request(host: CodeHost, changes: list[PlannedChange], recs: RecommendationSet | None = None, *,
                       base: str = "main", branch: str = DEFAULT_BRANCH, workdir: Path | None = None,
-                      mapping: Path | None = None) -> PrOutcome:
+                      mapping: Path | None = None, environment: str | None = None) -> PrOutcome:
     """Apply ``changes`` on ``branch`` (from ``base``) and open, or update, the pull request that carries them.
 
     ``recs`` (with costs) makes the pull request's body show what the change saves; no change, no pull
-    request.  With several clusters in one store the default branch gets the cluster's name.
+    request.  With several clusters in one store the default branch gets the cluster's name.  ``environment``
+    names the overlay, ``values-NAME.yaml`` or HelmRelease patch to edit where the repository has several.
     """
     git, return_to = GitRepo.open(host.repo, workdir, host.token, host.host_type.git_username)
     name = host.project or project_from_remote(git.remote_url())
     client = host.host_type(name, host.token, host.api_url or host.host_type.default_api_url)
     where = cluster_of(changes)
     return open_or_update(git, client, changes, recs, base, work_branch(branch, where), mapping, return_to,
-                          cluster=where)
+                          cluster=where, environment=environment)

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rightsizer.fileio import write_text_atomic
-from rightsizer.patch.locate import Locator
+from rightsizer.patch.locate import IGNORE_ANNOTATION, Locator
 from rightsizer.patch.manifests import edit_hpa
 from rightsizer.patch.plan import PlannedChange
 from rightsizer.patch.styles import InPlaceStyle, NewPatchStyle
+from rightsizer.patch.styles.values import ValuesStyle
 from rightsizer.patch.target import Target
 from rightsizer.patch.verify import HpaEdit, check_kustomize, verify_file
 from rightsizer.patch.yamltext import PatchError, TextEdits, indent_step, load_documents
@@ -28,6 +29,7 @@ class PatchResult:
     files: dict[Path, tuple[str | None, str]] = field(default_factory=dict)  # path -> (old text or None, new)
     applied: list[tuple[str, Path, str]] = field(default_factory=list)  # what, file, how it was found
     skipped: dict[str, str] = field(default_factory=dict)  # what -> why
+    notes: list[str] = field(default_factory=list)  # what the checks could not cover
 
     def diff(self) -> str:
         out = []
@@ -38,14 +40,19 @@ class PatchResult:
 
 
 def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None = None,
-                render_kustomize: bool = True) -> PatchResult:
-    """Locate, edit and verify, in memory."""
+                render_kustomize: bool = True, environment: str | None = None) -> PatchResult:
+    """Locate, edit and verify, in memory; ``environment`` picks among overlays and values files."""
     repo = Path(repo)
-    locator = Locator(repo, mapping)
+    locator = Locator(repo, mapping, environment)
     result = PatchResult()
     by_file: dict[Path, list[tuple[Target, PlannedChange]]] = defaultdict(list)
     hpa_edits: dict[Path, list[HpaEdit]] = defaultdict(list)
     for pc in changes:
+        opted_out = locator.opted_out(pc.key)
+        if opted_out is not None:
+            result.skipped[str(pc.key)] = (f"{pc.key}: left alone: {opted_out} annotates it "
+                                           f"{IGNORE_ANNOTATION}: \"true\"")
+            continue
         try:
             target = locator.locate(pc.key, pc.init)
         except PatchError as exc:
@@ -78,6 +85,11 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
         style.create(locator, file, targets, result.files)
     if render_kustomize:
         check_kustomize(repo, result.files, by_file)
+    helm = sorted({str(t.file) for targets in by_file.values() for t, _ in targets
+                   if isinstance(t.style, ValuesStyle) and t.rendered is None and t.file in result.files})
+    if helm:
+        result.notes.append(f"Helm values edited in {', '.join(helm)} were checked as data, not rendered with "
+                            "helm template (the rendered resources were not checked)")
     return result
 
 
@@ -90,6 +102,11 @@ def _plan_hpa(locator: Locator, pc: PlannedChange, hpa_edits: dict[Path, list[Hp
     except PatchError as exc:
         result.skipped[f"HPA of {pc.key.workload_key}"] = str(exc)
         found = []
+    else:
+        if not found:
+            result.skipped[f"HPA of {pc.key.workload_key}"] = (
+                f"the HPA of {pc.key.workload_key} is not in the repository: set its {pc.hpa[0]} target "
+                f"utilization to {pc.hpa[1]}% where it is defined")
     for file, doc in found:
         if (doc, pc.hpa[0]) not in {(d, r) for d, r, _, _ in hpa_edits[file]}:
             hpa_edits[file].append((doc, pc.hpa[0], pc.hpa[1], pc))

@@ -45,6 +45,18 @@ def plan(recs: Iterable[Recommendation]) -> list[PlannedChange]:
     return out
 
 
+def not_planned(recs: Iterable[Recommendation]) -> dict[str, str]:
+    """Why each recommendation that ``plan`` leaves out makes no edit (for a reviewed file: every entry counts)."""
+    out = {}
+    for rec in recs:
+        if rec.requests is None or rec.limits is None:
+            why = "; ".join(rec.reasons) or "no recommendation"
+            out[str(rec.key)] = f"{rec.key}: not applied: no recommended values ({why})"
+        elif not rec.changed:
+            out[str(rec.key)] = f"{rec.key}: not applied: the recommended values are the current ones"
+    return out
+
+
 def one_cluster(changes: list[PlannedChange]) -> list[PlannedChange]:
     """A GitOps checkout describes one cluster: recommendations from several would fight over the same files."""
     clusters = sorted({c.key.cluster for c in changes})

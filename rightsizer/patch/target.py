@@ -25,3 +25,6 @@ class Target:
     how: str
     kustomization: Path | None = None  # the overlay to render and check, or to add a new patch to
     base_resources: dict[str, Any] | None = field(default=None, compare=False)  # json6902: what the base sets
+    #: what the rendered overlay must show instead of a workload's container: (kind, name, key path of the
+    #: mapping that holds `resources`), e.g. a HelmRelease's spec.values
+    rendered: tuple[str, str, tuple[str | int, ...]] | None = None

@@ -78,11 +78,11 @@ def verify_file(old: str, new: str, where: str, targets: list[tuple[Target, Plan
 def check_kustomize(repo: Path, files: dict[Path, tuple[str | None, str]],
                     by_file: dict[Path, list[tuple[Target, PlannedChange]]]) -> None:
     """Render every overlay an edit goes through, on a copy of the edited tree, and check the result."""
-    roots: dict[Path, list[PlannedChange]] = {}
+    roots: dict[Path, list[tuple[Target, PlannedChange]]] = {}
     for targets in by_file.values():
         for t, pc in targets:
             if t.kustomization:
-                roots.setdefault(t.kustomization, []).append(pc)
+                roots.setdefault(t.kustomization, []).append((t, pc))
     if not roots or not files:
         return
     kubectl = shutil.which("kubectl")
@@ -101,19 +101,26 @@ def check_kustomize(repo: Path, files: dict[Path, tuple[str | None, str]],
                 raise PatchError(f"kubectl kustomize {root} fails after the edit: {run.stderr.strip()[:300]}; "
                                  "nothing was written")
             rendered = safe_documents(run.stdout, f"the output of kubectl kustomize {root}")
-            for pc in pcs:
-                _check_rendered(rendered, root, pc)
+            for target, pc in pcs:
+                _check_rendered(rendered, root, target, pc)
 
 
-def _check_rendered(rendered: list[Any], root: Path, pc: PlannedChange) -> None:
+def _check_rendered(rendered: list[Any], root: Path, target: Target, pc: PlannedChange) -> None:
+    """The container (or, for a release's values, the values mapping) as rendered carries the new values."""
     key = pc.key
-    obj = next((d for d in rendered if isinstance(d, dict) and d.get("kind") == key.kind
-                and (d.get("metadata") or {}).get("name") == key.workload), None)
-    items = (kube.pod_spec(obj) or {}).get("initContainers" if pc.init else "containers") or []
-    container = next((c for c in items if c.get("name") == key.container), None)
-    if container is None:
+    kind, name = (target.rendered[0], target.rendered[1]) if target.rendered else (key.kind, key.workload)
+    obj = next((d for d in rendered if isinstance(d, dict) and d.get("kind") == kind
+                and (d.get("metadata") or {}).get("name") == name), None)
+    if target.rendered is not None:
+        holder: Any = obj
+        for part in target.rendered[2]:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+    else:
+        items = (kube.pod_spec(obj) or {}).get("initContainers" if pc.init else "containers") or []
+        holder = next((c for c in items if c.get("name") == key.container), None)
+    if not isinstance(holder, dict):
         raise PatchError(f"kubectl kustomize {root} does not render {key}; nothing was written")
-    resources = container.get("resources") or {}
+    resources = holder.get("resources") or {}
     for section, values in (("requests", pc.change.requests), ("limits", pc.change.limits)):
         for name, value in values.items():
             got = (resources.get(section) or {}).get(name)

@@ -31,6 +31,13 @@ class GitHubProvider(Provider):
             raise _error(exc, "listing pull requests") from None
         return None
 
+    def closed_unmerged(self, branch: str, base: str) -> list[str]:
+        try:
+            return [pr.body or "" for pr in self._repo.get_pulls(state="closed", head=f"{self._owner}:{branch}",
+                                                                 base=base) if pr.merged_at is None]
+        except GithubException as exc:
+            raise _error(exc, "listing closed pull requests") from None
+
     def create(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         try:
             pr = self._repo.create_pull(title=title, body=body, head=branch, base=base)

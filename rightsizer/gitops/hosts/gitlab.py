@@ -31,6 +31,13 @@ class GitLabProvider(Provider):
             raise _error(exc, "listing merge requests") from None
         return None
 
+    def closed_unmerged(self, branch: str, base: str) -> list[str]:
+        try:  # GitLab's "closed" is closed without merging ("merged" is its own state)
+            return [mr.description or "" for mr in self._project.mergerequests.list(
+                source_branch=branch, target_branch=base, state="closed", iterator=True)]
+        except GitlabError as exc:
+            raise _error(exc, "listing closed merge requests") from None
+
     def create(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         try:
             mr = self._project.mergerequests.create({"source_branch": branch, "target_branch": base, "title": title,

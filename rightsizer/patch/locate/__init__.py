@@ -6,18 +6,29 @@ One module per layout, and this facade that asks them in order:
 * ``plain.py``: plain manifests (Deployment, StatefulSet, DaemonSet, CronJob, Job, Argo
   Rollout; multi-document files), matched by kind, name, namespace and container;
 * ``kustomize.py``: manifests an overlay renders, edited in the patch that sets them;
-* ``helm.py``: charts, through the values key a template renders into ``resources``.
+* ``helm.py``: charts, through the values key a template renders into ``resources``;
+* ``deployers.py``: Argo CD Applications and Flux objects, which give namespaces, release
+  names and values to what they deploy.
+
+The namespace of a manifest is resolved as its deployers resolve it, outermost first: a
+Flux ``targetNamespace``, the kustomization chain's ``namespace:``, the manifest's own, an
+Argo CD Application's destination.  A manifest with none matches the recommendation's
+namespace only when its kind, name and container are unique in the repository.  With
+several environments (overlays, values files, HelmRelease patches) ``environment`` (or
+the recommendation's cluster) picks the one whose path names it.
 
 What cannot be located is reported with the reason, never guessed; a container found in
-two places is an error until a mapping entry says which one.
+two places is an error until a mapping entry (or the environment) says which one.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rightsizer.history import ContainerKey
+from rightsizer.patch.locate.deployers import PathNamespace, read_deployer
 from rightsizer.patch.locate.helm import HelmLayout
 from rightsizer.patch.locate.kustomize import KUSTOMIZATION_NAMES, KustomizeLayout
 from rightsizer.patch.locate.mapping import MappingLayout
@@ -27,15 +38,20 @@ from rightsizer.patch.manifests import env_value, find_container, pod_spec
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
 
+IGNORE_ANNOTATION = "rightsizer.io/ignore"
+
 
 class Locator:
-    def __init__(self, repo: Path, mapping: Path | None = None):
+    def __init__(self, repo: Path, mapping: Path | None = None, environment: str | None = None):
         self.files = RepoFiles(repo)
         self.kustomize = KustomizeLayout(self.files)
-        self.helm = HelmLayout(self.files)
+        self.helm = HelmLayout(self.files, self.kustomize)
         self.plain = PlainLayout(self.files)
+        self.environment = environment
+        self.paths: list[PathNamespace] = []
         self._scan()
         self.mapping = MappingLayout(repo, mapping)
+        self.helm.releases += self.mapping.releases
 
     def _scan(self) -> None:
         files = self.files.yaml_files()
@@ -51,6 +67,11 @@ class Locator:
             self.helm.add_chart(chart)
         patches = self.kustomize.patch_files()
         self.files.objects = [o for o in self.files.objects if o.file not in patches]  # a patch is not an object
+        for file, index, doc in self.files.deployers:
+            if file not in patches:
+                paths, releases = read_deployer(doc, file, index)
+                self.paths += paths
+                self.helm.releases += releases
 
     def text(self, rel: Path) -> str:
         return self.files.text(rel)
@@ -60,29 +81,91 @@ class Locator:
         mapped = self.mapping.find(key)
         if mapped is not None:
             return mapped
-        found: list[Target] = []
+        environment = self.environment or key.cluster or None
+        matched: list[Target] = []  # rendered in the key's namespace
+        unresolved: list[Target] = []  # rendered under no namespace at all
+        elsewhere = 0  # the same kind, name and container in another namespace
+        shared: list[str] = []  # applied to several namespaces at once: why it cannot be edited for one
         for obj in self.files.objects:
             if obj.kind != key.kind or obj.name != key.workload:
                 continue
             roots = self.kustomize.roots_rendering(obj.file)
             if not roots:  # a plain manifest, applied as it is
                 plain = self.plain.find(obj, key, init)
-                found += [plain] if plain is not None else []
+                namespace = self._namespace(obj.file.parent, obj.namespace, key.namespace, shared)
+                if plain is not None:
+                    matched += [plain] if namespace == key.namespace else []
+                    unresolved += [plain] if namespace is None else []
+                    elsewhere += namespace not in (None, key.namespace)
                 continue
             for root, chain in roots:
-                if self.kustomize.namespace(chain, obj) == key.namespace:
-                    found.append(self.kustomize.find(root, chain, obj, key, init, roots))
-        found += self.helm.find(key.workload, key.container, init, key.namespace)
-        unique = list(dict.fromkeys(found))
-        if not unique:
-            skipped = self.files.skipped
-            note = f"; skipped as not YAML: {', '.join(map(str, skipped))}" if skipped else ""
-            raise PatchError(f"{key}: not found in the repository (no {key.kind} {key.workload!r} with container "
-                             f"{key.container!r} in namespace {key.namespace!r}){note}; add a mapping entry")
+                namespace = self._namespace(root, self.kustomize.namespace(chain, obj), key.namespace, shared)
+                if namespace == key.namespace:
+                    matched.append(self.kustomize.find(root, chain, obj, key, init, roots))
+                elif self.files.has_container(obj, key.container, init):
+                    if namespace is None:
+                        unresolved.append(self.kustomize.find(root, chain, obj, key, init, roots))
+                    else:
+                        elsewhere += 1
+        helm = self.helm.find(key, init, environment)
+        for target, namespace in helm.targets:
+            if namespace == key.namespace:
+                matched.append(target)
+            elif namespace is None:
+                unresolved.append(target)
+            else:
+                elsewhere += 1
+        unique = _in_environment(list(dict.fromkeys(matched)), environment)
+        if len(unique) == 1:
+            return unique[0]
         if len(unique) > 1:
             where = "; ".join(f"{t.file} ({t.how})" for t in unique)
-            raise PatchError(f"{key}: found in more than one place: {where}; add a mapping entry saying which")
-        return unique[0]
+            raise PatchError(f"{key}: found in more than one place: {where}; add a mapping entry saying which"
+                             + ("" if environment else " (or pass --environment NAME)"))
+        candidates = _in_environment(list(dict.fromkeys(unresolved)), environment)
+        if len(candidates) == 1 and not elsewhere:
+            only = candidates[0]
+            return replace(only, how=f"{only.how}; no namespace is set for it in the repository, and it is the only "
+                                     f"{key.kind} {key.workload!r} with a container {key.container!r}")
+        if candidates:
+            where = "; ".join(f"{t.file} ({t.how})" for t in candidates)
+            raise PatchError(f"{key}: ambiguous: no namespace is set for it in the repository and it is not unique "
+                             f"there ({where}{f'; and {elsewhere} in other namespaces' if elsewhere else ''}): add "
+                             "a mapping entry saying which file")
+        reasons = [*shared, *helm.reasons]
+        if reasons:
+            raise PatchError(f"{key}: {'; '.join(dict.fromkeys(reasons))}")
+        skipped = self.files.skipped
+        note = f"; skipped as not YAML: {', '.join(map(str, skipped))}" if skipped else ""
+        raise PatchError(f"{key}: not found in the repository (no {key.kind} {key.workload!r} with container "
+                         f"{key.container!r} in namespace {key.namespace!r}){note}; add a mapping entry")
+
+    def _namespace(self, directory: Path, own: str | None, wanted: str, shared: list[str]) -> str | None:
+        """The namespace a directory's manifests are applied in: a Flux targetNamespace over it wins; then the
+        manifest's (or overlay's) own; then the Argo CD Applications' destination.  When Applications apply
+        it to several namespaces, editing it would change them all: noted in ``shared``, matched nowhere."""
+        over = [p for p in self.paths if directory == p.path or p.path in directory.parents or p.path == Path(".")]
+        forced = next((p.namespace for p in sorted(over, key=lambda p: len(p.path.parts)) if p.override), None)
+        if forced or own:
+            return forced or own
+        defaults = list(dict.fromkeys(p.namespace for p in over if not p.override))
+        if len(defaults) > 1:
+            if wanted in defaults:
+                sources = ", ".join(p.source for p in over if not p.override)
+                shared.append(f"{directory} is applied to the namespaces {', '.join(defaults)} ({sources}): an "
+                              "edit there would change them all; give each its own overlay, or add a mapping entry")
+            return ""  # in no one namespace
+
+        return defaults[0] if defaults else None
+
+    def opted_out(self, key: ContainerKey) -> str | None:
+        """The file of a manifest of this workload annotated ``rightsizer.io/ignore: "true"``, if any."""
+        for obj in self.files.objects:
+            if obj.kind == key.kind and obj.name == key.workload:
+                annotations = (self.files.data(obj.file)[obj.doc].get("metadata") or {}).get("annotations") or {}
+                if str(annotations.get(IGNORE_ANNOTATION, "")).lower() == "true":
+                    return str(obj.file)
+        return None
 
     def workload(self, kind: str, name: str) -> dict[str, Any]:
         """The plain data of the (first) manifest of a workload: what a new patch copies its apiVersion from."""
@@ -125,3 +208,12 @@ class Locator:
             out.append((obj.file, obj.doc))
         return out
 
+
+
+def _in_environment(targets: list[Target], environment: str | None) -> list[Target]:
+    """Of several places, those whose path names the environment (all of them when none does)."""
+    if environment is None or len(targets) < 2:
+        return targets
+    chosen = [t for t in targets if environment in t.file.parts or t.file.stem == f"values-{environment}"
+              or (t.kustomization is not None and environment in t.kustomization.parts)]
+    return chosen or targets

@@ -1,101 +1,323 @@
-"""Helm charts: which values key a template renders into a container's ``resources``.
+"""Helm charts: which values a release of a chart renders into a container's ``resources``.
 
-A template that renders ``.Values.X.resources`` into a container maps that workload
-container to the values key ``X``, whatever it is called; the workload name comes from the
-template's literal ``name:`` or the ``.Values`` it reads.  Templates are not YAML until
-rendered, so they are read as text.
+A chart's templates are read as text (they are not YAML until rendered): each workload
+template's ``name:`` and each container's ``- name:`` are resolved with ``helmnames`` (the
+release name from an Argo CD Application, a Flux HelmRelease or a mapping entry), and the
+``.Values.<path>.resources`` a container renders (``toYaml .Values.resources`` included)
+says which values key to edit.  Where to edit it depends on the release:
+
+* inline values of the release (an Application's ``helm.valuesObject``, a HelmRelease's
+  ``spec.values``, or the overlay patch that sets them for one environment);
+* the last of an Application's ``helm.valueFiles``;
+* with no release in the repository: ``values-<environment>.yaml`` or
+  ``values-<namespace>.yaml``; ``values.yaml`` only when the chart has no per-environment
+  file (editing the defaults would change every environment).
+
+A chart that is not in the repository (a HelmRelease or Application of a published chart)
+is matched by the ``helm create`` convention only: workload ``<release>[-<chart>]``,
+container ``<chart>``, top-level ``resources``; the target says so.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rightsizer.history import ContainerKey
+from rightsizer.patch.locate.deployers import Release
+from rightsizer.patch.locate.helmnames import NameResolver, merge_values
+from rightsizer.patch.locate.kustomize import KustomizeLayout
 from rightsizer.patch.locate.repofiles import RepoFiles, first_line
 from rightsizer.patch.manifests import WORKLOAD_KINDS
-from rightsizer.patch.styles.values import VALUES
+from rightsizer.patch.styles.values import VALUES, VALUES_OVERRIDE
 from rightsizer.patch.target import Target
+from rightsizer.patch.yamltext import PatchError
 
-_RESOURCES_REF = re.compile(r"\.Values\.([A-Za-z0-9_.]+?)\.resources\b")
+_RESOURCES_REF = re.compile(r"\.Values\.((?:[A-Za-z0-9_]+\.)*)resources\b")
+
+
+@dataclass
+class TemplateContainer:
+    name: str  # the template's expression
+    init: bool
+    values_path: tuple[str, ...] | None  # the values mapping holding `resources`; None: not from values
+    literal: bool = False  # the template writes the resources itself
+
+
+@dataclass
+class TemplateWorkload:
+    file: Path
+    kind: str
+    name: str  # the template's expression
+    containers: list[TemplateContainer] = field(default_factory=list)
+
+
+@dataclass
+class Chart:
+    dir: Path
+    name: str
+    helpers: str
+    defaults: dict[str, Any]
+    workloads: list[TemplateWorkload]
+
+
+@dataclass
+class Found:
+    """Helm's answer for one container: where to edit, per namespace (None: the release namespace is unknown)."""
+
+    targets: list[tuple[Target, str | None]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # matched, but cannot be edited: why
 
 
 class HelmLayout:
-    def __init__(self, files: RepoFiles):
+    def __init__(self, files: RepoFiles, kustomize: KustomizeLayout):
         self.files = files
-        self.targets: dict[tuple[str, str, bool], list[Target]] = defaultdict(list)  # (workload, container, init)
+        self.kustomize = kustomize
+        self.charts: dict[Path, Chart] = {}
+        self.releases: list[Release] = []
 
     def add_chart(self, chart: Path) -> None:
         values_file = chart / "values.yaml"
         try:
-            values = self.files.data(values_file)[0] or {} if (self.files.repo / values_file).exists() else {}
+            defaults = self.files.data(values_file)[0] or {} if (self.files.repo / values_file).exists() else {}
         except Exception as exc:  # noqa: BLE001
             self.files.skipped[values_file] = f"not valid YAML ({first_line(exc)})"
             return
-        for template in sorted((self.files.repo / chart / "templates").glob("*.y*ml")):
+        meta = self.files.text(chart / "Chart.yaml")
+        name = re.search(r"(?m)^name:\s*['\"]?([^'\"\s#]+)", meta)
+        helpers = "".join(self.files.text(p.relative_to(self.files.repo))
+                          for p in sorted((self.files.repo / chart / "templates").rglob("*.tpl")))
+        workloads = []
+        for template in sorted((self.files.repo / chart / "templates").rglob("*.y*ml")):
             rel = template.relative_to(self.files.repo)
             for doc_text in re.split(r"(?m)^---\s*$", self.files.text(rel)):
                 kind = re.search(r"(?m)^kind:\s*(\w+)", doc_text)
-                if not kind or kind.group(1) not in WORKLOAD_KINDS:
+                workload_name = _template_name(doc_text)
+                if kind and kind.group(1) in WORKLOAD_KINDS and workload_name is not None:
+                    workloads.append(TemplateWorkload(rel, kind.group(1), workload_name,
+                                                      _template_containers(doc_text)))
+        self.charts[chart] = Chart(chart, name.group(1) if name else chart.name, helpers,
+                                   defaults if isinstance(defaults, dict) else {}, workloads)
+
+    def find(self, key: ContainerKey, init: bool, environment: str | None) -> Found:
+        found = Found()
+        for chart in self.charts.values():
+            releases = [r for r in self.releases if Path(r.chart) == chart.dir] or [None]
+            for release in releases:
+                self._in_chart(chart, release, key, init, environment, found)
+        local = {str(c) for c in self.charts}
+        for release in self.releases:
+            if release.chart not in local:
+                self._published(release, key, init, found)
+        return found
+
+    # --- a chart in the repository ------------------------------------------------------------
+
+    def _in_chart(self, chart: Chart, release: Release | None, key: ContainerKey, init: bool,
+                  environment: str | None, found: Found) -> None:
+        inline = self._inline_values(release)
+        for values_file, style in self._values_files(chart, release, key.namespace, environment, found):
+            layers = [chart.defaults]
+            broken = None
+            if values_file is not None and values_file.name != "values.yaml":
+                try:
+                    layers.append(self._values(values_file))
+                except PatchError as exc:
+                    broken = str(exc)
+            values = merge_values(*layers, inline)
+            resolver = NameResolver(chart.name, chart.helpers, values, release.name if release else None,
+                                    release.namespace if release else None)
+            for workload in chart.workloads:
+                if workload.kind != key.kind or not _matches(resolver, workload.name, key.workload):
                     continue
-                name = _template_name(doc_text, values)
-                if name is None:
-                    continue
-                for container, init, values_path in _template_containers(doc_text):
-                    target = Target(values_file, 0, tuple(values_path.split(".")), VALUES,
-                                    f"Helm chart {chart}: the template renders .Values.{values_path}.resources")
-                    self.targets[(name, container, init)].append(target)
+                for container in workload.containers:
+                    if container.init != init or not _matches(resolver, container.name, key.container):
+                        continue
+                    where = f"Helm chart {chart.dir} ({workload.file})"
+                    if broken is not None:
+                        found.reasons.append(f"{broken}: fix it, then run again")
+                        continue
+                    if container.values_path is None:
+                        found.reasons.append(
+                            f"{where} sets the resources of {key.container} in the template itself, not through "
+                            "values: edit the template, or expose them as values" if container.literal else
+                            f"{where}: no .Values.<key>.resources is rendered into {key.container}")
+                        continue
+                    self._add(found, chart.dir, release, values_file, style, container.values_path, where)
+            if release is not None:
+                return  # a release has one set of values files
 
-    def find(self, workload: str, container: str, init: bool, namespace: str) -> list[Target]:
-        return [self._values_file(t, namespace) for t in self.targets.get((workload, container, init), [])]
+    def _values_files(self, chart: Chart, release: Release | None, namespace: str, environment: str | None,
+                      found: Found) -> list[tuple[Path | None, Any]]:
+        """(values file to edit, its style) candidates; None: the release's inline values."""
+        if release is not None:
+            if release.values_path is not None:
+                return [(None, VALUES_OVERRIDE)]
+            for name in reversed(release.value_files):  # the last file listed wins
+                path = _norm(chart.dir / name)
+                if (self.files.repo / path).is_file():
+                    return [(path, VALUES if path.name == "values.yaml" else VALUES_OVERRIDE)]
+            return [(chart.dir / "values.yaml", VALUES)]
+        env_files = sorted(p.relative_to(self.files.repo) for p in (self.files.repo / chart.dir).glob("values-*.y*ml"))
+        for wanted in (environment, namespace):
+            match = [p for p in env_files if wanted and p.stem == f"values-{wanted}"]
+            if match:
+                return [(match[0], VALUES_OVERRIDE)]
+        if env_files:
+            names = ", ".join(p.name for p in env_files)
+            found.reasons.append(f"Helm chart {chart.dir} has values files per environment ({names}) and none is "
+                                 f"for {namespace!r}: pass --environment NAME (values-NAME.yaml) or add a mapping "
+                                 "entry naming the file")
+            return []
+        return [(chart.dir / "values.yaml", VALUES)]
 
-    def _values_file(self, target: Target, namespace: str) -> Target:
-        """The chart's values file for the namespace (``values-<namespace>.yaml``) when it has one."""
-        env_file = target.file.parent / f"values-{namespace}.yaml"
-        if (self.files.repo / env_file).is_file():
-            return replace(target, file=env_file, how=f"{target.how}, in the {namespace} values file")
-        return target
+    def _values(self, path: Path) -> dict[str, Any]:
+        try:
+            data = self.files.data(path)
+        except Exception as exc:  # noqa: BLE001
+            raise PatchError(f"{path}: not valid YAML ({first_line(exc)})") from None
+        return data[0] if data and isinstance(data[0], dict) else {}
+
+    def _inline_values(self, release: Release | None) -> dict[str, Any]:
+        if release is None or release.values_path is None:
+            return {}
+        node: Any = self.files.data(release.file)[release.doc]
+        for part in release.values_path:  # list indices too (an Application's spec.sources)
+            node = node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else \
+                node.get(part) if isinstance(node, dict) else None
+        return node if isinstance(node, dict) else {}
+
+    def _add(self, found: Found, chart: Path | str, release: Release | None, values_file: Path | None, style: Any,
+             values_path: tuple[str, ...], where: str) -> None:
+        if values_file is not None:
+            how = f"{where}: renders .Values.{'.'.join((*values_path, 'resources'))}, in {values_file.name}"
+            if release is not None:
+                how += f" of {release.source}"
+            target = Target(values_file, 0, values_path, style, how)
+            found.targets.append((target, release.namespace if release else None))
+            return
+        assert release is not None
+        how = f"{where}: the values of {release.source}"
+        for target in self._release_targets(release, values_path, how, found):
+            found.targets.append((target, release.namespace))
+
+    def _release_targets(self, release: Release, values_path: tuple[str, ...], how: str,
+                         found: Found) -> list[Target]:
+        """Inline values of the release; for a HelmRelease an overlay renders, the overlay's patch of them."""
+        assert release.values_path is not None
+        base = Target(release.file, release.doc, (*release.values_path, *values_path), VALUES_OVERRIDE, how)
+        roots = self.kustomize.roots_rendering(release.file) if release.flux else []
+        if not roots:
+            return [base]
+        name = str((self.files.data(release.file)[release.doc].get("metadata") or {}).get("name"))
+        rendered = ("HelmRelease", name, ("spec", "values", *values_path))
+        out = []
+        for root, chain in roots:
+            patch = self.kustomize.patch_of(chain, "HelmRelease", name)
+            if patch is not None:
+                file, doc, kdir = patch
+                out.append(Target(file, doc, ("spec", "values", *values_path), VALUES_OVERRIDE,
+                                  f"{how}, patched by {kdir}", kustomization=root, rendered=rendered))
+            elif len(roots) == 1:
+                out.append(Target(base.file, base.doc, base.path, VALUES_OVERRIDE, how, kustomization=root,
+                                  rendered=rendered))
+            else:
+                found.reasons.append(f"{release.source} in {release.file} is shared by the overlays "
+                                     f"{', '.join(str(r) for r, _ in roots)}: add a patch of its spec.values to "
+                                     f"{root} (its environment) and run again")
+        return out
+
+    # --- a published chart ----------------------------------------------------------------------
+
+    def _published(self, release: Release, key: ContainerKey, init: bool, found: Found) -> None:
+        chart = release.chart.rsplit("/", 1)[-1]
+        workload = (release.name if chart in release.name else f"{release.name}-{chart}")[:63].rstrip("-")
+        if release.namespace not in (None, key.namespace) or not key.workload.startswith(workload):
+            return
+        if init or key.kind != "Deployment" or key.workload != workload or key.container != chart:
+            found.reasons.append(f"{release.source} deploys the published chart {chart}, whose templates are not in "
+                                 "the repository: only its main container is located (by the helm create "
+                                 "convention); add a mapping entry for the others")
+            return
+        if release.values_path is None:
+            found.reasons.append(f"{release.source} deploys the published chart {chart} with no inline values to "
+                                 "edit: add a mapping entry")
+            return
+        how = (f"the values of {release.source} (chart {chart} is not in the repository: assumes the helm create "
+               "layout, top-level resources)")
+        for target in self._release_targets(release, (), how, found):
+            found.targets.append((target, release.namespace))
 
 
-def _template_name(doc_text: str, values: dict[str, Any]) -> str | None:
+def _matches(resolver: NameResolver, expression: str, name: str) -> bool:
+    pattern = resolver.pattern(expression)
+    return pattern is not None and pattern.fullmatch(name) is not None
+
+
+def _norm(path: Path) -> Path:
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return Path(*parts)
+
+
+def _template_name(doc_text: str) -> str | None:
     meta = re.search(r"(?m)^metadata:\s*\n((?:[ \t]+.*\n?)*)", doc_text)
-    if not meta:
-        return None
-    name = re.search(r"(?m)^  name:\s*(.+?)\s*$", meta.group(1))
-    if not name:
-        return None
-    raw = name.group(1).strip().strip("'\"")
-    ref = re.fullmatch(r"\{\{-?\s*\.Values\.([A-Za-z0-9_.]+)\s*-?\}\}", raw)
-    if ref:
-        node: Any = values
-        for part in ref.group(1).split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        return node if isinstance(node, str) else None
-    return None if "{{" in raw else raw
+    name = re.search(r"(?m)^  name:\s*(.+?)\s*$", meta.group(1)) if meta else None
+    return name.group(1).strip() if name else None
 
 
-def _template_containers(doc_text: str) -> list[tuple[str, bool, str]]:
-    """(container name, is init, values path) for each container whose resources come from .Values.X.resources."""
-    out = []
-    section = None
-    current: tuple[str, int] | None = None
-    for line in doc_text.splitlines():
+def _template_containers(doc_text: str) -> list[TemplateContainer]:
+    """Each container of a workload template, with the values mapping its resources come from.
+
+    A container is a ``- name:`` item at the indentation of the list's first item; deeper
+    ``- name:`` items are env vars, ports or mounts.  Template-only lines do not end a list.
+    """
+    out: list[TemplateContainer] = []
+    section: str | None = None
+    key_indent = item_indent = -1
+    lines = doc_text.splitlines()
+    for i, line in enumerate(lines):
         stripped = line.strip()
-        if stripped.startswith("initContainers:"):
-            section, current = "init", None
+        if not stripped or stripped.startswith("#"):
             continue
-        if stripped.startswith("containers:"):
-            section, current = "main", None
+        if stripped.startswith("{{"):
+            if section is not None and out and out[-1].init == (section == "init"):
+                _note_resources(out[-1], line, lines, i)
             continue
-        item = re.match(r"^(\s*)- name:\s*([A-Za-z0-9_.-]+)\s*$", line)
-        if item and section:
-            current = (item.group(2), len(item.group(1)))
+        indent = len(line) - len(line.lstrip())
+        heading = re.match(r"(initContainers|containers):\s*$", stripped)
+        if heading:
+            section, key_indent, item_indent = ("init" if heading.group(1) == "initContainers" else "main",
+                                                indent, -1)
             continue
-        if current and section:
-            ref = _RESOURCES_REF.search(line)
-            if ref:
-                out.append((current[0], section == "init", ref.group(1)))
-                current = None
+        if section is None:
+            continue
+        if indent <= key_indent and not stripped.startswith("- "):
+            section = None
+            continue
+        item = re.match(r"^- name:\s*(.+?)\s*$", stripped)
+        if item and item_indent in (-1, indent):
+            item_indent = indent
+            out.append(TemplateContainer(item.group(1), section == "init", None))
+            continue
+        if out and out[-1].init == (section == "init"):
+            _note_resources(out[-1], line, lines, i)
     return out
+
+
+def _note_resources(container: TemplateContainer, line: str, lines: list[str], i: int) -> None:
+    """Record where a container's resources come from: a values mapping, or the template's own text."""
+    if container.values_path is not None:
+        return
+    ref = _RESOURCES_REF.search(line)
+    if ref:
+        container.values_path = tuple(p for p in ref.group(1).split(".") if p)
+    elif line.strip() == "resources:" and i + 1 < len(lines) and "{{" not in lines[i + 1]:
+        container.literal = True

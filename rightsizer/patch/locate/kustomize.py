@@ -66,9 +66,9 @@ class KustomizeLayout:
                 continue
             if "path" in entry:
                 target = _norm(base / entry["path"])
-                if entry.get("target") is not None or _is_json_patch(self.files.repo / target):
+                if _is_json_patch(self.files.repo / target):
                     k.json_patches.append((entry.get("target"), str(target)))
-                else:
+                else:  # a strategic-merge patch, with or without a target selector
                     k.patch_files.append(target)
             elif "patch" in entry:
                 k.json_patches.append((entry.get("target"), entry["patch"]))
@@ -134,6 +134,20 @@ class KustomizeLayout:
                       f"new strategic-merge patch in {root} (the base is shared with other namespaces)",
                       kustomization=root)
 
+    def patch_of(self, chain: list[Path], kind: str, name: str) -> tuple[Path, int, Path] | None:
+        """(file, document, overlay) of the strategic-merge patch closest to the root that patches an object."""
+        for kdir in chain:
+            for patch_file in self.kustomizations[kdir].patch_files:
+                try:
+                    docs = self.files.data(patch_file)
+                except Exception:  # noqa: BLE001, S112 - reported where the file is read for objects
+                    continue
+                for i, doc in enumerate(docs):
+                    if isinstance(doc, dict) and doc.get("kind") == kind and \
+                            (doc.get("metadata") or {}).get("name") == name:
+                        return patch_file, i, kdir
+        return None
+
     def _in_json_patch(self, target_spec: Any, patch: str, obj: WorkloadObject, key: ContainerKey, init: bool,
                        kdir: Path, root: Path) -> Target | None:
         """A JSON 6902 patch of this object whose operations set this container's resources, if any."""
@@ -197,7 +211,13 @@ def _norm(path: Path) -> Path:
 
 
 def _is_json_patch(path: Path) -> bool:
+    """A list of operations (JSON 6902), as opposed to a partial object (a strategic-merge patch)."""
     try:
-        return path.read_text().lstrip().startswith("-")
-    except OSError:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and stripped != "---":
+            return stripped.startswith(("- ", "[")) or stripped == "-"
+    return False

@@ -13,8 +13,8 @@ class PlainLayout:
         self.files = files
 
     def find(self, obj: WorkloadObject, key: ContainerKey, init: bool) -> Target | None:
-        """The container in this object, when the object is in the key's namespace (or names none)."""
-        if obj.namespace in (None, key.namespace) and self.files.has_container(obj, key.container, init):
+        """The container in this object (the caller decides whether its namespace is the key's)."""
+        if self.files.has_container(obj, key.container, init):
             return Target(obj.file, obj.doc, self.files.container_path(obj, key.container, init), CONTAINER,
                           f"{obj.kind} manifest")
         return None

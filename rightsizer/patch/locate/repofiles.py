@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rightsizer import kube
+from rightsizer.patch.locate.deployers import is_deployer
 from rightsizer.patch.manifests import WORKLOAD_KINDS, find_container, pod_spec
 from rightsizer.patch.yamltext import load_documents, read_text
 from rightsizer.yamlsafety import safe_documents
@@ -37,6 +38,7 @@ class RepoFiles:
         self.repo = repo
         self.objects: list[WorkloadObject] = []
         self.skipped: dict[Path, str] = {}  # file -> why it was not read
+        self.deployers: list[tuple[Path, int, dict[str, Any]]] = []  # Argo CD and Flux objects
         self._texts: dict[Path, str] = {}
         self._parsed: dict[Path, list[Any]] = {}
         self._data: dict[Path, list[Any]] = {}
@@ -76,6 +78,8 @@ class RepoFiles:
             self.skipped[rel] = f"not valid YAML ({first_line(exc)})"
             return
         for i, doc in enumerate(docs):
+            if is_deployer(doc):
+                self.deployers.append((rel, i, doc))
             if isinstance(doc, dict) and doc.get("kind") in (*WORKLOAD_KINDS, "HorizontalPodAutoscaler"):
                 meta = doc.get("metadata") or {}
                 if isinstance(meta, dict) and isinstance(meta.get("name"), str):

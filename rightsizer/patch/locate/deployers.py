@@ -1,0 +1,163 @@
+"""What deploys the repository's directories and charts: Argo CD Applications and Flux objects.
+
+Real repositories rarely set ``metadata.namespace``: the namespace comes from whatever
+applies the manifests.  Each of these says which path it applies, under which namespace,
+and for a chart, with which release name and values:
+
+* an Argo CD ``Application`` (``spec.source`` or ``spec.sources``: ``path``, ``helm.releaseName``,
+  ``helm.valueFiles``, ``helm.valuesObject``; ``spec.destination.namespace`` for resources
+  that name none), and an ``ApplicationSet`` whose generators are fixed lists;
+* a Flux ``Kustomization`` (``spec.path``, ``spec.targetNamespace``, which overrides every
+  namespace below it);
+* a Flux ``HelmRelease`` (``spec.chart.spec.chart``, ``spec.releaseName``,
+  ``spec.targetNamespace``, ``spec.values``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+#: kinds read here, by API group
+DEPLOYER_KINDS = {("argoproj.io", "Application"), ("argoproj.io", "ApplicationSet"),
+                  ("kustomize.toolkit.fluxcd.io", "Kustomization"), ("helm.toolkit.fluxcd.io", "HelmRelease")}
+
+
+@dataclass(frozen=True)
+class PathNamespace:
+    """A directory applied under a namespace; ``override`` (Flux targetNamespace) wins over the manifests'."""
+
+    path: Path
+    namespace: str
+    override: bool
+    source: str  # for messages: "Argo CD Application shop" ...
+
+
+@dataclass
+class Release:
+    """A Helm release of a chart: by path in the repository, or by name when the chart is elsewhere."""
+
+    chart: str  # a repository path (normalised) or a chart name
+    name: str
+    namespace: str | None
+    source: str
+    file: Path  # the Application or HelmRelease file
+    doc: int
+    values_path: tuple[str | int, ...] | None  # the key path of inline values in that document, if any
+    value_files: list[str] = field(default_factory=list)  # relative to the chart (Argo CD valueFiles)
+    flux: bool = False  # a HelmRelease: its values may be patched per environment by an overlay
+
+
+def group(api_version: Any) -> str:
+    return str(api_version or "").split("/")[0] if "/" in str(api_version or "") else ""
+
+
+def is_deployer(doc: Any) -> bool:
+    return isinstance(doc, dict) and (group(doc.get("apiVersion")), doc.get("kind")) in DEPLOYER_KINDS
+
+
+def repo_path(value: Any) -> Path | None:
+    """A path as Argo CD or Flux give it (``./apps/prod``, ``apps/prod/``), relative to the repository root."""
+    if not isinstance(value, str) or not value.strip() or "://" in value:
+        return None
+    parts = [p for p in PurePosixPath(value.strip()).parts if p not in (".", "/")]
+    return Path(*parts) if parts and ".." not in parts else Path(".")
+
+
+def expand_application_set(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Applications of an ApplicationSet whose generators are fixed lists (others are not expanded)."""
+    template = (doc.get("spec") or {}).get("template")
+    if not isinstance(template, dict):
+        return []
+    out = []
+    for generator in (doc.get("spec") or {}).get("generators") or []:
+        elements = ((generator or {}).get("list") or {}).get("elements") if isinstance(generator, dict) else None
+        for element in elements or []:
+            if isinstance(element, dict):
+                out.append(_substitute(template, {str(k): str(v) for k, v in element.items()}))
+    return out
+
+
+def _substitute(node: Any, params: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute(v, params) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, params) for v in node]
+    if isinstance(node, str):
+        return re.sub(r"\{\{\s*\.?([A-Za-z0-9_.-]+)\s*\}\}", lambda m: params.get(m.group(1), m.group(0)), node)
+    return node
+
+
+def read_deployer(doc: dict[str, Any], file: Path, index: int) -> tuple[list[PathNamespace], list[Release]]:
+    """The namespaced paths and Helm releases one deployer document declares."""
+    kind = doc.get("kind")
+    meta = doc.get("metadata") or {}
+    name = str(meta.get("name") or "")
+    spec = doc.get("spec") or {}
+    if not isinstance(spec, dict):
+        return [], []
+    if kind == "ApplicationSet":
+        paths: list[PathNamespace] = []
+        releases: list[Release] = []
+        for app in expand_application_set(doc):
+            p, r = _application(app, file, index, inline_values=False)
+            paths += p
+            releases += r
+        return paths, releases
+    if kind == "Application":
+        return _application(doc, file, index, inline_values=True)
+    if kind == "Kustomization":
+        path = repo_path(spec.get("path"))
+        target = spec.get("targetNamespace")
+        if path is not None and isinstance(target, str) and target:
+            return [PathNamespace(path, target, True, f"Flux Kustomization {name}")], []
+        return [], []
+    # HelmRelease
+    chart_spec = ((spec.get("chart") or {}).get("spec") or {}) if isinstance(spec.get("chart"), dict) else {}
+    chart = chart_spec.get("chart")
+    if not isinstance(chart, str) or not chart:
+        ref = spec.get("chartRef") or {}
+        chart = str(ref.get("name") or "") if isinstance(ref, dict) else ""
+    if not chart:
+        return [], []
+    target_ns = spec.get("targetNamespace")
+    namespace = target_ns if isinstance(target_ns, str) and target_ns else meta.get("namespace")
+    release = spec.get("releaseName") or (f"{target_ns}-{name}" if isinstance(target_ns, str) and target_ns
+                                          else name)
+    local = repo_path(chart) if chart.startswith((".", "/")) or "/" in chart else None
+    return [], [Release(str(local) if local is not None else chart, str(release), namespace,
+                        f"Flux HelmRelease {name}", file, index, ("spec", "values"), flux=True)]
+
+
+def _application(doc: dict[str, Any], file: Path, index: int, inline_values: bool
+                 ) -> tuple[list[PathNamespace], list[Release]]:
+    name = str((doc.get("metadata") or {}).get("name") or "")
+    spec = doc.get("spec") or {}
+    namespace = (spec.get("destination") or {}).get("namespace") if isinstance(spec.get("destination"), dict) \
+        else None
+    sources: list[tuple[tuple[str | int, ...], Any]] = []
+    if isinstance(spec.get("source"), dict):
+        sources.append((("spec", "source"), spec["source"]))
+    for i, source in enumerate(spec.get("sources") or []):
+        if isinstance(source, dict):
+            sources.append((("spec", "sources", i), source))
+    paths: list[PathNamespace] = []
+    releases: list[Release] = []
+    for prefix, source in sources:
+        path = repo_path(source.get("path"))
+        chart = source.get("chart")
+        helm = source.get("helm") if isinstance(source.get("helm"), dict) else None
+        if path is not None and isinstance(namespace, str) and namespace:
+            paths.append(PathNamespace(path, namespace, False, f"Argo CD Application {name}"))
+        if helm is None and not chart and path is None:
+            continue
+        helm = helm or {}
+        values_path = (*prefix, "helm", "valuesObject") if inline_values and isinstance(helm.get("valuesObject"),
+                                                                                        dict) else None
+        value_files = [str(v) for v in helm.get("valueFiles") or [] if isinstance(v, str)]
+        releases.append(Release(str(path) if path is not None else str(chart), str(helm.get("releaseName") or name),
+                                namespace if isinstance(namespace, str) else None, f"Argo CD Application {name}",
+                                file, index, values_path, value_files))
+    return paths, releases

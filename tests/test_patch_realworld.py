@@ -1,0 +1,241 @@
+"""Patching real public GitOps repositories (read in place from ../shared/realworld/gitops, edited in a copy).
+
+The containers to right-size are found independently of rightsizer's locator: overlays are
+rendered with ``kubectl kustomize``, plain manifests parsed, and the charts' workloads named
+from their templates by hand.  Each copy is a real git repository, so the checks read
+``git diff``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rightsizer import kube
+from rightsizer.history import ContainerKey
+from rightsizer.patch import PlannedChange, build_patch, write_patch
+from rightsizer.patch.manifests import ContainerChange
+from rightsizer.quantity import parse_quantity
+from rightsizer.yamlsafety import safe_documents
+
+
+def _realworld() -> Path | None:
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "realworld" / "gitops"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+REALWORLD = _realworld()
+pytestmark = pytest.mark.skipif(REALWORLD is None, reason="the real-world GitOps repositories (shared/realworld/"
+                                                          "gitops next to the project) are not on this machine")
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob")
+NEW = ContainerChange({"cpu": "123m", "memory": "77Mi"}, {"memory": "77Mi"})
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def checkout(tmp_path: Path, name: str) -> Path:
+    assert REALWORLD is not None
+    repo = tmp_path / name
+    shutil.copytree(REALWORLD / name, repo)
+    for path in repo.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    git(repo, "init", "--quiet")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "add", "--all")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "--quiet", "-m", "as published")
+    return repo
+
+
+def kustomize(path: Path) -> list[dict]:
+    out = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True, check=True).stdout
+    return [d for d in safe_documents(out) if isinstance(d, dict)]
+
+
+def containers(docs: list[dict], namespace: str | None) -> list[tuple[ContainerKey, bool]]:
+    out = []
+    for doc in docs:
+        if doc.get("kind") not in WORKLOADS:
+            continue
+        ns = doc["metadata"].get("namespace") or namespace
+        for init, field in ((False, "containers"), (True, "initContainers")):
+            for c in kube.pod_spec(doc).get(field) or []:
+                out.append((ContainerKey(ns, doc["kind"], doc["metadata"]["name"], c["name"]), init))
+    return out
+
+
+def changed_lines(repo: Path) -> list[str]:
+    diff = git(repo, "diff", "--unified=0", "--no-color")
+    return [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def assert_only_values_changed(repo: Path) -> None:
+    value_line = ("cpu:", "memory:", "requests:", "limits:", "resources:", "values:", "patches:", "- path: rightsizer-")
+    lines = changed_lines(repo)
+    assert lines, "something was edited"
+    assert all(line[1:].strip().startswith(value_line) for line in lines), lines
+    for path in git(repo, "diff", "--name-only").split():
+        before = git(repo, "show", f"HEAD:{path}")
+        after = (repo / path).read_text()
+        comments = [line.strip() for line in before.splitlines() if line.strip().startswith("#")]
+        assert all(c in after for c in comments), f"{path}: comments stay"
+
+
+def assert_resources(resources: dict, where: str) -> None:
+    assert parse_quantity(resources["requests"]["cpu"]) == parse_quantity("123m"), where
+    assert parse_quantity(resources["requests"]["memory"]) == parse_quantity("77Mi"), where
+    assert parse_quantity(resources["limits"]["memory"]) == parse_quantity("77Mi"), where
+
+
+def test_podinfo_every_container_is_applied_in_its_own_file(tmp_path):
+    repo = checkout(tmp_path, "podinfo")
+    overlays = ["deploy/overlays/dev", "deploy/overlays/staging", "deploy/overlays/production"]
+    keys = [k for o in overlays for k in containers(kustomize(repo / o), None)]
+    plain_dirs = ["deploy/webapp/backend", "deploy/webapp/frontend", "deploy/secure/backend", "deploy/secure/frontend"]
+    keys += [k for d in plain_dirs for f in sorted((repo / d).glob("*.yaml"))
+             for k in containers(safe_documents(f.read_text()), None)]
+    keys += containers(kustomize(repo / "kustomize"), "apps")  # namespace-less: the cluster's namespace is "apps"
+    # the chart (no helm here to render it): templates/deployment.yaml and templates/redis/deployment.yaml
+    chart = [(ContainerKey("podinfo", "Deployment", "podinfo", "podinfo"), False),
+             (ContainerKey("podinfo", "Deployment", "podinfo-redis", "redis"), False)]
+    total = len(keys) + len(chart)
+    assert len(keys) == 36 - 1, "30 in the three overlays, 4 plain, 1 in kustomize/"  # the repo as published
+    result = build_patch(repo, [PlannedChange(k, init, NEW) for k, init in keys])
+    chart_result = build_patch(repo, [PlannedChange(k, init, NEW) for k, init in chart], environment="prod")
+    located = len(result.applied) + len(chart_result.applied)
+    print(f"podinfo: located {located}/{total}")
+    assert not result.skipped, result.skipped
+    assert [a[1] for a in chart_result.applied] == [Path("charts/podinfo/values-prod.yaml")], "prod's values file"
+    assert "in the template itself" in chart_result.skipped["podinfo/Deployment/podinfo-redis/redis"]
+    files = {str(key): str(file) for key, file, _ in result.applied}
+    assert files["production/CronJob/warm-cache/warm-cache-init"] == \
+        "deploy/overlays/production/rightsizer-warm-cache.yaml", "a base shared by three overlays is not edited"
+    assert files["webapp/Deployment/backend/backend"] == "deploy/webapp/backend/deployment.yaml"
+    assert files["apps/Deployment/podinfo/podinfod"] == "kustomize/deployment.yaml"
+    write_patch(repo, result)
+    write_patch(repo, chart_result)
+    assert_only_values_changed(repo)
+    for overlay in overlays:
+        for obj in kustomize(repo / overlay):
+            if obj.get("kind") in WORKLOADS:
+                for c in [*kube.pod_spec(obj).get("containers", []), *kube.pod_spec(obj).get("initContainers", [])]:
+                    assert_resources(c["resources"], f"{overlay} {obj['metadata']['name']}/{c['name']}")
+    podinfod = kube.pod_spec(next(d for d in kustomize(repo / "kustomize") if d["kind"] == "Deployment"))
+    assert_resources(podinfod["containers"][0]["resources"], "kustomize/")
+    values = safe_documents((repo / "charts/podinfo/values-prod.yaml").read_text())[0]
+    assert_resources(values["resources"], "values-prod.yaml")
+    assert "values.yaml" not in git(repo, "diff", "--name-only").replace("values-prod.yaml", ""), \
+        "the defaults (staging) are left as they are"
+    assert chart_result.notes and "not rendered with helm template" in chart_result.notes[0]
+
+
+def test_flux_helmrelease_values_are_patched_per_environment(tmp_path):
+    repo = checkout(tmp_path, "flux2-kustomize-helm-example")
+    key = ContainerKey("podinfo", "Deployment", "podinfo", "podinfo")
+    redis = ContainerKey("podinfo", "Deployment", "podinfo-redis", "redis")
+    located = 0
+    for environment in ("staging", "production"):
+        result = build_patch(repo, [PlannedChange(key, False, NEW), PlannedChange(redis, False, NEW)],
+                             environment=environment)
+        assert [str(f) for _, f, _ in result.applied] == [f"apps/{environment}/podinfo-values.yaml"]
+        assert "only its main container is located" in result.skipped[str(redis)]
+        located += len(result.applied)
+        write_patch(repo, result)
+        release = next(d for d in kustomize(repo / "apps" / environment) if d["kind"] == "HelmRelease")
+        assert_resources(release["spec"]["values"]["resources"], environment)
+    print(f"flux2-kustomize-helm-example: located {located}/4 (redis: the chart sets it in its template)")
+    assert_only_values_changed(repo)
+    assert "apps/base/podinfo/release.yaml" not in git(repo, "diff", "--name-only"), "the shared base stays"
+    both = build_patch(repo, [PlannedChange(key, False, ContainerChange({"cpu": "200m"}))])
+    assert "more than one place" in both.skipped[str(key)] and "--environment" in both.skipped[str(key)]
+
+
+APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: shop-prod
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://example.com/gitops.git
+    path: charts/podinfo
+    helm:
+      releaseName: storefront
+      valueFiles:
+        - values.yaml
+        - values-prod.yaml
+  destination:
+    namespace: shop
+"""
+
+APPLICATION_SET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: web
+spec:
+  generators:
+    - list:
+        elements:
+          - env: staging
+          - env: qa
+  template:
+    metadata:
+      name: 'web-{{env}}'
+    spec:
+      source:
+        repoURL: https://example.com/gitops.git
+        path: kustomize
+      destination:
+        namespace: 'web-{{env}}'
+"""
+
+
+def test_argo_cd_applications_give_release_name_values_files_and_namespace(tmp_path):
+    repo = checkout(tmp_path, "podinfo")
+    (repo / "argocd").mkdir()
+    (repo / "argocd/shop.yaml").write_text(APPLICATION)
+    key = ContainerKey("shop", "Deployment", "storefront-podinfo", "podinfo")
+    result = build_patch(repo, [PlannedChange(key, False, NEW)])
+    assert [str(f) for _, f, _ in result.applied] == ["charts/podinfo/values-prod.yaml"], result.skipped
+    inline = APPLICATION.replace("      valueFiles:\n        - values.yaml\n        - values-prod.yaml\n",
+                                 "      valuesObject:\n        replicaCount: 2  # two in prod\n")
+    (repo / "argocd/shop.yaml").write_text(inline)
+    result = build_patch(repo, [PlannedChange(key, False, NEW)])
+    write_patch(repo, result)
+    app = safe_documents((repo / "argocd/shop.yaml").read_text())[0]
+    assert_resources(app["spec"]["source"]["helm"]["valuesObject"]["resources"], "valuesObject")
+    assert "replicaCount: 2  # two in prod" in (repo / "argocd/shop.yaml").read_text()
+    # an ApplicationSet of a fixed list applies the namespace-less kustomize/ to two namespaces: not editable for one
+    (repo / "argocd/web.yaml").write_text(APPLICATION_SET)
+    qa = ContainerKey("web-qa", "Deployment", "podinfo", "podinfod")
+    result = build_patch(repo, [PlannedChange(qa, False, NEW)])
+    assert "web-staging, web-qa" in result.skipped[str(qa)] and not result.applied
+    (repo / "argocd/web.yaml").write_text(APPLICATION_SET.replace("          - env: qa\n", ""))
+    staging = ContainerKey("web-staging", "Deployment", "podinfo", "podinfod")
+    result = build_patch(repo, [PlannedChange(staging, False, NEW)])
+    assert [str(f) for _, f, _ in result.applied] == ["kustomize/deployment.yaml"], result.skipped
+    other = ContainerKey("elsewhere", "Deployment", "podinfo", "podinfod")
+    assert "not found" in build_patch(repo, [PlannedChange(other, False, NEW)]).skipped[str(other)]
+
+
+def test_bad_input_is_listed_per_container_and_the_rest_goes_on(tmp_path):
+    repo = checkout(tmp_path, "podinfo")
+    shutil.copytree(repo / "kustomize", repo / "kustomize-copy")  # a second namespace-less podinfo
+    (repo / "charts/podinfo/values-prod.yaml").write_text("resources: [unclosed\n")
+    podinfod = ContainerKey("apps", "Deployment", "podinfo", "podinfod")
+    chart = ContainerKey("podinfo", "Deployment", "podinfo", "podinfo")
+    fine = ContainerKey("webapp", "Deployment", "backend", "backend")
+    result = build_patch(repo, [PlannedChange(k, False, NEW) for k in (podinfod, chart, fine)], environment="prod")
+    assert "ambiguous" in result.skipped[str(podinfod)] and "mapping entry" in result.skipped[str(podinfod)]
+    assert "values-prod.yaml" in result.skipped[str(chart)] and "not valid YAML" in result.skipped[str(chart)]
+    assert [str(k) for k, _, _ in result.applied] == [str(fine)], "the rest of the run goes on"
+    assert set(result.files) == {Path("deploy/webapp/backend/deployment.yaml")}, "nothing half-written"
