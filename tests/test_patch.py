@@ -305,7 +305,7 @@ def test_a_new_env_and_a_new_container_after_the_same_line(repo):
 
 
 def test_a_hand_edited_report_entry_is_applied_and_every_other_is_accounted_for(tmp_path, demo_recs):
-    doc = report_document(demo_recs)
+    doc = recommendations_document(demo_recs)
     unchanged = next(e for e in doc["recommendations"] if e["recommended"] and e["current"]["cpu_request"])
     unchanged.update(recommended=dict(unchanged["current"]), changed=False, nodejs=None, hpa=None)
     unchanged["recommended"]["cpu_request"] = "777m"  # the reviewer's value; "changed" still says false
