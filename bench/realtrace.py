@@ -27,7 +27,6 @@ from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, S
 from rightsizer.units import DAY, GiB
 
 
-
 def _traces() -> Path:
     """``../shared/realworld/`` from the project root (or from a directory above it, for a checkout kept deeper)."""
     for root in Path(__file__).resolve().parents[1:]:
@@ -101,8 +100,8 @@ def run(traces: Path = TRACES, test_days: float = 7.0) -> tuple[Backtest, tuple[
 def table(result: Backtest, floor: tuple[float, float]) -> list[str]:
     """The Markdown table of docs/benchmarks.md."""
     cores, gib = floor
-    lines = ["| strategy | would-OOM VMs | test p95 CPU > request | requested cores | / oracle | requested GiB "
-             "| / oracle |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [("| strategy | would-OOM VMs | test p95 CPU > request | requested cores | / oracle | requested GiB "
+             "| / oracle |"), "|---|---:|---:|---:|---:|---:|---:|"]
     for name, row in result.summary.set_index("strategy").iterrows():
         lines.append(f"| {name} | {row.would_oom_containers:.0f} | {row.cpu_p95_above_request:.0f} | "
                      f"{row.requested_cores:,.1f} | {row.requested_cores / cores:.2f} | {row.requested_gib:,.1f} | "

@@ -13,7 +13,8 @@ from rightsizer.history import ClusterHistory, ContainerHistory, Resources, Work
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.cpu import estimate_cpu
 from rightsizer.recommend.hpa import keep_scaling_point
-from rightsizer.recommend.memory import estimate_memory
+from rightsizer.recommend.margins import BASE_DAYS, HORIZON, calibration_for
+from rightsizer.recommend.memory import estimate_memory, oom_floor
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
@@ -119,24 +120,50 @@ def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> flo
     return value
 
 
+def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[float, str] | None:
+    """The learned headroom's value and why, or None (with the reason the rules decide) when it cannot say."""
+    p = ctx.policy.memory
+    if p.margins != "learned":
+        return None
+    calibration = calibration_for(ctx.history, p.risk)
+    if calibration.model is None:
+        rec.reasons.append(f"memory margin from the rules: {calibration.why}")
+        return None
+    found = calibration.predict(ch.key)
+    if found is None:
+        rec.reasons.append(f"memory margin from the rules: under {HORIZON + 1} days of memory history, too short "
+                           "to learn from")
+        return None
+    recent, ratio = found
+    ratio = max(ratio, 1 + p.margin)  # the model knows weeks; a scrape's peak may fall between samples
+    basis = round_up(recent, MiB)
+    rec.reasons.append(
+        f"memory margin learned from {calibration.rows:,} weekly backtests of {calibration.containers:,} containers: "
+        f"peak of the last {BASE_DAYS} days {format_memory(basis)} x {ratio:.2f}, so that at most {p.risk:.0%} of "
+        "containers pass it before the next run")
+    return recent * ratio, f"{format_memory(basis)} x {ratio:.2f}"
+
+
 def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     p = ctx.policy.memory
+    learned = _learned(ch, ctx, rec)
     peaks = ch.per_step("memory", ctx.history.n_steps, "max")
+    if learned is not None:
+        value, why = learned
+        expected = _growth(ctx, rec, peaks)
+        if expected is not None and expected * (1 + p.margin) > value:  # one week of history teaches no trend
+            value, why = expected * (1 + p.margin), f"{format_memory(round_up(expected, MiB))} + {p.margin:.0%}"
+        value = max(p.min_bytes, round_up(value, p.granularity))
+        if value == p.min_bytes:
+            why = f"the {format_memory(p.min_bytes)} minimum"
+        return _oom_floor(ch, ctx, rec, value, why)
     est = estimate_memory(peaks, ctx.times, len(ch.oom_kills), ch.limits.memory, p)
     what = ("peak working set" if p.basis == "peak"
             else f"p{p.daily_percentile:g} of {est.days} daily working-set peaks")
     rec.reasons.append(f"memory {what}: {format_memory(round_up(est.basis, MiB))}")
     basis = est.basis
-    days, peaks_per_day = per_day(ctx.times, peaks, "max")
-    trend = project(days, peaks_per_day, ctx.policy.trend)
-    # growth lifts the figure to where it will be at the next run; a shrinking trend may lower a window
-    # peak, but project() never lets it below the peak of the last days
-    # the line runs through the middle of the daily peaks: a day's peak may rise above it by as much as one did
-    expected = trend.projected + trend.spread if trend is not None else basis
-    if trend is not None and trend.significant and (expected > basis or p.basis == "peak"):
-        rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: daily peaks up to "
-                           f"{format_memory(round_up(expected, MiB))} by the next run "
-                           f"({ctx.policy.trend.horizon_days:g} d)")
+    expected = _growth(ctx, rec, peaks, lower=p.basis == "peak", above=basis)
+    if expected is not None:
         basis = expected
     margin = p.margin
     if p.variability * est.variation > margin + 0.005:  # worth saying from half a percentage point
@@ -146,9 +173,38 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     why = f"{format_memory(round_up(basis, MiB))} + {margin:.0%}"
     if value == p.min_bytes:
         why = f"the {format_memory(p.min_bytes)} minimum"
-    if est.oom_floor is not None:
+    return _oom_floor(ch, ctx, rec, value, why)
+
+
+def _growth(ctx: Context, rec: Recommendation, peaks: np.ndarray, lower: bool = False, above: float = 0.0
+            ) -> float | None:
+    """Where daily peaks will be at the next run when they trend (None: no significant trend worth saying).
+
+    Growth lifts the figure to where it will be at the next run; a shrinking trend may lower
+    a window peak (``lower``), but project() never lets it below the peak of the last days.
+    The line runs through the middle of the daily peaks: a day's peak may rise above it by as
+    much as one did.
+    """
+    days, peaks_per_day = per_day(ctx.times, peaks, "max")
+    trend = project(days, peaks_per_day, ctx.policy.trend)
+    if trend is None or not trend.significant:
+        return None
+    expected = trend.projected + trend.spread
+    if not lower and (expected <= above or trend.slope_per_day <= 0):
+        return None
+    rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: daily peaks up to "
+                       f"{format_memory(round_up(expected, MiB))} by the next run "
+                       f"({ctx.policy.trend.horizon_days:g} d)")
+    return expected
+
+
+def _oom_floor(ch: ContainerHistory, ctx: Context, rec: Recommendation, value: float, why: str) -> float:
+    """After OOMKills the true peak is unknown: at least a bump above the limit hit."""
+    p = ctx.policy.memory
+    if ch.oom_kills:
         kills = len(ch.oom_kills)
-        floor = round_up(est.oom_floor, p.granularity)
+        floor = round_up(oom_floor(ch.limits.memory, ch.per_step("memory", ctx.history.n_steps, "max"), p),
+                         p.granularity)
         hit = format_memory(ch.limits.memory) if ch.limits.memory else "the node's memory"
         rec.reasons.append(f"OOMKilled {kills}x: the peak was cut off at {hit}; at least "
                            f"+{p.oom_bump:.0%} (min {format_memory(p.oom_bump_min)}) above it: {format_memory(floor)}")
