@@ -66,6 +66,8 @@ class MemoryPolicy(_Strict):
                                                                         "weekly backtests, or the rules alone")
     risk: float = Field(0.20, gt=0, lt=0.5, description="learned margins: the share of containers whose next "
                                                         "week's peak may pass the limit (calibrated on the window)")
+    leak_growth: float = Field(0.5, ge=0, le=20, description="a leak's peak at the next run is sized for when at "
+                                                            "most this much above the value; beyond, it is flagged")
     min_bytes: float = Field(64 * MiB, ge=0, description="floor of a request, bytes")
     granularity: float = Field(MiB, gt=0, description="rounded up to this, bytes")
     oom_bump: float = Field(0.20, ge=0, le=5, description="after an OOMKill: above the limit hit by this ratio")
