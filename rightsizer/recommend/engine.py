@@ -136,8 +136,10 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
         rec.reasons.append(f"memory margin from the rules: under {HORIZON + 1} days of memory history, too short "
                            "to learn from")
         return None
-    recent, ratio = found
-    ratio = max(ratio, 1 + p.margin)  # the model knows weeks; a scrape's peak may fall between samples
+    recent, ratio, variation = found
+    # the model knows weeks; a peak may fall between samples, and a steady series' next high day may pass the
+    # last by a few times its day-to-day swing: the floor, at most twice the margin
+    ratio = max(ratio, 1 + min(max(p.margin, p.variability * variation), 2 * p.margin))
     basis = round_up(recent, MiB)
     rec.reasons.append(
         f"memory margin learned from {calibration.rows:,} weekly backtests of {calibration.containers:,} containers: "

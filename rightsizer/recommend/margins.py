@@ -121,11 +121,12 @@ class Calibration:
     risk: float
     rows: int
     containers: int
-    predictions: dict[ContainerKey, tuple[float, float]]  # (base, multiplier) of each container it can size
+    predictions: dict[ContainerKey, tuple[float, float, float]]  # (base, multiplier, variation) per container
     why: str = ""
 
-    def predict(self, key: ContainerKey) -> tuple[float, float] | None:
-        """(recent peak, multiplier) for a container, or None when its history is too short."""
+    def predict(self, key: ContainerKey) -> tuple[float, float, float] | None:
+        """(recent peak, multiplier, day-to-day variation of the last week's peaks) for a container, or None when
+        its history is too short."""
         return self.predictions.get(key)
 
 
@@ -175,8 +176,8 @@ def calibrate(all_series: dict[ContainerKey, DailySeries], risk: float, min_days
         return Calibration(None, 0.0, risk, len(y), containers, {}, why)
 
     if containers < min_containers:
-        return none(f"{containers} containers with {min_days + HORIZON} days or more; "
-                    f"{min_containers} needed to learn margins")
+        return none(f"{containers} of {len(all_series)} containers have {min_days + HORIZON} days or more of "
+                    f"memory history; {min_containers} needed to learn margins")
     try:
         with warnings.catch_warnings(), threadpool_limits(1):  # a few hundred rows: threads only contend
             warnings.simplefilter("ignore")
@@ -199,7 +200,8 @@ def calibrate(all_series: dict[ContainerKey, DailySeries], risk: float, min_days
         ratios = np.exp(model.predict(np.vstack(now)) + shift) if now else np.zeros(0)  # type: ignore[attr-defined]
     except Exception as exc:  # noqa: BLE001 -- a model that cannot be fitted must never fail the run
         return none(f"the margin model could not be fitted ({type(exc).__name__}: {exc})")
-    predictions = {k: (b, float(r)) for k, b, r in zip(keys, bases, ratios, strict=True)}
+    spread = [float(x[FEATURES.index("variation")]) for x in now]
+    predictions = {k: (b, float(r), v) for k, b, r, v in zip(keys, bases, ratios, spread, strict=True)}
     return Calibration(model, shift, risk, len(y), containers, predictions)
 
 
