@@ -176,8 +176,8 @@ def calibrate(all_series: dict[ContainerKey, DailySeries], risk: float, min_days
         return Calibration(None, 0.0, risk, len(y), containers, {}, why)
 
     if containers < min_containers:
-        return none(f"{containers} of {len(all_series)} containers have {min_days + HORIZON} days or more of "
-                    f"memory history; {min_containers} needed to learn margins")
+        return none(f"{containers} container{'s' if containers != 1 else ''} with {min_days + HORIZON} days or "
+                    f"more of memory history; {min_containers} needed to learn margins")
     try:
         with warnings.catch_warnings(), threadpool_limits(1):  # a few hundred rows: threads only contend
             warnings.simplefilter("ignore")
