@@ -14,7 +14,7 @@ from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.cpu import estimate_cpu
 from rightsizer.recommend.hpa import keep_scaling_point
 from rightsizer.recommend.leak import detect as detect_leak
-from rightsizer.recommend.margins import BASE_DAYS, HORIZON, calibration_for
+from rightsizer.recommend.margins import HORIZON, calibration_for
 from rightsizer.recommend.memory import estimate_memory, oom_floor
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
@@ -143,7 +143,7 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
     basis = round_up(recent, MiB)
     rec.reasons.append(
         f"memory margin learned from {calibration.rows:,} weekly backtests of {calibration.containers:,} containers: "
-        f"peak of the last {BASE_DAYS} days {format_memory(basis)} x {ratio:.2f}, so that at most {p.risk:.0%} of "
+        f"peak of the last {HORIZON} days {format_memory(basis)} x {ratio:.2f}, so that at most {p.risk:.0%} of "
         "containers pass it before the next run")
     return recent * ratio, f"{format_memory(basis)} x {ratio:.2f}"
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey
-from rightsizer.recommend.theilsen import theil_sen
 from rightsizer.units import DAY
 
 #: days in a weekly run's horizon: the peak a recommendation must hold until the next run
@@ -68,48 +67,70 @@ def daily_series(ch: ContainerHistory, history: ClusterHistory) -> DailySeries |
     return DailySeries(peaks, means, first, restarts)
 
 
-def features(series: DailySeries, origin: int) -> np.ndarray | None:
-    """The features of the days before ``origin`` (a day index); None when the last week has no data."""
-    peaks = series.peaks[:origin]
-    week = peaks[-HORIZON:]
-    if not np.isfinite(week).any():
-        return None
-    recent = float(np.nanmax(week))
-    if recent <= 0:
-        return None
-    seen = np.isfinite(peaks)
-    days = np.flatnonzero(seen)
-    values = peaks[seen]
-    last3 = peaks[-3:]
-    two_weeks = peaks[-2 * HORIZON:]
-    tw = np.isfinite(two_weeks)
-    x = np.flatnonzero(tw).astype(np.float64)
-    slope = theil_sen(two_weeks[tw], x)[0] / recent if tw.sum() >= 3 else 0.0
-    jumps = np.diff(np.log(np.maximum(two_weeks[tw], 1.0))) if tw.sum() >= 2 else np.zeros(1)
-    mean = series.means[:origin][-HORIZON:]
-    typical = float(np.nanmean(mean)) if np.isfinite(mean).any() else recent
-    week_ok = week[np.isfinite(week)]
-    return np.array([
-        math.log(float(values.max()) / recent),
-        math.log(float(np.nanmax(last3)) / recent) if np.isfinite(last3).any() else -1.0,
-        float(week_ok.std() / week_ok.mean()) if len(week_ok) > 1 else 0.0,
-        slope * HORIZON,
-        float(np.abs(jumps).max()) if len(jumps) else 0.0,
-        math.log(recent / max(typical, 1.0)),
-        float(np.sum(series.restart_days < origin)),
-        float(len(days)),
+def _nanmax(values: np.ndarray) -> np.ndarray:
+    """Row maxima, NaN for a row without data (and no warning)."""
+    out = np.max(np.where(np.isfinite(values), values, -np.inf), axis=1) if values.shape[1] else \
+        np.full(len(values), -np.inf)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def _slopes(window: np.ndarray) -> np.ndarray:
+    """Each row's Theil-Sen slope over its finite points (the median of pairwise slopes); 0 under 3 points."""
+    n = window.shape[1]
+    i, j = np.triu_indices(n, k=1)
+    pairs = (window[:, j] - window[:, i]) / (j - i).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        slope = np.nanmedian(pairs, axis=1) if len(i) else np.zeros(len(window))
+    return np.where(np.isfinite(window).sum(axis=1) >= 3, np.nan_to_num(slope), 0.0)
+
+
+def _jumps(window: np.ndarray) -> np.ndarray:
+    """Each row's largest day-to-day move (log), between consecutive days with data."""
+    logs = np.log(np.maximum(window, 1.0))
+    seen = np.isfinite(logs)
+    # the last finite value before each day: forward fill along the row
+    index = np.where(seen, np.arange(logs.shape[1]), -1)
+    np.maximum.accumulate(index, axis=1, out=index)
+    previous = np.full_like(logs, np.nan)
+    previous[:, 1:] = np.take_along_axis(logs, np.maximum(index[:, :-1], 0), axis=1)
+    previous[:, 1:][index[:, :-1] < 0] = np.nan
+    moves = np.abs(logs - previous)
+    moves[~np.isfinite(moves)] = 0.0
+    return moves.max(axis=1) if logs.shape[1] else np.zeros(len(logs))
+
+
+def features(peaks: np.ndarray, means: np.ndarray, restarts: np.ndarray, origin: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, last week's peak, usable) of every container (rows of daily ``peaks`` and ``means``) from the
+    days before ``origin``; ``restarts`` holds each restart as (row, day).  Unusable: no data that last week."""
+    before = peaks[:, :origin]
+    week = before[:, -HORIZON:]
+    recent = _nanmax(week)
+    usable = np.isfinite(recent) & (recent > 0)
+    safe = np.where(usable, recent, 1.0)
+    seen = np.isfinite(week)
+    count = seen.sum(axis=1)
+    mean = np.where(count > 0, np.nansum(np.where(seen, week, 0.0), axis=1) / np.maximum(count, 1), 1.0)
+    var = np.nansum(np.where(seen, (week - mean[:, None]) ** 2, 0.0), axis=1) / np.maximum(count, 1)
+    last3 = _nanmax(before[:, -3:])
+    two_weeks = before[:, -2 * HORIZON:]
+    daily = means[:, :origin][:, -HORIZON:]
+    had = np.isfinite(daily)
+    typical = np.where(had.any(axis=1), np.where(had, daily, 0.0).sum(axis=1) / np.maximum(had.sum(axis=1), 1), safe)
+    restarted = np.bincount(restarts[restarts[:, 1] < origin, 0], minlength=len(peaks)) if len(restarts) else \
+        np.zeros(len(peaks))
+    x = np.column_stack([
+        np.log(np.where(usable, _nanmax(before), 1.0) / safe),
+        np.where(np.isfinite(last3), np.log(np.where(np.isfinite(last3), last3, 1.0) / safe), -1.0),
+        np.where(count > 1, np.sqrt(var) / mean, 0.0),
+        _slopes(two_weeks) / safe * HORIZON,
+        _jumps(two_weeks),
+        np.log(safe / np.maximum(typical, 1.0)),
+        restarted.astype(np.float64),
+        np.isfinite(before).sum(axis=1).astype(np.float64),
     ])
-
-
-BASE_DAYS = 7
-
-
-def base(series: DailySeries, origin: int) -> float:
-    """What the ratio is taken of: the peak of the last days before ``origin`` (the last week's when those have
-    no data)."""
-    before = series.peaks[:origin]
-    recent = before[-BASE_DAYS:]
-    return float(np.nanmax(recent if np.isfinite(recent).any() else before[-HORIZON:]))
+    return x, recent, usable
 
 
 @dataclass(frozen=True)
@@ -125,32 +146,41 @@ class Calibration:
     why: str = ""
 
     def predict(self, key: ContainerKey) -> tuple[float, float, float] | None:
-        """(recent peak, multiplier, day-to-day variation of the last week's peaks) for a container, or None when
+        """(last week's peak, multiplier, day-to-day variation of that week's peaks) for a container, or None when
         its history is too short."""
         return self.predictions.get(key)
 
 
-def _rows(all_series: dict[ContainerKey, DailySeries], min_days: int
+def _stack(all_series: dict[ContainerKey, DailySeries]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The daily series of one history as (peaks, means, restarts as (row, day)): they share one day grid."""
+    n = max(len(s.peaks) for s in all_series.values())
+    peaks = np.full((len(all_series), n), np.nan)
+    means = np.full((len(all_series), n), np.nan)
+    restarts = []
+    for row, series in enumerate(all_series.values()):
+        peaks[row, : len(series.peaks)] = series.peaks
+        means[row, : len(series.means)] = series.means
+        restarts.extend((row, day) for day in series.restart_days)
+    return peaks, means, np.array(restarts, dtype=np.int64).reshape(-1, 2)
+
+
+def _rows(peaks: np.ndarray, means: np.ndarray, restarts: np.ndarray, min_days: int
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, log next-week peak over last week's, container number) for every weekly origin."""
-    xs: list[np.ndarray] = []
-    ys: list[float] = []
-    groups: list[int] = []
-    for number, series in enumerate(all_series.values()):
-        n = len(series.peaks)
-        origin = n - HORIZON
-        while origin >= min_days:
-            ahead = series.peaks[origin:origin + HORIZON]
-            x = features(series, origin)
-            if x is not None and np.isfinite(ahead).sum() >= HORIZON // 2 and \
-                    np.isfinite(series.peaks[:origin]).sum() >= min_days:
-                xs.append(x)
-                ys.append(math.log(max(float(np.nanmax(ahead)), 1.0) / base(series, origin)))
-                groups.append(number)
-            origin -= HORIZON
+    """(features, log next-week peak over last week's, container row) for every weekly origin."""
+    xs, ys, groups = [], [], []
+    origin = peaks.shape[1] - HORIZON
+    while origin >= min_days:
+        x, recent, usable = features(peaks, means, restarts, origin)
+        ahead = peaks[:, origin:origin + HORIZON]
+        keep = usable & (np.isfinite(ahead).sum(axis=1) >= HORIZON // 2) & \
+            (np.isfinite(peaks[:, :origin]).sum(axis=1) >= min_days)
+        xs.append(x[keep])
+        ys.append(np.log(np.maximum(_nanmax(ahead[keep]), 1.0) / recent[keep]))
+        groups.append(np.flatnonzero(keep))
+        origin -= HORIZON
     if not xs:
         return np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, dtype=np.int64)
-    return np.vstack(xs), np.array(ys), np.array(groups, dtype=np.int64)
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(groups).astype(np.int64)
 
 
 def threadpool_limits(n: int) -> object:
@@ -169,7 +199,8 @@ def _model(quantile: float) -> object:
 def calibrate(all_series: dict[ContainerKey, DailySeries], risk: float, min_days: int = HORIZON,
               min_containers: int = 20) -> Calibration:
     """Fit the quantile model on every weekly origin and shift it so held-out containers exceed it at ``risk``."""
-    x, y, groups = _rows(all_series, min_days)
+    stacked = _stack(all_series) if all_series else (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 2), int))
+    x, y, groups = _rows(*stacked, min_days)
     containers = len(np.unique(groups))
 
     def none(why: str) -> Calibration:
@@ -190,18 +221,16 @@ def calibrate(all_series: dict[ContainerKey, DailySeries], risk: float, min_days
             level = min(1.0, math.ceil((1 - risk) * (len(score) + 1)) / len(score))
             shift = float(np.quantile(score, level, method="higher"))
             model = _model(1 - risk).fit(x, y)  # type: ignore[attr-defined]
-        keys, now, bases = [], [], []
-        for key, series in all_series.items():
-            found = features(series, len(series.peaks))
-            if found is not None and np.isfinite(series.peaks).sum() > HORIZON:
-                keys.append(key)
-                now.append(found)
-                bases.append(base(series, len(series.peaks)))
-        ratios = np.exp(model.predict(np.vstack(now)) + shift) if now else np.zeros(0)  # type: ignore[attr-defined]
+        peaks = stacked[0]
+        now, bases, usable = features(*stacked, peaks.shape[1])
+        usable &= np.isfinite(peaks).sum(axis=1) > HORIZON
+        ratios = np.exp(model.predict(now[usable]) + shift) if usable.any() else np.zeros(0)  # type: ignore[attr-defined]
     except Exception as exc:  # noqa: BLE001 -- a model that cannot be fitted must never fail the run
         return none(f"the margin model could not be fitted ({type(exc).__name__}: {exc})")
-    spread = [float(x[FEATURES.index("variation")]) for x in now]
-    predictions = {k: (b, float(r), v) for k, b, r, v in zip(keys, bases, ratios, spread, strict=True)}
+    keys = [k for k, ok in zip(all_series, usable, strict=True) if ok]
+    spread = now[usable, FEATURES.index("variation")]
+    predictions = {k: (float(b), float(r), float(v))
+                   for k, b, r, v in zip(keys, bases[usable], ratios, spread, strict=True)}
     return Calibration(model, shift, risk, len(y), containers, predictions)
 
 
