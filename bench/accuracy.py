@@ -7,7 +7,8 @@ capped by CPU limits, peaks cut by OOMKills) and scored on the last 7 days of wh
 containers really wanted (the generator's demand), so a strategy that copies a capped
 figure is caught.  Prints a Markdown table per seed for docs/benchmarks.md, and the bar:
 fewer would-OOM containers than either baseline (at most 0.5%), at most 5% of containers
-with test p95 CPU above the request, and less requested memory than max-plus-15.
+with test p95 CPU above the request, and less requested memory than max-plus-15.  Then the
+same on real traces (bench/realtrace.py: the Bitbrains VMs, with their own bar).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+
+import realtrace  # bench/realtrace.py: the real-trace part
 
 from rightsizer.backtest import backtest, split
 from rightsizer.testing.synthetic import SyntheticCluster
@@ -61,6 +64,7 @@ def main() -> int:
         for name, ok in checks.items():
             print(f"- {'met' if ok else 'MISSED'}: {name}")
             failures += not ok
+    failures += realtrace.report(realtrace.TRACES)
     return 1 if failures else 0
 
 

@@ -16,7 +16,7 @@ from rightsizer.cost.estimate import cost_document, estimate_cost
 from rightsizer.cost.packing import Overhead, Pod, allocatable, cheapest, pack
 from rightsizer.cost.spot import assess
 from rightsizer.errors import RightsizerError
-from rightsizer.history import Hpa, Node, WorkloadKey
+from rightsizer.history import Hpa, Node, Resources, WorkloadKey
 from rightsizer.recommend import recommend
 from rightsizer.units import HOURS_PER_MONTH, GiB
 
@@ -175,12 +175,25 @@ def test_the_demo_estimate_adds_up():
         report.plans["current_on_demand"].monthly, "stable for the same data"
 
 
-def test_init_containers_are_not_billed_as_running():
-    from rightsizer.cost.estimate import attach_costs
+def test_init_containers_are_billed_on_the_pods_effective_request():
+    from rightsizer.cost.estimate import attach_costs, container_monthly, workload_replicas
 
     history = load_history(demo=True)
     recs = recommend(history)
-    attach_costs(recs, history, cluster_rates(load_catalog(), "us-east-1", list(history.nodes.values())))
+    rates = cluster_rates(load_catalog(), "us-east-1", list(history.nodes.values()))
+    attach_costs(recs, history, rates)
     init = [r for r in recs if r.init]
-    assert init and all(r.cost == (0.0, 0.0) for r in init)
+    assert init
+    for r in init:
+        members = [m for m in recs if m.key.workload_key == r.key.workload_key]
+        n = workload_replicas(history)[r.key.workload_key][0]
+        for which, pick in ((0, lambda m: m.current_requests), (1, lambda m: m.requests or m.current_requests)):
+            app = [pick(m) for m in members if not m.init]
+            inits = [pick(m) for m in members if m.init]
+            # what the scheduler reserves: per resource, the larger of the largest init and the app sum
+            effective = Resources(max(sum(a.cpu or 0 for a in app), max(i.cpu or 0 for i in inits)),
+                                  max(sum(a.memory or 0 for a in app), max(i.memory or 0 for i in inits)))
+            total = sum(m.cost[which] for m in members)
+            assert total == pytest.approx(container_monthly(effective, n, rates)), f"{r.key}: adds up"
+    assert any(r.cost[1] > 0 for r in init), "an init container bigger than its pod's app containers costs"
     assert all(r.cost[0] > 0 for r in recs if not r.init and r.current_requests.cpu)

@@ -18,7 +18,7 @@ from rightsizer.cost.allocation import Rates, cluster_rates
 from rightsizer.cost.catalog import Catalog, load_catalog
 from rightsizer.cost.packing import Overhead, Pod, PoolPlan, cheapest
 from rightsizer.cost.spot import SpotReadiness, assess
-from rightsizer.history import ClusterHistory, Resources, WorkloadKey
+from rightsizer.history import ClusterHistory, ContainerKey, Resources, WorkloadKey
 from rightsizer.recommend.model import Recommendation, RecommendationSet
 from rightsizer.units import HOURS_PER_MONTH, GiB
 from rightsizer.yamlsafety import safe_documents
@@ -105,14 +105,41 @@ def workload_replicas(history: ClusterHistory) -> dict[WorkloadKey, tuple[float,
     return out
 
 
+def billed(members: list[Recommendation], recommended: bool) -> dict[ContainerKey, Resources]:
+    """What each container of one workload adds to its pod's effective request.
+
+    The scheduler reserves, per resource, the larger of the largest init container and
+    the sum of the app containers, for the pod's whole life.  App containers are billed
+    their own requests; the largest init container the part of its request above the
+    app containers' sum (nothing when it is below); other init containers nothing.
+    """
+    sizes = {r.key: _size(r, recommended) for r in members}
+    out = {r.key: sizes[r.key] if not r.init else Resources(0.0, 0.0) for r in members}
+    inits = [r.key for r in members if r.init]
+    if not inits:
+        return out
+    excess: dict[ContainerKey, dict[str, float]] = {k: {"cpu": 0.0, "memory": 0.0} for k in inits}
+    for resource in ("cpu", "memory"):
+        app = sum(getattr(sizes[r.key], resource) or 0.0 for r in members if not r.init)
+        largest = max(inits, key=lambda k: getattr(sizes[k], resource) or 0.0)
+        excess[largest][resource] = max(0.0, (getattr(sizes[largest], resource) or 0.0) - app)
+    for key, extra in excess.items():
+        out[key] = Resources(extra["cpu"], extra["memory"])
+    return out
+
+
 def attach_costs(recs: RecommendationSet, history: ClusterHistory, rates: Rates) -> None:
-    """Monthly cost now and recommended, per container, for every report format."""
+    """Monthly cost now and recommended, per container, for every report format.
+
+    An init container is billed what it adds to its pod's effective request (:func:`billed`),
+    so the containers of a workload add up to what the scheduler reserves for its pods.
+    """
     replicas = workload_replicas(history)
-    for rec in recs:
-        # an init container holds its request only while the pod starts, and only beyond the others': not billed
-        n = 0.0 if rec.init else replicas.get(rec.key.workload_key, (0.0, 0))[0]
-        rec.cost = (container_monthly(rec.current_requests, n, rates),
-                    container_monthly(rec.requests if rec.requests is not None else rec.current_requests, n, rates))
+    for members in _by_workload(recs).values():
+        now, new = billed(members, recommended=False), billed(members, recommended=True)
+        n = replicas.get(members[0].key.workload_key, (0.0, 0))[0]
+        for rec in members:
+            rec.cost = (container_monthly(now[rec.key], n, rates), container_monthly(new[rec.key], n, rates))
 
 
 def _manifests(repo: Path | None) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], list[dict[str, Any]]]:
@@ -187,9 +214,8 @@ def estimate_cost(history: ClusterHistory, recs: RecommendationSet, catalog: Cat
     replicas = workload_replicas(history)
     for key, members in by_workload.items():
         mean = replicas.get(key, (0.0, 0))[0]
-        current = sum(container_monthly(r.current_requests, mean, rates) for r in members if not r.init)
-        recommended = sum(container_monthly(r.requests or r.current_requests, mean, rates)
-                          for r in members if not r.init)
+        current = sum(container_monthly(size, mean, rates) for size in billed(members, False).values())
+        recommended = sum(container_monthly(size, mean, rates) for size in billed(members, True).values())
         manifest = next((d for d in objects.get((key.kind, key.name), [])
                          if (d["metadata"].get("namespace") in (None, key.namespace))), None)
         workload = history.workloads.get(key)

@@ -14,9 +14,11 @@ from rightsizer.needs import DataNeeds
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.cpu import estimate_cpu
 from rightsizer.recommend.hpa import keep_scaling_point
-from rightsizer.recommend.memory import estimate_memory
+from rightsizer.recommend.leak import detect as detect_leak
+from rightsizer.recommend.margins import HORIZON, calibration_for
+from rightsizer.recommend.memory import estimate_memory, oom_floor
 from rightsizer.recommend.model import NodeOptions, Recommendation
-from rightsizer.recommend.node_heap import merge_node_options, size_heap
+from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
 from rightsizer.recommend.strategy import Strategy
 from rightsizer.recommend.trend import per_day, project
@@ -80,7 +82,7 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
                            "larger of it and the sum of the other containers")
     cpu = _cpu_request(ch, ctx, rec)
     memory = _memory(ch, ctx, rec)
-    memory = _nodejs(ch, ctx, rec, memory)
+    memory = _heap_room(ch, ctx, rec, memory)
     cpu_limit = None
     if policy.qos == "guaranteed":
         cpu_limit = round_up(cpu * policy.cpu.limit_factor, policy.cpu.granularity)
@@ -88,6 +90,7 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
     elif ch.limits.cpu is not None:
         rec.reasons.append("cpu limit removed: a limit throttles bursts, the request already guarantees the share")
     cpu, memory = _settle(ch, rec, cpu, memory, policy.change_threshold)
+    memory = _nodejs(ch, ctx, rec, memory)  # the flag fits the limit written, kept or new
     if cpu_limit is not None and policy.qos == "guaranteed":
         cpu_limit = max(cpu_limit, cpu)
     rec.requests = Resources(cpu, memory)
@@ -121,24 +124,52 @@ def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> flo
     return value
 
 
+def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[float, str] | None:
+    """The learned headroom's value and why, or None (with the reason the rules decide) when it cannot say."""
+    p = ctx.policy.memory
+    if p.margins != "learned":
+        return None
+    calibration = calibration_for(ctx.history, p.risk)
+    if calibration.model is None:
+        rec.reasons.append(f"memory margin from the rules: {calibration.why}")
+        return None
+    found = calibration.predict(ch.key)
+    if found is None:
+        rec.reasons.append(f"memory margin from the rules: under {HORIZON + 1} days of memory history, too short "
+                           "to learn from")
+        return None
+    recent, ratio, variation = found
+    # the model knows weeks; a peak may fall between samples, and a steady series' next high day may pass the
+    # last by a few times its day-to-day swing: the floor, at most twice the margin
+    ratio = max(ratio, 1 + min(max(p.margin, p.variability * variation), 2 * p.margin))
+    basis = round_up(recent, MiB)
+    rec.reasons.append(
+        f"memory margin learned from {calibration.rows:,} weekly backtests of {calibration.containers:,} containers: "
+        f"peak of the last {HORIZON} days {format_memory(basis)} x {ratio:.2f}, so that at most {p.risk:.0%} of "
+        "containers pass it before the next run")
+    return recent * ratio, f"{format_memory(basis)} x {ratio:.2f}"
+
+
 def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     p = ctx.policy.memory
+    learned = _learned(ch, ctx, rec)
     peaks = ch.per_step("memory", ctx.history.n_steps, "max")
+    if learned is not None:
+        value, why = learned
+        expected = _growth(ctx, rec, peaks)
+        if expected is not None and expected * (1 + p.margin) > value:  # one week of history teaches no trend
+            value, why = expected * (1 + p.margin), f"{format_memory(round_up(expected, MiB))} + {p.margin:.0%}"
+        value = max(p.min_bytes, round_up(value, p.granularity))
+        if value == p.min_bytes:
+            why = f"the {format_memory(p.min_bytes)} minimum"
+        return _leak(ch, ctx, rec, *_floored(ch, ctx, rec, value, why))
     est = estimate_memory(peaks, ctx.times, len(ch.oom_kills), ch.limits.memory, p)
     what = ("peak working set" if p.basis == "peak"
             else f"p{p.daily_percentile:g} of {est.days} daily working-set peaks")
     rec.reasons.append(f"memory {what}: {format_memory(round_up(est.basis, MiB))}")
     basis = est.basis
-    days, peaks_per_day = per_day(ctx.times, peaks, "max")
-    trend = project(days, peaks_per_day, ctx.policy.trend)
-    # growth lifts the figure to where it will be at the next run; a shrinking trend may lower a window
-    # peak, but project() never lets it below the peak of the last days
-    # the line runs through the middle of the daily peaks: a day's peak may rise above it by as much as one did
-    expected = trend.projected + trend.spread if trend is not None else basis
-    if trend is not None and trend.significant and (expected > basis or p.basis == "peak"):
-        rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: daily peaks up to "
-                           f"{format_memory(round_up(expected, MiB))} by the next run "
-                           f"({ctx.policy.trend.horizon_days:g} d)")
+    expected = _growth(ctx, rec, peaks, lower=p.basis == "peak", above=basis)
+    if expected is not None:
         basis = expected
     margin = p.margin
     if p.variability * est.variation > margin + 0.005:  # worth saying from half a percentage point
@@ -148,44 +179,115 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     why = f"{format_memory(round_up(basis, MiB))} + {margin:.0%}"
     if value == p.min_bytes:
         why = f"the {format_memory(p.min_bytes)} minimum"
-    if est.oom_floor is not None:
+    return _leak(ch, ctx, rec, *_floored(ch, ctx, rec, value, why))
+
+
+def _growth(ctx: Context, rec: Recommendation, peaks: np.ndarray, lower: bool = False, above: float = 0.0
+            ) -> float | None:
+    """Where daily peaks will be at the next run when they trend (None: no significant trend worth saying).
+
+    Growth lifts the figure to where it will be at the next run; a shrinking trend may lower
+    a window peak (``lower``), but project() never lets it below the peak of the last days.
+    The line runs through the middle of the daily peaks: a day's peak may rise above it by as
+    much as one did.
+    """
+    days, peaks_per_day = per_day(ctx.times, peaks, "max")
+    trend = project(days, peaks_per_day, ctx.policy.trend)
+    if trend is None or not trend.significant:
+        return None
+    expected = trend.projected + trend.spread
+    if not lower and (expected <= above or trend.slope_per_day <= 0):
+        return None
+    rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: daily peaks up to "
+                       f"{format_memory(round_up(expected, MiB))} by the next run "
+                       f"({ctx.policy.trend.horizon_days:g} d)")
+    return expected
+
+
+def _floored(ch: ContainerHistory, ctx: Context, rec: Recommendation, value: float, why: str
+             ) -> tuple[float, str]:
+    """After OOMKills the true peak is unknown: at least a bump above the limit hit."""
+    p = ctx.policy.memory
+    if ch.oom_kills:
         kills = len(ch.oom_kills)
-        floor = round_up(est.oom_floor, p.granularity)
+        floor = round_up(oom_floor(ch.limits.memory, ch.per_step("memory", ctx.history.n_steps, "max"), p),
+                         p.granularity)
         hit = format_memory(ch.limits.memory) if ch.limits.memory else "the node's memory"
         rec.reasons.append(f"OOMKilled {kills}x: the peak was cut off at {hit}; at least "
                            f"+{p.oom_bump:.0%} (min {format_memory(p.oom_bump_min)}) above it: {format_memory(floor)}")
         rec.raise_risk("medium", f"OOMKilled {kills}x in the window: the true peak is unknown")
         if floor > value:
             value, why = floor, "the OOM floor"
+    return value, why
+
+
+def _leak(ch: ContainerHistory, ctx: Context, rec: Recommendation, value: float, why: str) -> float:
+    """A climb until each restart: sized for its peak at the next run when that is near, flagged when not."""
+    p = ctx.policy.memory
+    leak = detect_leak(ch, ctx.history.start, ctx.history.step)
+    if leak is not None:
+        days = ctx.policy.trend.horizon_days
+        projected = round_up(leak.peak_after(days * 24), p.granularity)
+        climb = (f"working set climbs {format_memory(round_up(leak.rate_per_hour, MiB))}/h from "
+                 f"{format_memory(round_up(leak.start_level, MiB))} after each restart "
+                 f"({leak.stretches} runs)")
+        if projected <= value:
+            rec.reasons.append(f"leak: {climb}; {format_memory(projected)} by the next run ({days:g} d) fits")
+        elif projected <= value * (1 + p.leak_growth):
+            rec.reasons.append(f"leak: {climb}: {format_memory(projected)} by the next run ({days:g} d)")
+            value, why = projected, "the leak's peak at the next run"
+        else:
+            rec.reasons.append(f"leak: {climb}: {format_memory(projected)} by the next run ({days:g} d), too much "
+                               "to size for")
+        rec.raise_risk("high", f"leak: restarts every {leak.restart_every_hours:.0f} h; fix the code")
     rec.reasons.append(f"memory request = limit {format_memory(value)}: {why}")
     return value
 
 
-def _nodejs(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: float) -> float:
+def _heap_room(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: float) -> float:
+    """A memory value the observed heap fits in (raised when it does not)."""
     if not ch.is_nodejs:
         return memory
-    advice = size_heap(memory, ch.samples["heap_used"], ch.samples["heap_total"], ch.samples["rss"],
-                       ctx.policy.nodejs, ctx.policy.memory.granularity)
+    advice = _advise(ch, ctx, memory)
+    if advice.raised:
+        rec.reasons.append(f"memory raised to {format_memory(advice.memory_limit)}: the observed heap "
+                           f"({format_memory(round_up(advice.heap_need, MiB))} with headroom) would not fit")
+    return max(memory, advice.memory_limit)
+
+
+def _advise(ch: ContainerHistory, ctx: Context, memory: float) -> HeapAdvice:
+    return size_heap(memory, ch.samples["heap_used"], ch.samples["heap_total"], ch.samples["rss"],
+                     ctx.policy.nodejs, ctx.policy.memory.granularity)
+
+
+def _nodejs(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: float) -> float:
+    """The heap flag for the final memory limit (after the churn rule kept or changed it)."""
+    if not ch.is_nodejs:
+        return memory
+    advice = _advise(ch, ctx, memory)
+    if advice.raised:  # a kept limit the heap does not fit in is not kept
+        rec.reasons.append(f"memory {format_memory(advice.memory_limit)}, not the kept {format_memory(memory)}: "
+                           f"the observed heap ({format_memory(round_up(advice.heap_need, MiB))} with headroom) "
+                           "would not fit")
     version = ch.nodejs_version
     rec.nodejs = NodeOptions(advice.max_old_space_mib, merge_node_options(None, advice.max_old_space_mib), version)
     if ch.samples.has("heap_used"):
         rec.reasons.append(
-            f"Node.js heap: --max-old-space-size={advice.max_old_space_mib} ({ctx.policy.nodejs.heap_share:.0%} of "
-            f"the limit, leaving {format_memory(round_up(advice.nonheap, MiB))} measured outside the heap)"
+            f"Node.js heap: --max-old-space-size={advice.max_old_space_mib} ({advice.share:.0%} of the "
+            f"{format_memory(advice.memory_limit)} limit, leaving {format_memory(round_up(advice.nonheap, MiB))} "
+            f"measured outside the heap and {format_memory(round_up(advice.young, MiB))} for the young generation)"
         )
     else:
         rec.reasons.append(
-            f"Node.js image {ch.image} without heap metrics: --max-old-space-size={advice.max_old_space_mib} from "
-            "the limit alone (export prom-client's default metrics to size it from the heap actually used)"
+            f"Node.js image {ch.image} without heap metrics: --max-old-space-size={advice.max_old_space_mib} "
+            f"({advice.share:.0%} of the {format_memory(advice.memory_limit)} limit) from the limit alone (export "
+            "prom-client's default metrics to size it from the heap actually used)"
         )
         rec.raise_risk("medium", "the Node.js heap flag is not based on measured heap use")
-    if advice.raised:
-        rec.reasons.append(f"memory raised to {format_memory(advice.memory_limit)}: the observed heap "
-                           f"({format_memory(round_up(advice.heap_need, MiB))} with headroom) would not fit")
     if version and _older_than(version, (20, 3)):
         rec.raise_risk("medium", f"Node {version} ignores cgroup v2 memory limits: without the flag its heap is "
                                  "sized from the node's memory")
-    return max(memory, advice.memory_limit)
+    return advice.memory_limit
 
 
 def _older_than(version: str, wanted: tuple[int, int]) -> bool:

@@ -52,11 +52,15 @@ def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit:
         basis = float(np.percentile(per_day, policy.daily_percentile))
     else:
         basis = window_peak
-    floor = None
-    if oom_kills:
-        hit = limit if limit is not None else window_peak
-        floor = max(hit * (1 + policy.oom_bump), hit + policy.oom_bump_min)
+    floor = oom_floor(limit, peaks, policy) if oom_kills else None
     return MemoryEstimate(basis, window_peak, len(per_day), floor, _variation(days, per_day))
+
+
+def oom_floor(limit: float | None, peaks: np.ndarray, policy: MemoryPolicy) -> float:
+    """What the value must reach after OOMKills: above the limit that was hit (the window's peak without one)."""
+    ok = peaks[np.isfinite(peaks)]
+    hit = limit if limit is not None else (float(ok.max()) if len(ok) else 0.0)
+    return max(hit * (1 + policy.oom_bump), hit + policy.oom_bump_min)
 
 
 def _variation(days: np.ndarray, peaks: np.ndarray) -> float:

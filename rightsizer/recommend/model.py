@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -11,17 +11,32 @@ import pandas as pd
 from rightsizer.history import ContainerKey, Resources
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.hpa import HpaAdvice
+from rightsizer.recommend.node_heap import FlagPlacement, place_heap_flag
 
 RISKS = ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
 class NodeOptions:
-    """The Node.js heap flag for the recommended memory limit."""
+    """The Node.js heap flag for the recommended memory limit.
+
+    The engine knows no manifest: ``node_options`` is the flag merged into what it knows
+    (nothing, by default) and ``flag_in`` is ``NODE_OPTIONS``.  Whoever reads the
+    container's manifest calls :meth:`placed` with its NODE_OPTIONS, command and args, and
+    writes the :class:`~rightsizer.recommend.node_heap.FlagPlacement` it gets back.
+    """
 
     max_old_space_size_mib: int
     node_options: str  # the whole NODE_OPTIONS value, the container's other flags kept
     version: str | None
+    flag_in: str = "NODE_OPTIONS"  # or "command" / "args": where node reads the flag from
+
+    def placed(self, node_options: str | None, command: list[str] | None = None, args: list[str] | None = None
+               ) -> tuple[NodeOptions, FlagPlacement]:
+        """These options merged with a container's own, and the edits that write them."""
+        placement = place_heap_flag(self.max_old_space_size_mib, node_options, command, args)
+        merged = placement.node_options if placement.node_options is not None else (node_options or "")
+        return replace(self, node_options=merged, flag_in=placement.where), placement
 
 
 @dataclass
@@ -84,6 +99,7 @@ class Recommendation:
             "nodejs": None if self.nodejs is None else {
                 "max_old_space_size": self.nodejs.max_old_space_size_mib,
                 "node_options": self.nodejs.node_options,
+                "flag_in": self.nodejs.flag_in,
                 "version": self.nodejs.version,
             },
             "hpa": None if self.hpa is None else {

@@ -27,6 +27,9 @@ from rightsizer.config import NodePolicy
 from rightsizer.units import MiB
 
 _FLAG = re.compile(r"^--max-old-space-size(-percentage)?(=.*)?$")
+#: the flag inside a shell command line (``sh -c "node --max-old-space-size=512 app.js"``)
+_INLINE = re.compile(r"--max-old-space-size(-percentage)?(=|\s+)\S+")
+_MIN_HEAP_MIB = 16
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,12 @@ class HeapAdvice:
     heap_need: float  # bytes: observed heap used at the percentile, plus headroom
     nonheap: float  # bytes: RSS minus heap total at the percentile
     raised: bool
+    young: float = 0.0  # bytes kept for the young generation
+
+    @property
+    def share(self) -> float:
+        """The flag as a share of the limit it was sized for: what the reasons say."""
+        return self.max_old_space_mib * MiB / self.memory_limit if self.memory_limit else 0.0
 
 
 def size_heap(memory_limit: float, heap_used: np.ndarray, heap_total: np.ndarray, rss: np.ndarray,
@@ -57,14 +66,15 @@ def size_heap(memory_limit: float, heap_used: np.ndarray, heap_total: np.ndarray
     def old_space(limit: float) -> float:
         return min(policy.heap_share * limit, limit - nonheap - policy.young_generation)
 
+    need = max(need, _MIN_HEAP_MIB * MiB)  # V8 will not start a usable heap below this
     limit = memory_limit
     raised = False
     if old_space(limit) < need:
         wanted = max(need / policy.heap_share, need + nonheap + policy.young_generation)
         limit = math.ceil(wanted / granularity) * granularity
         raised = limit > memory_limit
-    mib = max(16, int(old_space(limit) // MiB))
-    return HeapAdvice(mib, limit, need, nonheap, raised)
+    mib = int(old_space(limit) // MiB)
+    return HeapAdvice(mib, limit, need, nonheap, raised, policy.young_generation)
 
 
 def merge_node_options(existing: str | None, max_old_space_mib: int) -> str:
@@ -86,3 +96,57 @@ def merge_node_options(existing: str | None, max_old_space_mib: int) -> str:
             continue
         kept.append(flag)
     return shlex.join([*kept, f"--max-old-space-size={max_old_space_mib}"])
+
+
+@dataclass(frozen=True)
+class FlagPlacement:
+    """Where the heap flag is written: the container's NODE_OPTIONS, or its command/args where it already is.
+
+    A flag on node's command line wins over NODE_OPTIONS, so when the container sets
+    ``--max-old-space-size`` in ``command`` or ``args`` that flag is edited in place;
+    NODE_OPTIONS is then left alone unless it held a flag too (edited, so both agree).
+    """
+
+    where: str  # "NODE_OPTIONS", "command" or "args"
+    node_options: str | None  # the whole merged NODE_OPTIONS value to write (None: leave it as it is)
+    command: list[str] | None  # the edited command (None: unchanged)
+    args: list[str] | None  # the edited args (None: unchanged)
+
+
+def _edit_words(words: list[str] | None, flag: str) -> list[str] | None:
+    """``words`` with every heap flag replaced by ``flag`` (None when none held one)."""
+    if not words:
+        return None
+    out: list[str] = []
+    changed = False
+    skip = False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        match = _FLAG.match(word)
+        if match:
+            skip = match.group(2) is None and i + 1 < len(words) and not words[i + 1].startswith("-")
+            if not changed:
+                out.append(flag)
+            changed = True
+            continue
+        if _INLINE.search(word):  # a shell line: replace inside it
+            word = _INLINE.sub(flag, word)
+            changed = True
+        out.append(word)
+    return out if changed else None
+
+
+def place_heap_flag(max_old_space_mib: int, node_options: str | None = None, command: list[str] | None = None,
+                    args: list[str] | None = None) -> FlagPlacement:
+    """Where and how to write ``--max-old-space-size`` so that it is the flag node actually uses."""
+    flag = f"--max-old-space-size={max_old_space_mib}"
+    new_command = _edit_words(command, flag)
+    new_args = _edit_words(args, flag)
+    if new_command is None and new_args is None:
+        return FlagPlacement("NODE_OPTIONS", merge_node_options(node_options, max_old_space_mib), None, None)
+    in_env = node_options is not None and any(_FLAG.match(f) for f in shlex.split(node_options))
+    return FlagPlacement("args" if new_args is not None else "command",
+                         merge_node_options(node_options, max_old_space_mib) if in_env else None,
+                         new_command, new_args)

@@ -1,0 +1,81 @@
+"""Leaks: a working set that climbs until a restart or an OOMKill resets it.
+
+A percentile or a learned headroom sizes such a container for the sawtooth it showed
+under the old limit; a larger limit only lets the climb go on longer.  Each pod's
+samples are cut at its restarts (kube-state-metrics' restarts, OOMKills among them);
+a leak is a climb in most of the stretches between them: the working set rises
+steadily (correlation with time of at least ``_STEADY``) by at least ``_CLIMB`` of
+where it began, and falls back at the restart.  The climb rate (the median of the
+stretches' least-squares slopes) projects the peak at the next weekly run if nothing
+restarts the container before it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from rightsizer.history import ContainerHistory
+
+_STEADY = 0.8  # correlation of the working set with time within a stretch
+_CLIMB = 0.10  # rise over a stretch, relative to where it began
+_MIN_POINTS = 12  # samples a stretch needs to say anything
+
+
+@dataclass(frozen=True)
+class Leak:
+    rate_per_hour: float  # bytes per hour
+    restart_every_hours: float  # median time between restarts (the window when there was one)
+    start_level: float  # bytes: the working set just after a restart (median)
+    stretches: int  # stretches that climbed
+
+    def peak_after(self, hours: float) -> float:
+        """The working set ``hours`` after a restart, if the climb goes on."""
+        return self.start_level + self.rate_per_hour * hours
+
+
+def _stretches(ch: ContainerHistory, start: float, step: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(hours, working set) of each restarted pod's runs between its restarts."""
+    memory = ch.samples["memory"]
+    index = {name: i for i, name in enumerate(ch.pods)}
+    by_pod: dict[int, list[float]] = {}
+    for event in ch.events:
+        if event.pod in index:
+            by_pod.setdefault(index[event.pod], []).append(event.time)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for pod, restarts in by_pod.items():
+        rows = (ch.samples.pod == pod) & np.isfinite(memory)
+        times = start + step * ch.samples.step[rows].astype(np.float64)
+        values = memory[rows].astype(np.float64)
+        # the sample stamped with the restart's time already holds the new process
+        edges = [0, *np.searchsorted(times, sorted(restarts), side="left").tolist(), len(times)]
+        for a, b in itertools.pairwise(edges):
+            if b - a >= _MIN_POINTS:
+                out.append(((times[a:b] - times[a]) / 3600.0, values[a:b]))
+    return out
+
+
+def detect(ch: ContainerHistory, start: float, step: float) -> Leak | None:
+    """The leak of a container that restarted in the window, or None when its working set does not climb."""
+    if not ch.events:
+        return None
+    stretches = _stretches(ch, start, step)
+    rates, starts = [], []
+    for hours, values in stretches:
+        if np.ptp(hours) <= 0 or np.ptp(values) <= 0:
+            continue
+        steady = float(np.corrcoef(hours, values)[0, 1])
+        head, tail = values[: max(1, len(values) // 10)], values[-max(1, len(values) // 10):]
+        climb = (float(tail.mean()) - float(head.mean())) / max(float(head.mean()), 1.0)
+        if steady >= _STEADY and climb >= _CLIMB:
+            rates.append(float(np.polyfit(hours, values, 1)[0]))
+            starts.append(float(head.mean()))
+    if not rates or len(rates) * 2 < len(stretches):
+        return None
+    gaps = [np.diff(np.sort([e.time for e in ch.events if e.pod == pod])) for pod in {e.pod for e in ch.events}]
+    between = np.concatenate(gaps) if gaps else np.zeros(0)
+    every = float(np.median(between)) / 3600.0 if len(between) else \
+        float(ch.samples.step.max() - ch.samples.step.min()) * step / 3600.0
+    return Leak(float(np.median(rates)), every, float(np.median(starts)), len(rates))
