@@ -30,7 +30,7 @@ from rightsizer.cost.allocation import cluster_rates
 from rightsizer.cost.catalog import Catalog, load_catalog
 from rightsizer.cost.estimate import UTILIZATION, CostReport, attach_costs, estimate_cost
 from rightsizer.errors import RightsizerError
-from rightsizer.fileio import write_text_atomic
+from rightsizer.fileio import write_output
 from rightsizer.gitops.pr import open_or_update
 from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
 from rightsizer.gitops.repo import GitRepo
@@ -296,7 +296,7 @@ def _emit(value: object, fmt: str, output: Path | None, wrote: str = "", **optio
     """``value`` rendered as ``fmt`` into ``output`` (atomically) or on standard output, for that target."""
     text = render(value, fmt, **target(None if output is not None else sys.stdout), **options)  # type: ignore[arg-type]
     if output is not None:
-        write_text_atomic(output, text)
+        write_output(output, text)
         stderr.print(f"wrote {output}{wrote}", markup=False, highlight=False)
     else:
         sys.stdout.write(text)

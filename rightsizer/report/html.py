@@ -16,6 +16,7 @@ from rightsizer.recommend.model import RISKS, Recommendation, RecommendationSet
 from rightsizer.report.plots import slug
 from rightsizer.report.registry import register
 from rightsizer.report.table import describe_extras
+from rightsizer.secrets import redact_urls
 
 _STYLE = """
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
@@ -133,7 +134,7 @@ def render_html(recs: RecommendationSet, history: ClusterHistory | None = None, 
         f"<title>rightsizer report: {len(recs)} containers</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>rightsizer report</h1>",
-        (f'<div class="muted">{escape(recs.window)} · {escape(recs.source)} · strategy {escape(recs.strategy)} '
+        (f'<div class="muted">{escape(recs.window)} · {escape(redact_urls(recs.source))} · strategy {escape(recs.strategy)} '
          f"· rightsizer {__version__}</div>"),
         '<div class="cards">' + "".join(f'<div class="card"><span class="muted">{escape(label)}</span>'
                                         f"<b>{escape(value)}</b></div>" for label, value in cards) + "</div>",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rightsizer.recommend.model import Recommendation, RecommendationSet
 from rightsizer.report.registry import register
 from rightsizer.report.table import describe_extras
+from rightsizer.secrets import redact_urls
 
 _KIND = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "CronJob": "cronjob"}
 _RISK = {"low": "low", "medium": "**medium**", "high": "**HIGH**"}
@@ -41,7 +42,7 @@ def render_markdown(recs: RecommendationSet) -> str:
     lines = [
         f"## rightsizer: {len(changed)} of {len(recs)} containers to resize",
         "",
-        f"History: {recs.window} from {recs.source or 'unknown source'}; strategy `{recs.strategy}`.",
+        f"History: {recs.window} from {redact_urls(recs.source) or 'unknown source'}; strategy `{recs.strategy}`.",
         "",
     ]
     costs = [r.cost for r in recs if r.cost is not None]
