@@ -18,7 +18,10 @@ from ruamel.yaml import YAML
 
 from rightsizer.api import load_history
 from rightsizer.backtest import Backtest, backtest, split
-from rightsizer.cost.estimate import CostReport, estimate_cost
+from rightsizer.cost.allocation import cluster_rates
+from rightsizer.cost.catalog import load_catalog
+from rightsizer.cost.estimate import CostReport, attach_costs, estimate_cost
+from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend import recommend
 from rightsizer.recommend.model import RecommendationSet
 from rightsizer.report import find, formats, register, render
@@ -67,8 +70,8 @@ def test_markdown_lists_every_change_with_its_reasons(demo):
     for rec in changed:
         assert f"**{rec.key}**" in text
         assert rec.reasons[0] in text
-    table_rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(table_rows) == len(changed) + 1
+    changes = text.split("| Namespace | Workload |")[1].split("\n\n")[0]
+    assert len([line for line in changes.splitlines() if line.startswith("| ")]) == len(changed)
 
 
 def test_table_groups_by_namespace_and_totals(demo):
@@ -84,7 +87,8 @@ def test_html_is_self_contained_and_plots_the_top_containers(demo):
     assert page.count("<svg") == 5
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "nothing loaded from the network"
     assert "<link" not in page and "@import" not in page and "<metadata>" not in page
-    assert page.count("<tr>") == len(recs) + 1
+    listed = page.split('id="recommendations"')[1].split("</table>")[0]
+    assert listed.count("<tr>") == len(recs) + 1
     assert len(page) < 2_000_000
     everything = render(recs, "html", history=history, plots=len(recs))
     assert everything.count("<svg") == sum(r.requests is not None for r in recs)
@@ -183,3 +187,77 @@ def test_the_table_written_to_a_file_is_the_table_printed(tmp_path):
     subprocess.run([sys.executable, "-m", "rightsizer", "report", "--demo", "-q", "-n", "shop|batch", "--output",
                     str(target)], capture_output=True, text=True, env=env, check=True)
     assert target.read_text() == printed and "total (one pod each)" in printed
+
+
+def _sums(recs, namespace):
+    """Requests of one namespace summed from the recommendations themselves, as the reports must show them."""
+    members = [r for r in recs if r.key.namespace == namespace and r.requests is not None]
+    cpu = (sum(r.current_requests.cpu or 0 for r in members), sum(r.requests.cpu or 0 for r in members))
+    memory = (sum(r.current_requests.memory or 0 for r in members), sum(r.requests.memory or 0 for r in members))
+    return f"{format_cpu(cpu[0])} → {format_cpu(cpu[1])}", f"{format_memory(memory[0])} → {format_memory(memory[1])}"
+
+
+@pytest.fixture(scope="module")
+def priced(demo):
+    """The demo's recommendations with their costs, as the CLI reports them."""
+    history, _ = demo
+    recs = recommend(history)
+    attach_costs(recs, history, cluster_rates(load_catalog(), "us-east-1", list(history.nodes.values()), None))
+    return recs
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_the_table_fits_the_width_and_keeps_every_value_whole(priced, width):
+    recs = priced
+    text = render(recs, "table", width=width)
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= width
+    assert "…" not in text, "nothing cut short"
+    for r in recs:
+        assert r.key.workload in text and r.key.container in text
+        for value in (r.quantities("recommended") or {}).values():
+            assert value is None or f"→ {value}" in text or value in text
+    assert ("Namespace" in text) == (width >= 200), "narrow layouts drop the namespace column"
+    assert ("$/month" in text) == (width >= 120), "80 columns drop the cost"
+
+
+def test_every_format_shows_namespace_subtotals(demo, priced):
+    history, recs = demo[0], priced
+    table, markdown = render(recs, "table"), render(recs, "markdown")
+    page = render(recs, "html", history=history, plots=0)
+    namespaces = sorted({r.key.namespace for r in recs})
+    assert len(namespaces) > 1
+    for ns in namespaces:
+        cpu, memory = _sums(recs, ns)
+        row = next(line for line in markdown.splitlines() if line.startswith(f"| {ns} | "))
+        assert f"| {cpu} | {memory} |" in row
+        cells = page.split('id="namespaces"')[1].split(f"<td>{ns}</td>")[1].split("</tr>")[0]
+        assert cpu in cells and memory in cells
+        members = [r for r in recs if r.key.namespace == ns]
+        if len(members) > 1:
+            line = next(line for line in table.splitlines() if line.startswith(f"│ {ns} ") and "subtotal" in line)
+            assert cpu in line and memory in line
+            cost = (sum(r.cost[0] for r in members), sum(r.cost[1] for r in members))
+            assert f"${cost[0]:,.0f} → ${cost[1]:,.0f}" in line
+
+
+def test_init_containers_are_marked_in_every_format(demo):
+    history, recs = demo
+    init = [r for r in recs if r.init]
+    assert init, "the demo has init containers"
+    for fmt in ("table", "markdown", "html"):
+        text = render(recs, fmt, history=history, plots=0, width=120 if fmt == "table" else None)
+        for r in init:
+            assert f"{r.key.container} (init)" in text, fmt
+    assert {(row["container"], row["init_container"]) for row in csv.DictReader(io.StringIO(render(recs, "csv")))} \
+        >= {(r.key.container, "True") for r in init}
+    assert all(d["init_container"] for d in json.loads(render(recs, "json"))["recommendations"]
+               if d["container"] in {r.key.container for r in init})
+
+
+def test_piped_output_follows_columns():
+    for columns in ("80", "120"):
+        env = {**os.environ, "COLUMNS": columns}
+        out = subprocess.run([sys.executable, "-m", "rightsizer", "report", "--demo", "-q"], capture_output=True,
+                             text=True, env=env, check=True).stdout
+        assert max(len(line) for line in out.splitlines()) <= int(columns)
+        assert "Namespace" not in out and "storefront-97196" in out, "stacked, not squeezed"

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from rightsizer.fileio import write_text_atomic
+from rightsizer.fileio import write_output
 from rightsizer.report import formats, render, target
 
 stderr = Console(stderr=True, soft_wrap=True)
@@ -51,7 +51,7 @@ def emit(value: object, fmt: str, output: Path | None, wrote: str = "", **option
     if output is None:
         sys.stdout.write(text)
         return
-    write_text_atomic(output, text)
+    write_output(output, text)
     say(f"wrote {output}{wrote}")
 
 

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from rightsizer.backtest import Backtest
 from rightsizer.report.console import draw
+from rightsizer.report.documents import json_text
 from rightsizer.report.registry import register
 
 _COLUMNS = (
@@ -44,7 +45,7 @@ def backtest_json(result: Backtest) -> str:
         "strategies": json.loads(result.summary.to_json(orient="records")),
         "containers": json.loads(result.containers.to_json(orient="records")),
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return json_text(doc)
 
 
 @register("csv", Backtest)

@@ -8,6 +8,7 @@ colour differ, and :func:`target` decides both from the stream the text is going
 from __future__ import annotations
 
 import io
+import os
 from typing import Any, TextIO
 
 from rich.console import Console, RenderableType
@@ -28,11 +29,14 @@ def draw(*renderables: RenderableType, width: int, color: bool) -> str:
 def target(stream: TextIO | None) -> dict[str, Any]:
     """``width`` and ``color`` for text printed on ``stream`` (``None``: a file).
 
-    A terminal gets its own width (``COLUMNS`` wins, as rich reads it); anything else is
-    :data:`DEFAULT_WIDTH` wide.  Colour goes where rich would show it (a terminal, or
-    ``FORCE_COLOR``), and ``NO_COLOR`` or ``TERM=dumb`` still turn it off; never into a file.
+    A terminal gets its own width; a pipe or a file ``COLUMNS`` when it is set (so a
+    script can ask for a width), else :data:`DEFAULT_WIDTH`.  Colour goes where rich would
+    show it (a terminal, or ``FORCE_COLOR``), and ``NO_COLOR`` or ``TERM=dumb`` still turn it
+    off; never into a file.
     """
+    columns = os.environ.get("COLUMNS", "")
+    plain_width = int(columns) if columns.isdigit() and int(columns) > 0 else DEFAULT_WIDTH
     if stream is None:
-        return {"width": DEFAULT_WIDTH, "color": False}
+        return {"width": plain_width, "color": False}
     console = Console(file=stream)
-    return {"width": console.width if stream.isatty() else DEFAULT_WIDTH, "color": console.is_terminal}
+    return {"width": console.width if stream.isatty() else plain_width, "color": console.is_terminal}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from rich.table import Table
 
 from rightsizer.cost.estimate import CostReport, cost_document
 from rightsizer.report.console import draw
+from rightsizer.report.documents import json_text
 from rightsizer.report.registry import register
 
 _PLAN_TITLES = {"current_on_demand": "current requests, on-demand", "recommended_on_demand":
@@ -60,7 +60,7 @@ def cost_table(report: CostReport, width: int, color: bool) -> str:
 
 @register("json", CostReport)
 def cost_json(report: CostReport) -> str:
-    return json.dumps(cost_document(report), indent=2) + "\n"
+    return json_text(cost_document(report))
 
 
 @register("csv", CostReport)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -12,13 +13,34 @@ from ruamel.yaml import YAML
 from rightsizer import __version__
 from rightsizer.recommend.model import RISKS, RecommendationSet
 from rightsizer.report.registry import register
+from rightsizer.secrets import redact_urls
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by ``None``: JSON has no such numbers.
+
+    ``json.dumps`` would print ``NaN`` and ``Infinity``, which no strict parser accepts; a
+    value that is not a number is an unknown value, which JSON spells ``null``.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def json_text(document: Any) -> str:
+    """A document as indented JSON that every parser accepts (non-finite numbers as ``null``)."""
+    return json.dumps(finite(document), indent=2, allow_nan=False) + "\n"
 
 
 def recommendations_document(recs: RecommendationSet) -> dict[str, Any]:
     """The recommendations as one JSON-ready document: what ``-o json`` and ``-o yaml`` print and ``patch`` reads."""
-    return {
+    return finite({
         "version": __version__,
-        "source": recs.source,
+        "source": redact_urls(recs.source),
         "window": recs.window,
         "strategy": recs.strategy,
         "missing": recs.missing,
@@ -36,12 +58,12 @@ def recommendations_document(recs: RecommendationSet) -> dict[str, Any]:
             },
         },
         "recommendations": [r.to_dict() for r in recs],
-    }
+    })
 
 
 @register("json", RecommendationSet)
 def render_json(recs: RecommendationSet) -> str:
-    return json.dumps(recommendations_document(recs), indent=2) + "\n"
+    return json_text(recommendations_document(recs))
 
 
 @register("yaml", RecommendationSet)

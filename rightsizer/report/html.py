@@ -12,10 +12,14 @@ from html import escape
 
 from rightsizer import __version__
 from rightsizer.history import ClusterHistory
+from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.model import RISKS, Recommendation, RecommendationSet
 from rightsizer.report.plots import slug
 from rightsizer.report.registry import register
-from rightsizer.report.table import describe_extras
+from rightsizer.report.table import container_name, describe_extras
+from rightsizer.report.totals import by_namespace, totals
+from rightsizer.secrets import redact_urls
+from rightsizer.units import GiB
 
 _STYLE = """
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
@@ -87,7 +91,7 @@ def _row(r: Recommendation, plotted: set[str]) -> str:
     if key in plotted:
         name = f'<a href="#{slug(r.key)}">{name}</a>'
     cells = [f"<td>{escape(r.key.namespace)}</td>", f"<td>{name}</td>",
-             f"<td>{escape(r.key.container)}{' (init)' if r.init else ''}</td>"]
+             f"<td>{escape(container_name(r))}</td>"]
     if d["recommended"] is None:
         cells.append(f'<td colspan="4" class="muted">{escape(r.reasons[0] if r.reasons else "")}</td>')
     else:
@@ -103,6 +107,26 @@ def _row(r: Recommendation, plotted: set[str]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
+def _namespaces(recs: RecommendationSet) -> list[str]:
+    """A sortable table of the sums per namespace, when there is more than one."""
+    sums = by_namespace(recs)
+    if len(sums) < 2:
+        return []
+    priced = all(t.cost is not None for t in sums.values())
+    heads = ["Namespace", "Containers", "To resize", "CPU requested (one pod each)", "Memory requested (one pod each)",
+             *(["$/month, all pods"] if priced else [])]
+    rows = []
+    for namespace, t in sums.items():
+        cells = [f"<td>{escape(namespace)}</td>", f"<td>{t.containers}</td>", f"<td>{t.changed}</td>",
+                 _cell(format_cpu(t.cpu[0]), format_cpu(t.cpu[1]), *t.cpu),
+                 _cell(format_memory(t.memory[0]), format_memory(t.memory[1]), *t.memory)]
+        if t.cost is not None:
+            cells.append(_cell(f"${t.cost[0]:,.0f}", f"${t.cost[1]:,.0f}", *t.cost))
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return ["<h2>Per namespace</h2>", '<table class="sortable" id="namespaces"><thead><tr>',
+            "".join(f"<th>{h}</th>" for h in heads), "</tr></thead><tbody>", *rows, "</tbody></table>"]
+
+
 @register("html", RecommendationSet, needs_history=True)
 def render_html(recs: RecommendationSet, history: ClusterHistory | None = None, plots: int = 20) -> str:
     ranked = sorted((r for r in recs if r.requests is not None), key=_weight, reverse=True)
@@ -110,22 +134,17 @@ def render_html(recs: RecommendationSet, history: ClusterHistory | None = None, 
     if history is None:
         chosen = []
     plotted = {str(r.key) for r in chosen}
-    changed = sum(r.changed for r in recs)
-    cur_cpu = sum(r.current_requests.cpu or 0 for r in recs if r.requests)
-    new_cpu = sum(r.requests.cpu or 0 for r in recs if r.requests)
-    cur_mem = sum(r.current_requests.memory or 0 for r in recs if r.requests) / 2**30
-    new_mem = sum(r.requests.memory or 0 for r in recs if r.requests) / 2**30
+    whole = totals(recs)
     risks = {level: sum(r.risk == level for r in recs if r.requests) for level in RISKS}
     cards = [
-        ("containers", f"{len(recs)}"),
-        ("to resize", f"{changed}"),
-        ("CPU requested (one pod each)", f"{cur_cpu:.2f} → {new_cpu:.2f} cores"),
-        ("memory requested (one pod each)", f"{cur_mem:.1f} → {new_mem:.1f} GiB"),
+        ("containers", f"{whole.containers}"),
+        ("to resize", f"{whole.changed}"),
+        ("CPU requested (one pod each)", f"{whole.cpu[0]:.2f} → {whole.cpu[1]:.2f} cores"),
+        ("memory requested (one pod each)", f"{whole.memory[0] / GiB:.1f} → {whole.memory[1] / GiB:.1f} GiB"),
         ("risk high / medium / low", f"{risks['high']} / {risks['medium']} / {risks['low']}"),
     ]
-    if recs and all(r.cost is not None for r in recs):
-        now, new = sum(r.cost[0] for r in recs if r.cost), sum(r.cost[1] for r in recs if r.cost)
-        cards.append(("requests cost a month (all pods)", f"${now:,.0f} → ${new:,.0f}"))
+    if whole.cost is not None:
+        cards.append(("requests cost a month (all pods)", f"${whole.cost[0]:,.0f} → ${whole.cost[1]:,.0f}"))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -133,7 +152,7 @@ def render_html(recs: RecommendationSet, history: ClusterHistory | None = None, 
         f"<title>rightsizer report: {len(recs)} containers</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>rightsizer report</h1>",
-        (f'<div class="muted">{escape(recs.window)} · {escape(recs.source)} · strategy {escape(recs.strategy)} '
+        (f'<div class="muted">{escape(recs.window)} · {escape(redact_urls(recs.source))} · strategy {escape(recs.strategy)} '
          f"· rightsizer {__version__}</div>"),
         '<div class="cards">' + "".join(f'<div class="card"><span class="muted">{escape(label)}</span>'
                                         f"<b>{escape(value)}</b></div>" for label, value in cards) + "</div>",
@@ -141,6 +160,7 @@ def render_html(recs: RecommendationSet, history: ClusterHistory | None = None, 
     if recs.missing:
         parts.append("<p><b>Partial result.</b> Left out: " + "; ".join(
             f"{escape(k)}: {escape(v)}" for k, v in recs.missing.items()) + "</p>")
+    parts += _namespaces(recs)
     parts += [
         "<h2>Recommendations</h2>",
         '<table class="sortable" id="recommendations"><thead><tr>',

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.model import Recommendation, RecommendationSet
 from rightsizer.report.registry import register
-from rightsizer.report.table import describe_extras
+from rightsizer.report.table import container_name, describe_extras
+from rightsizer.report.totals import by_namespace
+from rightsizer.secrets import redact_urls
 
 _KIND = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "CronJob": "cronjob"}
 _RISK = {"low": "low", "medium": "**medium**", "high": "**HIGH**"}
@@ -22,7 +25,7 @@ def _row(r: Recommendation) -> str:
     cells = [
         r.key.namespace,
         f"{_KIND.get(r.key.kind, r.key.kind)}/{r.key.workload}",
-        r.key.container + (" (init)" if r.init else ""),
+        container_name(r),
         _cell(cur["cpu_request"], new["cpu_request"]),
         _cell(cur["cpu_limit"], new["cpu_limit"]),
         _cell(cur["memory_request"], new["memory_request"]),
@@ -33,6 +36,21 @@ def _row(r: Recommendation) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
+def _namespaces(recs: RecommendationSet) -> list[str]:
+    """A row per namespace (requests one pod each, cost all pods), when there is more than one."""
+    sums = by_namespace(recs)
+    if len(sums) < 2:
+        return []
+    priced = all(t.cost is not None for t in sums.values())
+    lines = ["| Namespace | Containers | To resize | CPU requested | Memory requested |"
+             + (" $/month, all pods |" if priced else ""), "|---|---:|---:|---:|---:|" + ("---:|" if priced else "")]
+    for namespace, t in sums.items():
+        cost = f" ${t.cost[0]:,.0f} → ${t.cost[1]:,.0f} |" if t.cost is not None else ""
+        lines.append(f"| {namespace} | {t.containers} | {t.changed} | {format_cpu(t.cpu[0])} → {format_cpu(t.cpu[1])} "
+                     f"| {format_memory(t.memory[0])} → {format_memory(t.memory[1])} |{cost}")
+    return [*lines, ""]
+
+
 @register("markdown", RecommendationSet)
 def render_markdown(recs: RecommendationSet) -> str:
     changed = [r for r in recs if r.changed]
@@ -41,7 +59,7 @@ def render_markdown(recs: RecommendationSet) -> str:
     lines = [
         f"## rightsizer: {len(changed)} of {len(recs)} containers to resize",
         "",
-        f"History: {recs.window} from {recs.source or 'unknown source'}; strategy `{recs.strategy}`.",
+        f"History: {recs.window} from {redact_urls(recs.source) or 'unknown source'}; strategy `{recs.strategy}`.",
         "",
     ]
     costs = [r.cost for r in recs if r.cost is not None]
@@ -49,6 +67,7 @@ def render_markdown(recs: RecommendationSet) -> str:
         now, new = sum(c[0] for c in costs), sum(c[1] for c in costs)
         lines += [(f"Estimated requests cost: **${now:,.0f} → ${new:,.0f} a month** "
                   f"({'saves' if new <= now else 'adds'} ${abs(now - new):,.0f}; {recs.pricing})."), ""]
+    lines += _namespaces(recs)
     if changed:
         lines += [
             "| Namespace | Workload | Container | CPU request | CPU limit | Memory request | Memory limit | Risk | Also |",

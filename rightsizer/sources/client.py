@@ -34,6 +34,7 @@ import numpy as np
 import requests
 
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
+from rightsizer.secrets import split_userinfo
 from rightsizer.sources.matrix import MatrixError, Series, decode_matrix, decode_series, decode_vector
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,14 @@ class PrometheusSettings:
                 f"invalid Prometheus URL {redact_url(self.url)!r}: expected http(s)://host[:port][/path], "
                 "e.g. http://prometheus.monitoring:9090"
             )
+        url, user, password = split_userinfo(self.url)  # user-info is basic auth, and kept out of every output
+        if user or password:
+            if self.username or self.password or self.bearer_token:
+                raise RightsizerError("credentials given twice: in the Prometheus URL and in the environment; "
+                                      "drop the user:password@ part of the URL")
+            object.__setattr__(self, "username", user)
+            object.__setattr__(self, "password", password)
+        object.__setattr__(self, "url", url)
         for name in ("ca_file", "client_cert", "client_key"):
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
