@@ -35,6 +35,7 @@ from rightsizer.gitops.pr import open_or_update
 from rightsizer.gitops.provider import Provider, guess_provider, project_from_remote
 from rightsizer.gitops.repo import GitRepo
 from rightsizer.history import ClusterHistory
+from rightsizer.notify import notify
 from rightsizer.patch import PlannedChange, build_patch, plan, plan_from_report, write_kubectl_patches, write_patch
 from rightsizer.recommend import STRATEGIES, RecommendationSet, recommend, recommend_parts
 from rightsizer.report import find, formats, render, target
@@ -238,6 +239,8 @@ def report(
         "and change first).")] = 20,
     fail_on_change: Annotated[bool, typer.Option(
         "--fail-on-change", help="Exit with code 3 when any change is recommended (a CI gate).")] = False,
+    notify_to: Annotated[str | None, typer.Option("--notify", help="Post a summary to slack or teams (webhook "
+                         "URL from RIGHTSIZER_SLACK_WEBHOOK_URL or RIGHTSIZER_TEAMS_WEBHOOK_URL).")] = None,
     region: Region = "us-east-1",
     catalog: CatalogFile = None,
     instance_type: InstanceType = None,
@@ -278,6 +281,8 @@ def report(
         parts = iter([history := ClusterHistory.combine(parts)])
     recs = _priced(parts, policies, strategy, load_catalog(catalog), region, instance_type)
     _emit(recs, fmt, output, f" ({len(recs)} containers)", history=history, plots=plots)
+    if notify_to:
+        notify(recs, notify_to)
     if fail_on_change and any(r.changed for r in recs):
         stderr.print(f"{sum(r.changed for r in recs)} containers would change (--fail-on-change)", markup=False)
         raise typer.Exit(EXIT_CHANGES)
