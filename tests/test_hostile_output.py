@@ -11,10 +11,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from local_http import serve
 
 from rightsizer.api import load_history
 from rightsizer.errors import RightsizerError
@@ -43,24 +43,12 @@ def answering_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
     body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}}).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            seen.append({"path": self.path, **dict(self.headers)})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes]:
+        seen.append({"path": path, **headers})
+        return 200, body
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"127.0.0.1:{httpd.server_address[1]}", seen
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(answer) as base:
+        yield base.removeprefix("http://"), seen
 
 
 def test_user_info_in_the_url_is_sent_as_basic_auth_and_kept_out_of_the_settings(answering_server):
@@ -69,7 +57,7 @@ def test_user_info_in_the_url_is_sent_as_basic_auth_and_kept_out_of_the_settings
     assert settings.url == f"http://{host}/prom"
     assert (settings.username, settings.password) == ("ops", "s3cr@t-planted")
     assert "planted" not in repr(settings)
-    PrometheusClient(settings).instant("up", 1.0)
+    PrometheusClient(settings).instant_rows("up", 1.0, ())
     assert seen[0]["Authorization"] == "Basic " + base64.b64encode(b"ops:s3cr@t-planted").decode()
     assert "planted" not in seen[0]["path"]
     with pytest.raises(RightsizerError, match="credentials given twice"):

@@ -9,6 +9,7 @@ import typer
 
 from rightsizer.api import recommend_priced
 from rightsizer.history import ClusterHistory
+from rightsizer.notify import notify
 from rightsizer.recommend import STRATEGIES, find
 from rightsizer.recommend.model import RecommendationSet
 from rightsizer.report import find as find_renderer
@@ -42,6 +43,8 @@ def report(
         "and change first).")] = 20,
     fail_on_change: Annotated[bool, typer.Option(
         "--fail-on-change", help="Exit with code 3 when any change is recommended (a CI gate).")] = False,
+    notify_to: Annotated[str | None, typer.Option("--notify", help="Post a summary to slack or teams (webhook "
+                         "URL from RIGHTSIZER_SLACK_WEBHOOK_URL or RIGHTSIZER_TEAMS_WEBHOOK_URL).")] = None,
     prices: PricingOptions,
 ) -> None:
     """Recommend CPU and memory requests and limits for every container in scope.
@@ -65,6 +68,8 @@ def report(
         parts = iter([history := ClusterHistory.combine(parts)])
     recs = recommend_priced(parts, prices.pricing(), policies, strategy)
     emit(recs, fmt, output, f" ({len(recs)} containers)", history=history, plots=plots)
+    if notify_to:
+        notify(recs, notify_to)
     if fail_on_change and any(r.changed for r in recs):
         say(f"{sum(r.changed for r in recs)} containers would change (--fail-on-change)")
         raise typer.Exit(EXIT_CHANGES)

@@ -7,7 +7,8 @@ a leak is a climb in most of the stretches between them: the working set rises
 steadily (correlation with time of at least ``_STEADY``) by at least ``_CLIMB`` of
 where it began, and falls back at the restart.  The climb rate (the median of the
 stretches' least-squares slopes) projects the peak at the next weekly run if nothing
-restarts the container before it.
+restarts the container before it.  Everything is read from hourly peaks, so a history
+with 5-minute working-set peaks and one with hourly ones find the same leak.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rightsizer.history import ContainerHistory
 
 _STEADY = 0.8  # correlation of the working set with time within a stretch
 _CLIMB = 0.10  # rise over a stretch, relative to where it began
-_MIN_POINTS = 12  # samples a stretch needs to say anything
+_MIN_POINTS = 6  # hours a stretch needs to say anything
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,19 @@ class Leak:
         return self.start_level + self.rate_per_hour * hours
 
 
+def _hourly(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hour numbers, peak of each hour): working-set peaks fetched every 5 minutes or per hour give the same."""
+    every = float(np.median(np.diff(times))) if len(times) > 1 else 3600.0
+    hour = np.floor((times - every) / 3600.0)  # a sample covers the interval before its time
+    hours, inverse = np.unique(hour, return_inverse=True)
+    peaks = np.full(len(hours), -np.inf)
+    np.maximum.at(peaks, inverse, values)
+    return hours, peaks
+
+
 def _stretches(ch: ContainerHistory, start: float, step: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(hours, working set) of each restarted pod's runs between its restarts."""
+    """(hours, hourly working-set peaks) of each restarted pod's runs between its restarts; the hour a restart
+    falls in holds both processes and belongs to neither."""
     memory = ch.samples["memory"]
     index = {name: i for i, name in enumerate(ch.pods)}
     by_pod: dict[int, list[float]] = {}
@@ -47,13 +59,16 @@ def _stretches(ch: ContainerHistory, start: float, step: float) -> list[tuple[np
     out: list[tuple[np.ndarray, np.ndarray]] = []
     for pod, restarts in by_pod.items():
         rows = (ch.samples.pod == pod) & np.isfinite(memory)
-        times = start + step * ch.samples.step[rows].astype(np.float64)
-        values = memory[rows].astype(np.float64)
-        # the sample stamped with the restart's time already holds the new process
-        edges = [0, *np.searchsorted(times, sorted(restarts), side="left").tolist(), len(times)]
+        if rows.sum() < 2:
+            continue
+        hours, peaks = _hourly(start + step * ch.samples.step[rows].astype(np.float64), memory[rows].astype(float))
+        # a restart seen at the end of a 5-minute step happened within it
+        cut = np.floor((np.array(sorted(restarts)) - step) / 3600.0)
+        edges = [0, *np.searchsorted(hours, cut, side="left").tolist(), len(hours)]
         for a, b in itertools.pairwise(edges):
-            if b - a >= _MIN_POINTS:
-                out.append(((times[a:b] - times[a]) / 3600.0, values[a:b]))
+            first = a + 1 if a > 0 and hours[a] in cut else a  # the restart's own hour
+            if b - first >= _MIN_POINTS:
+                out.append((hours[first:b] - hours[first], peaks[first:b]))
     return out
 
 

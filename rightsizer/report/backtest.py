@@ -7,7 +7,7 @@ import json
 from rich.table import Table
 
 from rightsizer.backtest import Backtest
-from rightsizer.report.console import draw
+from rightsizer.report.console import DEFAULT_WIDTH, draw
 from rightsizer.report.documents import json_text
 from rightsizer.report.registry import register
 
@@ -28,13 +28,14 @@ _COLUMNS = (
 
 @register("table", Backtest, console=True)
 def backtest_table(result: Backtest, width: int, color: bool) -> str:
+    """Never narrower than DEFAULT_WIDTH: squeezed, eleven numeric columns would wrap every header."""
     table = Table(title=f"backtest: trained on {result.train_window}\n          tested on {result.test_window}",
                   title_justify="left", header_style="bold")
     for _, title, _ in _COLUMNS:
         table.add_column(title, justify="left" if title == "Strategy" else "right")
     for row in result.summary.to_dict(orient="records"):
         table.add_row(*(fmt_.format(row[key]) for key, _, fmt_ in _COLUMNS))
-    return draw(table, width=width, color=color)
+    return draw(table, width=max(width, DEFAULT_WIDTH), color=color)
 
 
 @register("json", Backtest)

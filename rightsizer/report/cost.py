@@ -8,7 +8,7 @@ import io
 from rich.table import Table
 
 from rightsizer.cost.estimate import CostReport, cost_document
-from rightsizer.report.console import draw
+from rightsizer.report.console import DEFAULT_WIDTH, draw
 from rightsizer.report.documents import json_text
 from rightsizer.report.registry import register
 
@@ -34,6 +34,7 @@ def _nodes(nodes: dict[str, int]) -> str:
 
 @register("table", CostReport, console=True)
 def cost_table(report: CostReport, width: int, color: bool) -> str:
+    """Never narrower than DEFAULT_WIDTH, as the backtest table: the plans and workloads keep one line each."""
     doc = cost_document(report)
     totals = doc["totals"]
     lines = [(f"Requested resources: {_money(totals['current_monthly'])} → "
@@ -55,7 +56,7 @@ def cost_table(report: CostReport, width: int, color: bool) -> str:
         workloads.add_row(w["namespace"], f"{w['kind']}/{w['workload']}", f"{w['replicas']:.1f}",
                           _money(w["current_monthly"]), _money(w["recommended_monthly"]),
                           _money(w["savings_monthly"]), _spot(w))
-    return draw(*lines, table, workloads, *doc["notes"], width=width, color=color)
+    return draw(*lines, table, workloads, *doc["notes"], width=max(width, DEFAULT_WIDTH), color=color)
 
 
 @register("json", CostReport)
