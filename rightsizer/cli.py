@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -275,8 +276,11 @@ def report(
     policies = _policies(config, profile, qos, change_threshold)
     connection = _connection(timeout, retries, concurrency, ca_file, client_cert, client_key, header,
                              insecure_skip_tls_verify, batch_pods, cluster_label, cluster)
+    needs = find(strategy).needs
+    if fmt == "html":  # its pictures show the step's mean CPU too
+        needs = replace(needs, cpu_mean=True)
     parts = _parts(prometheus_url, snapshot, demo, namespace, workload, selector, window, step, end, quiet,
-                   connection, find(strategy).needs)
+                   connection, needs)
     history = None
     if fmt == "html":  # its pictures need the samples: hold them all
         parts = iter([history := ClusterHistory.combine(parts)])

@@ -13,6 +13,12 @@ cluster takes.
 Sample ``i`` of a history describes the interval ``(start + (i-1)*step, start + i*step]``
 and is stamped with its end time, as a Prometheus range query evaluated at
 ``start + i*step`` reports it.
+
+CPU is kept at two resolutions: the step's mean rate (``cpu``), and the highest rate over
+one scrape interval inside the step (``cpu_peak``).  A request must cover demand at the
+resolution the cluster is scraped at, and a 5-minute mean hides the minutes above it; the
+peak of the step's scrape intervals keeps them at the step's cost (the share of scrape
+intervals at or below a level is never less than the share of steps whose peak is).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ SERIES = (
     "heap_used",  # Node.js V8 heap used, bytes, peak within the step
     "heap_total",  # Node.js V8 heap committed, bytes, peak within the step
     "rss",  # process resident set size of a Node.js process, bytes, peak within the step
+    "cpu_peak",  # cores, the highest rate over one scrape interval within the step
 )
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Rollout", "Pod")
@@ -182,14 +189,21 @@ class ContainerHistory:
 
     @property
     def active_steps(self) -> np.ndarray:
-        """Steps (one row per pod) where the container ran: those with a CPU rate.
+        """Steps (one row per pod) where the container ran: those with a CPU rate (mean or peak).
 
         CPU is read at every step; working-set peaks may come per hour, and a peak over
         an hour is reported at the hour's end even when the pod stopped minutes into it,
         so rows holding only memory do not say the container was running.
         """
-        cpu = np.isfinite(self.samples["cpu"])
+        cpu = np.isfinite(self.samples["cpu"]) | np.isfinite(self.samples["cpu_peak"])
         return self.samples.step[cpu] if cpu.any() else self.samples.step
+
+    @property
+    def cpu_at_scrape(self) -> np.ndarray:
+        """CPU at the finest resolution the history holds, a sample per row: the highest rate over one scrape
+        interval in the step (``cpu_peak``), or the step's mean where no source measured that (an older
+        snapshot)."""
+        return self.samples["cpu_peak"] if self.samples.has("cpu_peak") else self.samples["cpu"]
 
     def pods_per_step(self, n_steps: int) -> np.ndarray:
         """How many pods ran at each step: the replicas."""
@@ -232,6 +246,8 @@ class ClusterHistory:
     source: str = ""
     #: namespaces or workloads that could not be read, with the reason (a partial result)
     missing: dict[str, str] = field(default_factory=dict)
+    #: seconds between cAdvisor's scrapes: the resolution of ``cpu_peak`` (None: not measured)
+    scrape_interval: float | None = None
 
     @property
     def end(self) -> float:
@@ -255,7 +271,8 @@ class ClusterHistory:
         fmt = "%Y-%m-%d %H:%M"
         start = datetime.fromtimestamp(self.start, UTC).strftime(fmt)
         end = datetime.fromtimestamp(self.end, UTC).strftime(fmt)
-        return f"{start} to {end} UTC, step {int(self.step)}s"
+        scrape = f", cpu at {int(self.scrape_interval)}s" if self.scrape_interval else ""
+        return f"{start} to {end} UTC, step {int(self.step)}s{scrape}"
 
     @classmethod
     def combine(cls, parts: Iterable[ClusterHistory]) -> ClusterHistory:
@@ -264,7 +281,7 @@ class ClusterHistory:
         if not parts:
             raise ValueError("no parts to combine")
         first = parts[0]
-        out = cls(first.start, first.step, first.n_steps, {}, {}, {}, {}, first.source, {})
+        out = cls(first.start, first.step, first.n_steps, {}, {}, {}, {}, first.source, {}, first.scrape_interval)
         for part in parts:
             if (part.start, part.step, part.n_steps) != (first.start, first.step, first.n_steps):
                 raise ValueError("parts on different time grids")
@@ -290,6 +307,7 @@ class ClusterHistory:
             pod_nodes=self.pod_nodes,
             source=self.source,
             missing=self.missing,
+            scrape_interval=self.scrape_interval,
         )
 
     def window(self, first: int, stop: int) -> ClusterHistory:

@@ -198,6 +198,34 @@ def cpu_usage(m: Matchers, rate_window: float) -> str:
     return f"rate(container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}[{duration(rate_window)}])"
 
 
+def cpu_peak(m: Matchers, step: float, scrape: float) -> str:
+    """The highest rate over one scrape interval within each step.
+
+    ``irate`` is the rate between a series' last two samples: evaluated every scrape
+    interval it gives each interval's own rate, and ``max_over_time`` over the step's
+    evaluations keeps the highest.  The server reads the samples once more than for the
+    mean rate and sends one value per step, where asking for the rates at the scrape
+    interval would send every one of them.
+    """
+    fine = f"irate(container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}[{duration(2 * scrape)}])"
+    # a second short of the step: the intervals ending inside it, whether a store's subquery ranges include
+    # their left end (Prometheus 2) or not (Prometheus 3)
+    return fine if step <= scrape else f"max_over_time({fine}[{duration(step - 1)}:{duration(scrape)}])"
+
+
+def scrape_samples(m: Matchers, window: float) -> str:
+    """How many samples a typical cAdvisor CPU series holds per ``window``: the scrape interval's measure.
+
+    Counted as the samples over two windows less those over the last one, of the series
+    that were there when the two began: a pod started since would count fewer, and the
+    difference holds whole windows whether a store's ranges include their left end
+    (Prometheus 2) or not (Prometheus 3).
+    """
+    series = f"container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}"
+    return (f"quantile(0.5, (count_over_time({series}[{duration(2 * window)}]) - "
+            f"count_over_time({series}[{duration(window)}])) and {series} offset {duration(2 * window)})")
+
+
 def memory_peak(m: Matchers, step: float) -> str:
     return f"max_over_time(container_memory_working_set_bytes{{{m.render(CONTAINERS_ONLY)}}}[{duration(step)}])"
 

@@ -116,7 +116,8 @@ class SyntheticCluster:
         return first, int((last - first) // step) + 1
 
     def history(self, step: int = 300, *, observed: bool = True) -> ClusterHistory:
-        """The history a Prometheus source would return at ``step`` (cpu: mean rate, memory: peak).
+        """The history a Prometheus source would return at ``step`` (cpu: mean rate and the highest rate of a
+        scrape interval, memory: peak).
 
         Prometheus extrapolates a rate at the first and last step of each pod; here the
         partial steps are plain averages, so the two differ slightly at pod boundaries.
@@ -146,7 +147,8 @@ class SyntheticCluster:
                         containers[ch.key] = ch
         nodes = {n.name: Node(n.name, n.instance_type, n.capacity_type) for n in self.spec.nodes}
         return ClusterHistory(start, float(step), n_steps, containers, workloads, nodes, pod_nodes,
-                              source=f"synthetic cluster (seed {self.spec.seed})")
+                              source=f"synthetic cluster (seed {self.spec.seed})",
+                              scrape_interval=float(self.spec.scrape_interval))
 
     def _container_history(self, run: WorkloadRun, name: str, crs: list[ContainerRun],
                            start: float, step: int, n_steps: int, observed: bool) -> ContainerHistory:
@@ -154,7 +156,7 @@ class SyntheticCluster:
         w = run.spec
         key = ContainerKey(w.namespace, w.kind, w.name, name)
         pods: list[str] = []
-        rows: dict[str, list[np.ndarray]] = {k: [] for k in ("pod", "step", "cpu", "memory", "throttled",
+        rows: dict[str, list[np.ndarray]] = {k: [] for k in ("pod", "step", "cpu", "cpu_peak", "memory", "throttled",
                                                               "heap_used", "heap_total", "rss")}
         events: list[ContainerEvent] = []
         for c in crs:
@@ -171,6 +173,7 @@ class SyntheticCluster:
             # rates: each sample after the first carries the usage since the previous scrape
             cpu = c.cpu_usage if observed else c.cpu_demand
             rows["cpu"].append(_bin_mean(b[1:], cpu[1:], bins))
+            rows["cpu_peak"].append(_bin_max(b[1:], cpu[1:], np.zeros(len(b) - 1, dtype=bool), bins))
             rows["throttled"].append(_bin_mean(b[1:], c.throttled_ratio[1:], bins)
                                      if c.throttled_ratio is not None and observed else np.full(len(bins), np.nan))
             # peaks: a range [t-step, t] also holds the sample exactly at its left edge
