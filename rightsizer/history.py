@@ -14,11 +14,11 @@ Sample ``i`` of a history describes the interval ``(start + (i-1)*step, start + 
 and is stamped with its end time, as a Prometheus range query evaluated at
 ``start + i*step`` reports it.
 
-CPU is kept at two resolutions: the step's mean rate (``cpu``), and the highest rate over
-one scrape interval inside the step (``cpu_peak``).  A request must cover demand at the
-resolution the cluster is scraped at, and a 5-minute mean hides the minutes above it; the
-peak of the step's scrape intervals keeps them at the step's cost (the share of scrape
-intervals at or below a level is never less than the share of steps whose peak is).
+CPU is kept at two resolutions: the step's mean rate (``cpu``), and the rate over the
+step's last scrape interval (``cpu_scrape``).  A request must cover demand at the
+resolution the cluster is scraped at, and a 5-minute mean hides the minutes above it; one
+scrape interval per step is a sample of those minutes, one in every step's worth, at the
+step's cost, and its percentiles are those of every scrape interval's rate.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ SERIES = (
     "heap_used",  # Node.js V8 heap used, bytes, peak within the step
     "heap_total",  # Node.js V8 heap committed, bytes, peak within the step
     "rss",  # process resident set size of a Node.js process, bytes, peak within the step
-    "cpu_peak",  # cores, the highest rate over one scrape interval within the step
+    "cpu_scrape",  # cores, the rate over the step's last scrape interval (a sample of CPU at that resolution)
 )
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Rollout", "Pod")
@@ -195,15 +195,15 @@ class ContainerHistory:
         an hour is reported at the hour's end even when the pod stopped minutes into it,
         so rows holding only memory do not say the container was running.
         """
-        cpu = np.isfinite(self.samples["cpu"]) | np.isfinite(self.samples["cpu_peak"])
+        cpu = np.isfinite(self.samples["cpu"]) | np.isfinite(self.samples["cpu_scrape"])
         return self.samples.step[cpu] if cpu.any() else self.samples.step
 
     @property
     def cpu_at_scrape(self) -> np.ndarray:
-        """CPU at the finest resolution the history holds, a sample per row: the highest rate over one scrape
-        interval in the step (``cpu_peak``), or the step's mean where no source measured that (an older
+        """CPU at the finest resolution the history holds, a sample per row: the rate over the step's last
+        scrape interval (``cpu_scrape``), or the step's mean where no source measured that (an older
         snapshot)."""
-        return self.samples["cpu_peak"] if self.samples.has("cpu_peak") else self.samples["cpu"]
+        return self.samples["cpu_scrape"] if self.samples.has("cpu_scrape") else self.samples["cpu"]
 
     def pods_per_step(self, n_steps: int) -> np.ndarray:
         """How many pods ran at each step: the replicas."""
@@ -246,7 +246,7 @@ class ClusterHistory:
     source: str = ""
     #: namespaces or workloads that could not be read, with the reason (a partial result)
     missing: dict[str, str] = field(default_factory=dict)
-    #: seconds between cAdvisor's scrapes: the resolution of ``cpu_peak`` (None: not measured)
+    #: seconds between cAdvisor's scrapes: the resolution of ``cpu_scrape`` (None: not measured)
     scrape_interval: float | None = None
 
     @property

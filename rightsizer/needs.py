@@ -17,7 +17,7 @@ from dataclasses import dataclass
 class DataNeeds:
     """The detail a consumer reads; each field left at its default asks for everything."""
 
-    #: the step's mean CPU rate is read (the highest rate of a scrape interval in each step always is)
+    #: the step's mean CPU rate is read (the rate of each step's last scrape interval always is)
     cpu_mean: bool = True
     #: the coarsest step of working-set peaks that gives the same answers (seconds); None: every step
     memory_peak_step: float | None = None

@@ -23,7 +23,7 @@ def cluster() -> SyntheticCluster:
     return SyntheticCluster.generate(days=9, end=END, seed=21)
 
 
-def test_the_step_peak_is_the_highest_scrape_rate_of_the_step(cluster):
+def test_the_scrape_sample_is_the_rate_of_the_steps_last_interval(cluster):
     coarse, fine = cluster.history(step=300), cluster.history(step=60)
     assert (coarse.scrape_interval, fine.scrape_interval) == (60, 60)
     key = next(k for k in coarse.containers if k.kind == "Deployment")
@@ -35,7 +35,7 @@ def test_the_step_peak_is_the_highest_scrape_rate_of_the_step(cluster):
         (fine.start + 60 * b.samples.step.astype(float) <= first_coarse)
     row = (a.samples.pod == pod) & (coarse.start + 300 * a.samples.step == first_coarse)
     assert in_step.sum() == 5
-    assert a.samples["cpu_peak"][row][0] == pytest.approx(b.samples["cpu"][in_step].max())
+    assert a.samples["cpu_scrape"][row][0] == pytest.approx(b.samples["cpu"][in_step][-1])
     assert a.samples["cpu"][row][0] == pytest.approx(b.samples["cpu"][in_step].mean(), rel=1e-5)
 
 
@@ -57,11 +57,11 @@ def test_older_histories_without_peaks_size_on_the_mean(cluster, tmp_path):
     table = pq.read_table(path)
     meta = json.loads(table.schema.metadata[b"rightsizer.snapshot"])
     del meta["scrape_interval"]
-    old = table.drop_columns(["cpu_peak"]).replace_schema_metadata({b"rightsizer.snapshot": json.dumps(meta)})
+    old = table.drop_columns(["cpu_scrape"]).replace_schema_metadata({b"rightsizer.snapshot": json.dumps(meta)})
     pq.write_table(old, path)
     back = load_snapshot(path)
     assert back.scrape_interval is None
-    assert all(not ch.samples.has("cpu_peak") for ch in back)
+    assert all(not ch.samples.has("cpu_scrape") for ch in back)
     for rec in recommend(back):
         if rec.requests is not None:
             assert "rate)" not in rec.reasons[0]
@@ -75,7 +75,7 @@ def _saved(history, tmp_path):
 
 
 def test_the_backtest_scores_cpu_at_the_scrape_interval(cluster):
-    """Scored on the step's peaks, the test week's p95 is the p95 of the scrape intervals' highest rates."""
+    """Scored at the scrape interval: the test week's p95 is the p95 of the sampled scrape intervals' rates."""
     history = cluster.history(step=300)
     train, test = split(history, 6 * DAY, 3 * DAY)
     result = backtest(train, test, ("max-plus-15",))
@@ -83,14 +83,12 @@ def test_the_backtest_scores_cpu_at_the_scrape_interval(cluster):
     for rec in result.recommendations["max-plus-15"]:
         if rec.requests is None or rec.key not in test.containers:
             continue
-        peaks = test[rec.key].samples["cpu_peak"]
-        above = np.percentile(peaks[np.isfinite(peaks)], 95) > rec.requests.cpu
+        fine = test[rec.key].samples["cpu_scrape"]
+        above = np.percentile(fine[np.isfinite(fine)], 95) > rec.requests.cpu
         assert rows.loc[(rec.key.namespace, rec.key.workload, rec.key.container), "cpu_p95_above_request"] == above
 
 
-def test_the_peak_query_keeps_each_interval_of_the_step_once():
-    m = q.Matchers(("shop",))
-    query = q.cpu_peak(m, 300, 60)
-    assert query.startswith("max_over_time(irate(container_cpu_usage_seconds_total{")
-    assert query.endswith("[120s])[299s:60s])"), "a second short of the step: no interval of the step before"
-    assert q.cpu_peak(m, 60, 60).startswith("irate("), "at the scrape interval the rate is the peak"
+def test_the_scrape_query_reads_the_last_interval_before_each_step():
+    query = q.cpu_scrape(q.Matchers(("shop",)), 60)
+    assert query.startswith("irate(container_cpu_usage_seconds_total{") and query.endswith("[120s])")
+    assert 'namespace="shop"' in query and 'container!="POD"' in query

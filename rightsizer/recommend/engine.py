@@ -67,7 +67,7 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
         rec.raise_risk("medium", "the metrics held impossible values: check the exporters")
     for series, metric in (("cpu", "container_cpu_usage_seconds_total"),
                            ("memory", "container_memory_working_set_bytes")):
-        if not ch.samples.has(series) and not (series == "cpu" and ch.samples.has("cpu_peak")):
+        if not ch.samples.has(series) and not (series == "cpu" and ch.samples.has("cpu_scrape")):
             rec.reasons.append(f"no {series} samples ({metric} has no usable series for this container)")
             return rec
     hours = history_hours(ch, ctx.history.step)
@@ -100,8 +100,8 @@ def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> flo
     p = ctx.policy.cpu
     cpu = ch.cpu_at_scrape
     est = estimate_cpu(cpu, ch.samples["throttled"], ch.limits.cpu, p)
-    at = (f" (each step's highest {ctx.history.scrape_interval:g}s rate)"
-          if ctx.history.scrape_interval and ch.samples.has("cpu_peak") else "")
+    at = (f" at the {ctx.history.scrape_interval:g}s scrape interval"
+          if ctx.history.scrape_interval and ch.samples.has("cpu_scrape") else "")
     rec.reasons.append(f"cpu p{p.percentile:g} of {est.samples:,} samples{at}: {format_cpu(est.observed)}")
     basis = est.basis
     if est.censored and est.basis > est.observed * 1.01:
@@ -280,7 +280,7 @@ class Rightsizer(Strategy):
     """The default strategy: the rules above, then the HPA's scaling point per workload."""
 
     name = "rightsizer"
-    # the CPU rule reads the highest rate of a scrape interval per step (not the step's mean) and only the
+    # the CPU rule reads the rate of a scrape interval per step (not the step's mean) and only the
     # throttled steps, the memory rule daily peaks (a day's peak is the peak of its hours), and the settings
     # of each container's latest pod, not which node ran it
     needs = DataNeeds(cpu_mean=False, memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,

@@ -37,7 +37,7 @@ from rightsizer.history import (
 
 SCHEMA_VERSION = 1
 #: usage columns a snapshot of schema 1 may lack, having been written before they existed (read as NaN)
-_ADDED_LATER = ("cpu_peak",)
+_ADDED_LATER = ("cpu_scrape",)
 _META_KEY = b"rightsizer.snapshot"
 
 

@@ -30,10 +30,10 @@ from rightsizer.sources.prometheus.options import Grid
 def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: str, source: str,
              restarts_from: int, scrape_interval: float | None = None) -> ClusterHistory:
     """The part of the history one batch's answers hold (``restarts_from``: the first step the restart
-    counter was read at; ``scrape_interval``: the resolution of ``cpu_peak``)."""
+    counter was read at; ``scrape_interval``: the resolution of ``cpu_scrape``)."""
     ids = {name: [(container_id(series.labels, d), series) for series in usage.get(name, [])] for name in SERIES}
     # the pods: those cAdvisor saw (CPU or memory), in (workload container, pod) order
-    seen = {cid for name in ("cpu", "cpu_peak", "memory") for cid, _ in ids[name]
+    seen = {cid for name in ("cpu", "cpu_scrape", "memory") for cid, _ in ids[name]
             if cid is not None and cid[:2] in d.owners}
     keyed = sorted((_key(cid, d, cluster), cid[1], cid) for cid in seen)
     gid = {cid: i for i, (_, _, cid) in enumerate(keyed)}

@@ -32,9 +32,9 @@ def usage_queries(m: q.Matchers, options: FetchOptions) -> dict[str, str]:
     prefix = o.nodejs_metric_prefix
     coarse = o.peak_step if o.peak_step != o.step else None
     queries = {
-        # the step's mean rate, and the highest rate of a scrape interval in it (what a request must cover)
+        # the step's mean rate, and the rate of its last scrape interval (what a request must cover)
         "cpu": q.cpu_usage(m, o.rate_window),
-        "cpu_peak": q.cpu_peak(m, o.step, o.scrape),
+        "cpu_scrape": q.cpu_scrape(m, o.scrape),
         "memory": q.memory_peak(m, o.peak_step),
         # only a throttled step can move the CPU estimate: the others may be left on the server
         "throttled": q.throttled_ratio(m, o.rate_window, only_throttled=o.needs.throttled_steps_only),
