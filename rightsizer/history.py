@@ -189,13 +189,16 @@ class ContainerHistory:
 
     @property
     def active_steps(self) -> np.ndarray:
-        """Steps (one row per pod) where the container ran: those with a CPU rate (mean or peak).
+        """Steps (one row per pod) where the container ran: those with a CPU rate at the scrape interval (the
+        step's mean in a history without it).
 
         CPU is read at every step; working-set peaks may come per hour, and a peak over
         an hour is reported at the hour's end even when the pod stopped minutes into it,
-        so rows holding only memory do not say the container was running.
+        so rows holding only memory do not say the container was running.  The step's
+        mean, over a longer window, also reaches the step after a pod stopped: counting
+        one rate only, a history fetched with the mean and one without agree.
         """
-        cpu = np.isfinite(self.samples["cpu"]) | np.isfinite(self.samples["cpu_scrape"])
+        cpu = np.isfinite(self.cpu_at_scrape)
         return self.samples.step[cpu] if cpu.any() else self.samples.step
 
     @property
