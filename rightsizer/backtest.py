@@ -101,7 +101,7 @@ def backtest(train: ClusterHistory, test: ClusterHistory, strategies: tuple[str,
 def _score(rec, test: ClusterHistory) -> dict[str, object]:
     ch = test.containers[rec.key]
     n = test.n_steps
-    cpu = ch.samples["cpu"]
+    cpu = ch.cpu_at_scrape  # demand at the resolution the cluster is scraped at, not the step's mean
     cpu_ok = cpu[np.isfinite(cpu)].astype(np.float64)
     peaks = ch.per_step("memory", n, "max").astype(np.float64)
     pods = ch.per_step("memory", n, "count").astype(np.float64)

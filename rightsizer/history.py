@@ -13,6 +13,12 @@ cluster takes.
 Sample ``i`` of a history describes the interval ``(start + (i-1)*step, start + i*step]``
 and is stamped with its end time, as a Prometheus range query evaluated at
 ``start + i*step`` reports it.
+
+CPU is kept at two resolutions: the step's mean rate (``cpu``), and the rate over the
+step's last scrape interval (``cpu_scrape``).  A request must cover demand at the
+resolution the cluster is scraped at, and a 5-minute mean hides the minutes above it; one
+scrape interval per step is a sample of those minutes, one in every step's worth, at the
+step's cost, and its percentiles are those of every scrape interval's rate.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ SERIES = (
     "heap_used",  # Node.js V8 heap used, bytes, peak within the step
     "heap_total",  # Node.js V8 heap committed, bytes, peak within the step
     "rss",  # process resident set size of a Node.js process, bytes, peak within the step
+    "cpu_scrape",  # cores, the rate over the step's last scrape interval (a sample of CPU at that resolution)
 )
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Rollout", "Pod")
@@ -182,14 +189,24 @@ class ContainerHistory:
 
     @property
     def active_steps(self) -> np.ndarray:
-        """Steps (one row per pod) where the container ran: those with a CPU rate.
+        """Steps (one row per pod) where the container ran: those with a CPU rate at the scrape interval (the
+        step's mean in a history without it).
 
         CPU is read at every step; working-set peaks may come per hour, and a peak over
         an hour is reported at the hour's end even when the pod stopped minutes into it,
-        so rows holding only memory do not say the container was running.
+        so rows holding only memory do not say the container was running.  The step's
+        mean, over a longer window, also reaches the step after a pod stopped: counting
+        one rate only, a history fetched with the mean and one without agree.
         """
-        cpu = np.isfinite(self.samples["cpu"])
+        cpu = np.isfinite(self.cpu_at_scrape)
         return self.samples.step[cpu] if cpu.any() else self.samples.step
+
+    @property
+    def cpu_at_scrape(self) -> np.ndarray:
+        """CPU at the finest resolution the history holds, a sample per row: the rate over the step's last
+        scrape interval (``cpu_scrape``), or the step's mean where no source measured that (an older
+        snapshot)."""
+        return self.samples["cpu_scrape"] if self.samples.has("cpu_scrape") else self.samples["cpu"]
 
     def pods_per_step(self, n_steps: int) -> np.ndarray:
         """How many pods ran at each step: the replicas."""
@@ -232,6 +249,8 @@ class ClusterHistory:
     source: str = ""
     #: namespaces or workloads that could not be read, with the reason (a partial result)
     missing: dict[str, str] = field(default_factory=dict)
+    #: seconds between cAdvisor's scrapes: the resolution of ``cpu_scrape`` (None: not measured)
+    scrape_interval: float | None = None
 
     @property
     def end(self) -> float:
@@ -255,7 +274,8 @@ class ClusterHistory:
         fmt = "%Y-%m-%d %H:%M"
         start = datetime.fromtimestamp(self.start, UTC).strftime(fmt)
         end = datetime.fromtimestamp(self.end, UTC).strftime(fmt)
-        return f"{start} to {end} UTC, step {int(self.step)}s"
+        scrape = f", cpu at {int(self.scrape_interval)}s" if self.scrape_interval else ""
+        return f"{start} to {end} UTC, step {int(self.step)}s{scrape}"
 
     @classmethod
     def combine(cls, parts: Iterable[ClusterHistory]) -> ClusterHistory:
@@ -264,7 +284,7 @@ class ClusterHistory:
         if not parts:
             raise ValueError("no parts to combine")
         first = parts[0]
-        out = cls(first.start, first.step, first.n_steps, {}, {}, {}, {}, first.source, {})
+        out = cls(first.start, first.step, first.n_steps, {}, {}, {}, {}, first.source, {}, first.scrape_interval)
         for part in parts:
             if (part.start, part.step, part.n_steps) != (first.start, first.step, first.n_steps):
                 raise ValueError("parts on different time grids")
@@ -290,6 +310,7 @@ class ClusterHistory:
             pod_nodes=self.pod_nodes,
             source=self.source,
             missing=self.missing,
+            scrape_interval=self.scrape_interval,
         )
 
     def window(self, first: int, stop: int) -> ClusterHistory:

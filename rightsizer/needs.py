@@ -17,6 +17,8 @@ from dataclasses import dataclass
 class DataNeeds:
     """The detail a consumer reads; each field left at its default asks for everything."""
 
+    #: the step's mean CPU rate is read (the rate of each step's last scrape interval always is)
+    cpu_mean: bool = True
     #: the coarsest step of working-set peaks that gives the same answers (seconds); None: every step
     memory_peak_step: float | None = None
     #: only the steps where a container was throttled are read of the throttling ratio

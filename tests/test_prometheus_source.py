@@ -23,6 +23,7 @@ pytestmark = pytest.mark.prometheus
 
 #: Stated tolerances for recovering the generator's ground truth through Prometheus.
 CPU_P95_TOLERANCE = 0.05  # long-running pods: rates over 5-minute steps vs per-scrape usage
+CPU_P95_TOLERANCE_SAMPLED = 0.06  # one scrape interval in five, two days: the p95 of a sample of the intervals
 CPU_P95_TOLERANCE_SHORT_PODS = 0.15  # CronJob pods of minutes: Prometheus extrapolates rates at pod edges
 CPU_P95_TOLERANCE_INIT = 0.30  # 6-minute init runs straddle two steps: both rates are extrapolated at an edge
 MEMORY_PEAK_TOLERANCE = 1e-6  # max_over_time keeps every peak; float32 storage only
@@ -109,6 +110,33 @@ def test_prometheus_agrees_with_the_generators_own_history(fetched, test_cluster
             continue
         ours, theirs = ch.samples["cpu"], direct[key].samples["cpu"]
         assert np.nanmean(ours) == pytest.approx(np.nanmean(theirs), rel=0.02), key
+
+
+def test_cpu_is_read_at_the_scrape_interval_it_measures(fetched, test_cluster):
+    """The rate of each step's last scrape interval is the generator's own, step for step, and its p95 is
+    the p95 of the per-scrape usage (which the step's mean understates)."""
+    assert fetched.scrape_interval == test_cluster.spec.scrape_interval
+    direct = test_cluster.history()
+    truth = test_cluster.truth()
+    below_by_mean = 0
+    for key, ch in fetched.containers.items():
+        if key.kind == "CronJob" or ch.init:
+            continue
+        theirs = direct[key]
+        shift = round((fetched.start - direct.start) / fetched.step)  # the two grids may start a step apart
+        ours = {(ch.pods[p], s + shift): v for p, s, v in
+                zip(ch.samples.pod, ch.samples.step, ch.samples["cpu_scrape"], strict=True) if np.isfinite(v)}
+        same = [(v, ours[(theirs.pods[p], s)]) for p, s, v in
+                zip(theirs.samples.pod, theirs.samples.step, theirs.samples["cpu_scrape"], strict=True)
+                if (theirs.pods[p], s) in ours and np.isfinite(v)]
+        assert len(same) >= 0.95 * len(ours), key
+        expected, got = np.array(same).T
+        assert np.median(np.abs(got - expected) / np.maximum(expected, 1e-3)) < 1e-3, key
+        p95 = truth[key].cpu_quantile(0.95, observed=True)
+        sampled = np.quantile(ch.cpu_at_scrape[np.isfinite(ch.cpu_at_scrape)], 0.95)
+        assert sampled == pytest.approx(p95, rel=CPU_P95_TOLERANCE_SAMPLED), key
+        below_by_mean += np.nanquantile(ch.samples["cpu"], 0.95) < p95 * 0.99
+    assert below_by_mean > 0, "some container's 5-minute means understate its per-scrape p95"
 
 
 def test_report_from_prometheus_equals_report_from_its_snapshot(fetched, tmp_path):
@@ -208,7 +236,8 @@ def test_what_a_strategy_needs_recommends_exactly_what_the_full_fetch_does(prome
 
     assert points(summary, "memory") < 0.15 * points(full, "memory"), "working-set peaks come per hour"
     assert points(summary, "throttled") < points(full, "throttled"), "unthrottled steps stay on the server"
-    assert points(summary, "cpu") == points(full, "cpu")
+    assert points(summary, "cpu_scrape") == points(full, "cpu_scrape")
+    assert points(summary, "cpu") == 0, "the step's mean rate, which no rule reads, stays on the server"
     ours = {r.key: r for r in recommend(summary, strategy=strategy)}
     for rec in recommend(full, strategy=strategy):
         got = ours[rec.key]

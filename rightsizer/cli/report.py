@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -61,8 +62,10 @@ def report(
     setup_logging(source.run.verbose)
     check_format(RecommendationSet, fmt)
     policies = policy.policies()
-    parts = history_parts(source, window.seconds(),
-                          find(strategy).needs)
+    needs = find(strategy).needs
+    if find_renderer(RecommendationSet, fmt).needs_history:  # its pictures show the step's mean CPU too
+        needs = replace(needs, cpu_mean=True)
+    parts = history_parts(source, window.seconds(), needs)
     history = None
     if find_renderer(RecommendationSet, fmt).needs_history:  # html's pictures need the samples: hold them all
         parts = iter([history := ClusterHistory.combine(parts)])

@@ -1,5 +1,8 @@
 """Baseline strategies the backtest compares the default against, as their authors document them.
 
+Both read CPU at the scrape resolution, as the tools they stand for do (KRR's and the VPA's
+CPU samples are rates over about a minute), so the comparison is on the same data.
+
 * ``max-plus-15``: what most right-sizers do (KRR's ``simple``): CPU request = p95 of
   usage, memory request = limit = the window's max x 1.15, no CPU limit, minimums 10m
   and 100Mi.
@@ -31,7 +34,7 @@ def _empty(ch: ContainerHistory) -> Recommendation:
 
 def _enough(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> bool:
     hours = history_hours(ch, ctx.history.step)
-    if hours < ctx.policy.min_history_hours or not ch.samples.has("cpu") or not ch.samples.has("memory"):
+    if hours < ctx.policy.min_history_hours or not np.isfinite(ch.cpu_at_scrape).any() or not ch.samples.has("memory"):
         rec.reasons.append(f"not enough history: {hours:.1f} h")
         return False
     rec.confidence = min(1.0, hours / 24.0 / ctx.policy.full_confidence_days)
@@ -42,7 +45,7 @@ def max_plus_15(ch: ContainerHistory, ctx: Context) -> Recommendation:
     rec = _empty(ch)
     if not _enough(ch, ctx, rec):
         return rec
-    cpu = ch.samples["cpu"][np.isfinite(ch.samples["cpu"])]
+    cpu = ch.cpu_at_scrape[np.isfinite(ch.cpu_at_scrape)]
     mem = ch.samples["memory"][np.isfinite(ch.samples["memory"])]
     cpu_request = max(0.010, round_up(float(np.percentile(cpu, 95)), 0.001))
     memory = max(100 * MiB, round_up(float(mem.max()) * 1.15, MiB))
@@ -78,7 +81,7 @@ def vpa_like(ch: ContainerHistory, ctx: Context) -> Recommendation:
     h = ctx.history
     times = h.start + h.step * ch.samples.step.astype(np.float64)
     end = h.end
-    cpu = ch.samples["cpu"]
+    cpu = ch.cpu_at_scrape
     ok = np.isfinite(cpu)
     weights = 2.0 ** ((times[ok] - end) / _HALF_LIFE)
     cpu_target = _weighted_percentile(cpu[ok].astype(np.float64), weights, 0.90)
@@ -104,9 +107,10 @@ def vpa_like(ch: ContainerHistory, ctx: Context) -> Recommendation:
     return rec
 
 
-#: what both baselines read: CPU at every step, the memory maximum or daily peaks (a peak of whole hours), the
-#: current settings
-_NEEDS = DataNeeds(memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY, pod_nodes=False)
+#: what both baselines read: CPU at the scrape resolution, the memory maximum or daily peaks (a peak of whole
+#: hours), the current settings
+_NEEDS = DataNeeds(cpu_mean=False, memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
+                   pod_nodes=False)
 
 
 class MaxPlus15(Strategy):

@@ -69,7 +69,7 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
         rec.raise_risk("medium", "the metrics held impossible values: check the exporters")
     for series, metric in (("cpu", "container_cpu_usage_seconds_total"),
                            ("memory", "container_memory_working_set_bytes")):
-        if not ch.samples.has(series):
+        if not ch.samples.has(series) and not (series == "cpu" and ch.samples.has("cpu_scrape")):
             rec.reasons.append(f"no {series} samples ({metric} has no usable series for this container)")
             return rec
     hours = history_hours(ch, ctx.history.step)
@@ -101,8 +101,11 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
 
 def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     p = ctx.policy.cpu
-    est = estimate_cpu(ch.samples["cpu"], ch.samples["throttled"], ch.limits.cpu, p)
-    rec.reasons.append(f"cpu p{p.percentile:g} of {est.samples:,} samples: {format_cpu(est.observed)}")
+    cpu = ch.cpu_at_scrape
+    est = estimate_cpu(cpu, ch.samples["throttled"], ch.limits.cpu, p)
+    at = (f" at the {ctx.history.scrape_interval:g}s scrape interval"
+          if ctx.history.scrape_interval and ch.samples.has("cpu_scrape") else "")
+    rec.reasons.append(f"cpu p{p.percentile:g} of {est.samples:,} samples{at}: {format_cpu(est.observed)}")
     basis = est.basis
     if est.censored and est.basis > est.observed * 1.01:
         rec.reasons.append(
@@ -112,7 +115,7 @@ def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> flo
         rec.raise_risk("medium" if est.censored_share < 0.5 else "high",
                        f"cpu demand is estimated above a limit it was throttled at ({est.censored_share:.0%} "
                        "of samples)")
-    days, means = per_day(ctx.times[ch.samples.step], ch.samples["cpu"], "mean")
+    days, means = per_day(ctx.times[ch.samples.step], cpu, "mean")
     trend = project(days, means, ctx.policy.trend)
     if trend is not None and trend.significant and trend.factor > 1:  # growth only: a percentile already
         rec.reasons.append(f"cpu trend {trend.slope_per_day:+.1%}/day: x{trend.factor:.2f} by the next run "
@@ -379,8 +382,10 @@ class Rightsizer(Strategy):
     """The default strategy: the rules above, then the HPA's scaling point per workload."""
 
     name = "rightsizer"
-    # the memory rule reads daily peaks (a day's peak is the peak of its hours), the CPU rule only the steps
-    # that were throttled, and the settings of each container's latest pod, not which node ran it
-    needs = DataNeeds(memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY, pod_nodes=False)
+    # the CPU rule reads the rate of a scrape interval per step (not the step's mean) and only the
+    # throttled steps, the memory rule daily peaks (a day's peak is the peak of its hours), and the settings
+    # of each container's latest pod, not which node ran it
+    needs = DataNeeds(cpu_mean=False, memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
+                      pod_nodes=False)
     container = staticmethod(recommend_container)
     workload = staticmethod(apply_hpa)

@@ -198,6 +198,31 @@ def cpu_usage(m: Matchers, rate_window: float) -> str:
     return f"rate(container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}[{duration(rate_window)}])"
 
 
+def cpu_scrape(m: Matchers, scrape: float) -> str:
+    """The rate over the last scrape interval before each step: CPU at the resolution cAdvisor is scraped at.
+
+    ``irate`` is the rate between a series' last two samples.  Evaluated at the step it
+    gives one scrape interval of each step, a sample of every interval's rate whose
+    percentiles are theirs, for what the step's mean rate costs the server: one
+    evaluation per step over two samples.  (The highest interval of each step, by a
+    subquery at the scrape interval, cost the server two to three times as much.)
+    """
+    return f"irate(container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}[{duration(2 * scrape)}])"
+
+
+def scrape_samples(m: Matchers, window: float) -> str:
+    """How many samples a typical cAdvisor CPU series holds per ``window``: the scrape interval's measure.
+
+    Counted as the samples over two windows less those over the last one, of the series
+    that were there when the two began: a pod started since would count fewer, and the
+    difference holds whole windows whether a store's ranges include their left end
+    (Prometheus 2) or not (Prometheus 3).
+    """
+    series = f"container_cpu_usage_seconds_total{{{m.render(CONTAINERS_ONLY)}}}"
+    return (f"quantile(0.5, (count_over_time({series}[{duration(2 * window)}]) - "
+            f"count_over_time({series}[{duration(window)}])) and {series} offset {duration(2 * window)})")
+
+
 def memory_peak(m: Matchers, step: float) -> str:
     return f"max_over_time(container_memory_working_set_bytes{{{m.render(CONTAINERS_ONLY)}}}[{duration(step)}])"
 

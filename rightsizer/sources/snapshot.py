@@ -2,7 +2,8 @@
 
 Samples are one table (container, pod, step and the usage columns as float32, so it
 compresses well and loads straight into numpy); everything else (keys, pods, requests,
-limits, events, HPAs, nodes) is a JSON document in the file's key-value metadata under
+limits, events, HPAs, nodes, the scrape interval) is a JSON document in the file's
+key-value metadata under
 ``rightsizer.snapshot``, with a schema version so an old rightsizer refuses a newer
 file instead of misreading it.
 """
@@ -36,6 +37,8 @@ from rightsizer.history import (
 )
 
 SCHEMA_VERSION = 1
+#: usage columns a snapshot of schema 1 may lack, having been written before they existed (read as NaN)
+_ADDED_LATER = ("cpu_scrape",)
 _META_KEY = b"rightsizer.snapshot"
 
 
@@ -76,6 +79,7 @@ def save_snapshot(history: ClusterHistory, path: str | Path) -> None:
         "nodes": [[n.name, n.instance_type, n.capacity_type] for n in history.nodes.values()],
         "pod_nodes": [[ns, pod, node] for (ns, pod), node in sorted(history.pod_nodes.items())],
         "missing": history.missing,
+        "scrape_interval": history.scrape_interval,
     }
     arrays = {name: (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32 if name in SERIES
                                                                  else np.int32))
@@ -107,7 +111,8 @@ def load_snapshot(path: str | Path) -> ClusterHistory:
     if version > SCHEMA_VERSION:
         raise SnapshotError(f"{path} has snapshot schema {version}, newer than this rightsizer reads "
                             f"({SCHEMA_VERSION}): upgrade rightsizer")
-    missing_cols = [c for c in ("container", "pod", "step", *SERIES) if c not in table.column_names]
+    missing_cols = [c for c in ("container", "pod", "step", *SERIES)
+                    if c not in table.column_names and c not in _ADDED_LATER]
     if missing_cols:
         raise SnapshotError(f"{path}: the snapshot lacks the columns {', '.join(missing_cols)}")
     try:
@@ -140,7 +145,8 @@ def _from_table(table: pa.Table, meta: dict[str, Any]) -> ClusterHistory:
     container = table.column("container").to_numpy()
     order = np.argsort(container, kind="stable")
     container = container[order]
-    columns = {name: table.column(name).to_numpy()[order] for name in ("pod", "step", *SERIES)}
+    columns = {name: table.column(name).to_numpy()[order] for name in ("pod", "step", *SERIES)
+               if name in table.column_names}
     bounds = np.searchsorted(container, np.arange(len(meta["containers"]) + 1))
     n_steps = int(meta["n_steps"])
     containers: dict[ContainerKey, ContainerHistory] = {}
@@ -154,7 +160,8 @@ def _from_table(table: pa.Table, meta: dict[str, Any]) -> ClusterHistory:
         containers[key] = ContainerHistory(
             key=key,
             pods=pods,
-            samples=Samples.from_rows(pod_col, step_col, {name: columns[name][sl] for name in SERIES}),
+            samples=Samples.from_rows(pod_col, step_col, {name: columns[name][sl] for name in SERIES
+                                                          if name in columns}),
             requests=Resources(**cm["requests"]),
             limits=Resources(**cm["limits"]),
             image=cm.get("image"),
@@ -178,6 +185,7 @@ def _from_table(table: pa.Table, meta: dict[str, Any]) -> ClusterHistory:
         pod_nodes={(ns, pod): node for ns, pod, node in meta.get("pod_nodes", [])},
         source=str(meta.get("source", "")),
         missing=dict(meta.get("missing", {})),
+        scrape_interval=None if meta.get("scrape_interval") is None else float(meta["scrape_interval"]),
     )
 
 

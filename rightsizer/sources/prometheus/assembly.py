@@ -28,12 +28,13 @@ from rightsizer.sources.prometheus.options import Grid
 
 
 def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: str, source: str,
-             restarts_from: int) -> ClusterHistory:
+             restarts_from: int, scrape_interval: float | None = None) -> ClusterHistory:
     """The part of the history one batch's answers hold (``restarts_from``: the first step the restart
-    counter was read at)."""
+    counter was read at; ``scrape_interval``: the resolution of ``cpu_scrape``)."""
     ids = {name: [(container_id(series.labels, d), series) for series in usage.get(name, [])] for name in SERIES}
     # the pods: those cAdvisor saw (CPU or memory), in (workload container, pod) order
-    seen = {cid for name in ("cpu", "memory") for cid, _ in ids[name] if cid is not None and cid[:2] in d.owners}
+    seen = {cid for name in ("cpu", "cpu_scrape", "memory") for cid, _ in ids[name]
+            if cid is not None and cid[:2] in d.owners}
     keyed = sorted((_key(cid, d, cluster), cid[1], cid) for cid in seen)
     gid = {cid: i for i, (_, _, cid) in enumerate(keyed)}
     n = grid.n_steps
@@ -69,7 +70,7 @@ def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: 
     pod_nodes = {(k.namespace, pod): d.pod_nodes[(k.namespace, pod)] for k, ch in containers.items()
                  for pod in ch.pods if (k.namespace, pod) in d.pod_nodes}
     return ClusterHistory(grid.start, grid.step, grid.n_steps, containers, workloads, d.nodes, pod_nodes,
-                          source=source)
+                          source=source, scrape_interval=scrape_interval)
 
 
 def _key(cid: ContainerId, d: Discovery, cluster: str) -> ContainerKey:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
+from dataclasses import replace
 
 from rightsizer.errors import MissingMetricsError, NoDataError, RightsizerError
 from rightsizer.history import ClusterHistory
@@ -14,8 +16,9 @@ from rightsizer.sources.prometheus import discovery
 from rightsizer.sources.prometheus.assembly import assemble
 from rightsizer.sources.prometheus.batches import Batch, plan_batches
 from rightsizer.sources.prometheus.discovery import Reader, fmt_time
-from rightsizer.sources.prometheus.options import FetchOptions, Progress
+from rightsizer.sources.prometheus.options import DEFAULT_SCRAPE_INTERVAL, FetchOptions, Progress
 from rightsizer.sources.prometheus.pipeline import fetch_usage, query_range
+from rightsizer.units import HOUR
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ class ClusterFetch:
         self.progress(0, 1, "discovering workloads")
         found = discovery.discover(self.reader, discovery.namespaces(self.reader, self.scope))
         selected = discovery.select(self.reader, self.scope, found)
+        if self.options.scrape_interval is None:
+            self.options = replace(self.options, scrape_interval=self._scrape_interval())
         narrowed = self.scope.selector is not None or self.scope.workload is not None
         batches = plan_batches(selected, found.owners, found.lived, self.options.batch_pods, narrowed)
         matchers = [self.reader.matchers(b.namespaces, b.pods) for b in batches]
@@ -56,13 +61,30 @@ class ClusterFetch:
                 failures.append(answer)
                 yield self._failed(batch, answer)
                 continue
-            part = assemble(found, answer, self.grid, self.cluster, self.source, restarts_from)
+            part = assemble(found, answer, self.grid, self.cluster, self.source, restarts_from,
+                            self.options.scrape_interval)
             containers += len(part)
             yield part
         if failures and len(failures) == len(batches):
             raise failures[0]
         if not containers and not failures:
             self._explain_empty()
+
+    def _scrape_interval(self) -> float:
+        """Seconds between cAdvisor's scrapes: an hour over the samples a series holds per hour, counted over
+        the window's last two hours.
+
+        The usual 60 s when no series ran through those hours.
+        """
+        rows = self.reader.rows(q.scrape_samples(self.reader.matchers(), HOUR))
+        count = rows[0][-1] if rows else math.nan
+        if not count >= 2:
+            log.info("no cAdvisor series ran through the window's last two hours: CPU sized at %gs scrapes",
+                     DEFAULT_SCRAPE_INTERVAL)
+            return DEFAULT_SCRAPE_INTERVAL
+        interval = float(round(HOUR / count))
+        log.info("cAdvisor is scraped every %gs", interval)
+        return interval
 
     def _failed(self, batch: Batch, error: RightsizerError) -> ClusterHistory:
         """An empty part that names what could not be read: a partial result, never a silent gap."""
@@ -80,7 +102,7 @@ class ClusterFetch:
     def empty(self, missing: dict[str, str]) -> ClusterHistory:
         """A part with no containers, naming what it left out."""
         return ClusterHistory(self.grid.start, self.grid.step, self.grid.n_steps, {}, source=self.source,
-                              missing=missing)
+                              missing=missing, scrape_interval=self.options.scrape_interval)
 
     def _explain_empty(self) -> None:
         for metric, exporter in (("container_cpu_usage_seconds_total", "cAdvisor (the kubelet's /metrics/cadvisor)"),

@@ -10,6 +10,8 @@ from rightsizer.errors import RightsizerError
 from rightsizer.needs import EVERY_STEP, DataNeeds
 from rightsizer.sources import queries as q
 
+#: the scrape interval assumed where none can be measured (no cAdvisor series ran through the last two hours)
+DEFAULT_SCRAPE_INTERVAL = 60.0
 #: ``progress(done, total, what)``: called as a fetch advances, for a progress bar
 Progress = Callable[[int, int, str], None]
 
@@ -21,7 +23,8 @@ class FetchOptions:
     window: float = 14 * 86_400.0  # seconds of history
     step: float = 300.0  # seconds between samples
     end: float | None = None  # unix seconds; None means now
-    scrape_interval: float = 60.0  # of cAdvisor; rates need at least a few samples per window
+    #: seconds between cAdvisor's scrapes: the resolution CPU is sized at; None: measured from the samples
+    scrape_interval: float | None = None
     nodejs_metric_prefix: str = ""  # prom-client's configurable prefix
     batch_pods: int = 200  # pods' worth of history per usage query batch (a pod counts the share of the window it lived)
     #: what the consumer reads: the server aggregates the rest where that loses nothing (a strategy's
@@ -46,8 +49,14 @@ class FetchOptions:
         return Grid(last - (n_steps - 1) * self.step, self.step, n_steps)
 
     @property
+    def scrape(self) -> float:
+        """The scrape interval, or the usual one before it is measured."""
+        return self.scrape_interval or DEFAULT_SCRAPE_INTERVAL
+
+    @property
     def rate_window(self) -> float:
-        return max(self.step, 4 * self.scrape_interval)
+        """The window of the step's mean rate: the step, with at least four scrapes in it."""
+        return max(self.step, 4 * self.scrape)
 
     @property
     def peak_step(self) -> float:

@@ -31,8 +31,10 @@ def usage_queries(m: q.Matchers, options: FetchOptions) -> dict[str, str]:
     o = options
     prefix = o.nodejs_metric_prefix
     coarse = o.peak_step if o.peak_step != o.step else None
-    return {
+    queries = {
+        # the step's mean rate, and the rate of its last scrape interval (what a request must cover)
         "cpu": q.cpu_usage(m, o.rate_window),
+        "cpu_scrape": q.cpu_scrape(m, o.scrape),
         "memory": q.memory_peak(m, o.peak_step),
         # only a throttled step can move the CPU estimate: the others may be left on the server
         "throttled": q.throttled_ratio(m, o.rate_window, only_throttled=o.needs.throttled_steps_only),
@@ -43,6 +45,9 @@ def usage_queries(m: q.Matchers, options: FetchOptions) -> dict[str, str]:
         "restarts": q.restarts(m, coarse),
         "reasons": q.terminated_reasons(m, coarse),
     }
+    if not o.needs.cpu_mean:
+        del queries["cpu"]
+    return queries
 
 
 def query_range(name: str, options: FetchOptions, grid: Grid) -> tuple[float, float, float]:

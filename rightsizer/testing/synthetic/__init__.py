@@ -116,7 +116,8 @@ class SyntheticCluster:
         return first, int((last - first) // step) + 1
 
     def history(self, step: int = 300, *, observed: bool = True) -> ClusterHistory:
-        """The history a Prometheus source would return at ``step`` (cpu: mean rate, memory: peak).
+        """The history a Prometheus source would return at ``step`` (cpu: mean rate and the rate of the last
+        scrape interval, memory: peak).
 
         Prometheus extrapolates a rate at the first and last step of each pod; here the
         partial steps are plain averages, so the two differ slightly at pod boundaries.
@@ -146,7 +147,8 @@ class SyntheticCluster:
                         containers[ch.key] = ch
         nodes = {n.name: Node(n.name, n.instance_type, n.capacity_type) for n in self.spec.nodes}
         return ClusterHistory(start, float(step), n_steps, containers, workloads, nodes, pod_nodes,
-                              source=f"synthetic cluster (seed {self.spec.seed})")
+                              source=f"synthetic cluster (seed {self.spec.seed})",
+                              scrape_interval=float(self.spec.scrape_interval))
 
     def _container_history(self, run: WorkloadRun, name: str, crs: list[ContainerRun],
                            start: float, step: int, n_steps: int, observed: bool) -> ContainerHistory:
@@ -154,7 +156,7 @@ class SyntheticCluster:
         w = run.spec
         key = ContainerKey(w.namespace, w.kind, w.name, name)
         pods: list[str] = []
-        rows: dict[str, list[np.ndarray]] = {k: [] for k in ("pod", "step", "cpu", "memory", "throttled",
+        rows: dict[str, list[np.ndarray]] = {k: [] for k in ("pod", "step", "cpu", "cpu_scrape", "memory", "throttled",
                                                               "heap_used", "heap_total", "rss")}
         events: list[ContainerEvent] = []
         for c in crs:
@@ -171,6 +173,7 @@ class SyntheticCluster:
             # rates: each sample after the first carries the usage since the previous scrape
             cpu = c.cpu_usage if observed else c.cpu_demand
             rows["cpu"].append(_bin_mean(b[1:], cpu[1:], bins))
+            rows["cpu_scrape"].append(_bin_last(b[1:], cpu[1:], bins))
             rows["throttled"].append(_bin_mean(b[1:], c.throttled_ratio[1:], bins)
                                      if c.throttled_ratio is not None and observed else np.full(len(bins), np.nan))
             # peaks: a range [t-step, t] also holds the sample exactly at its left edge
@@ -232,6 +235,16 @@ def _bin_mean(b: np.ndarray, values: np.ndarray, bins: np.ndarray) -> np.ndarray
     counts = np.bincount(b[ok] - bins[0])
     with np.errstate(invalid="ignore", divide="ignore"):
         return (sums / counts)[bins - bins[0]]
+
+
+def _bin_last(b: np.ndarray, values: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """The last of each bin's values (``b`` ascending): the rate over a step's last scrape interval."""
+    ok = (b >= bins[0]) & (b <= bins[-1])
+    b, values = b[ok], values[ok]
+    last = np.flatnonzero(np.r_[b[1:] != b[:-1], True])
+    out = np.full(bins[-1] - bins[0] + 1, np.nan)
+    out[b[last] - bins[0]] = values[last]
+    return out[bins - bins[0]]
 
 
 def _bin_max(b: np.ndarray, values: np.ndarray, on_edge: np.ndarray, bins: np.ndarray) -> np.ndarray:
