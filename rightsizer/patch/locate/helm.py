@@ -29,7 +29,7 @@ from rightsizer.history import ContainerKey
 from rightsizer.patch.locate.deployers import Release
 from rightsizer.patch.locate.helmnames import NameResolver, merge_values
 from rightsizer.patch.locate.kustomize import KustomizeLayout
-from rightsizer.patch.locate.repofiles import RepoFiles, first_line
+from rightsizer.patch.locate.repofiles import RepoFiles, first_line, repo_path
 from rightsizer.patch.manifests import WORKLOAD_KINDS
 from rightsizer.patch.styles.values import VALUES, VALUES_OVERRIDE
 from rightsizer.patch.target import Target
@@ -156,7 +156,7 @@ class HelmLayout:
             if release.values_path is not None:
                 return [(None, VALUES_OVERRIDE)]
             for name in reversed(release.value_files):  # the last file listed wins
-                path = _norm(chart.dir / name)
+                path = repo_path(chart.dir / name)
                 if (self.files.repo / path).is_file():
                     return [(path, VALUES if path.name == "values.yaml" else VALUES_OVERRIDE)]
             return [(chart.dir / "values.yaml", VALUES)]
@@ -255,16 +255,6 @@ def _matches(resolver: NameResolver, expression: str, name: str) -> bool:
     pattern = resolver.pattern(expression)
     return pattern is not None and pattern.fullmatch(name) is not None
 
-
-def _norm(path: Path) -> Path:
-    parts: list[str] = []
-    for part in path.parts:
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part != ".":
-            parts.append(part)
-    return Path(*parts)
 
 
 def _template_name(doc_text: str) -> str | None:

@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from rightsizer import kube
 from rightsizer.history import ContainerKey
-from rightsizer.patch.locate.repofiles import RepoFiles, WorkloadObject, first_line
+from rightsizer.patch.locate.repofiles import RepoFiles, WorkloadObject, first_line, repo_path
 from rightsizer.patch.manifests import find_container, pod_spec
 from rightsizer.patch.styles.container import ADD_TO_PATCH, CONTAINER, PATCH_CONTAINER
 from rightsizer.patch.styles.json6902 import JSON6902
@@ -57,15 +57,15 @@ class KustomizeLayout:
         k = Kustomization(base, data.get("namespace"), file=rel)
         for entry in data.get("resources") or data.get("bases") or []:
             if isinstance(entry, str) and "://" not in entry:
-                k.resources.append(_norm(base / entry))
+                k.resources.append(repo_path(base / entry))
         for entry in data.get("patchesStrategicMerge") or []:
             if isinstance(entry, str):
-                k.patch_files.append(_norm(base / entry))
+                k.patch_files.append(repo_path(base / entry))
         for entry in data.get("patches") or []:
             if not isinstance(entry, dict):
                 continue
             if "path" in entry:
-                target = _norm(base / entry["path"])
+                target = repo_path(base / entry["path"])
                 if _is_json_patch(self.files.repo / target):
                     k.json_patches.append((entry.get("target"), str(target)))
                 else:  # a strategic-merge patch, with or without a target selector
@@ -74,7 +74,7 @@ class KustomizeLayout:
                 k.json_patches.append((entry.get("target"), entry["patch"]))
         for entry in data.get("patchesJson6902") or []:
             if isinstance(entry, dict) and "path" in entry:
-                k.json_patches.append((entry.get("target"), str(_norm(base / entry["path"]))))
+                k.json_patches.append((entry.get("target"), str(repo_path(base / entry["path"]))))
         self.kustomizations[base] = k
 
     def patch_files(self) -> set[Path]:
@@ -198,16 +198,6 @@ class KustomizeLayout:
             return i, (*prefix, "template", "spec", field_name, index), True
         return None
 
-
-def _norm(path: Path) -> Path:
-    parts: list[str] = []
-    for part in path.parts:
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part != ".":
-            parts.append(part)
-    return Path(*parts) if parts else Path(".")
 
 
 def _is_json_patch(path: Path) -> bool:

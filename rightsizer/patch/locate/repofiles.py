@@ -26,6 +26,19 @@ class WorkloadObject:
     namespace: str | None
 
 
+def repo_path(path: Path) -> Path:
+    """``path`` with ``.`` and ``..`` resolved as text (no file system access, no symlinks followed), as
+    kustomize and helm resolve a reference relative to the file that names it."""
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return Path(*parts)
+
+
 def first_line(exc: Exception) -> str:
     """A parser's complaint, short enough for a one-line reason."""
     return str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
