@@ -2,25 +2,27 @@
 
 ``build_patch`` locates every changed container (``patch.locate``), has each target's edit
 style edit the file as text (``patch.styles``), then verifies the result
-(``patch.verify``).  Only then does ``write_patch`` write, each file atomically; a failure
-anywhere writes nothing.
+(``patch.verify``).  A file that cannot be edited safely leaves out its own edits, with
+the reason; the others go on.  Only then does ``write_patch`` write, all files or none.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rightsizer.fileio import write_text_atomic
+from rightsizer.fileio import write_files_atomic
 from rightsizer.patch.locate import IGNORE_ANNOTATION, Locator
 from rightsizer.patch.manifests import edit_hpa
 from rightsizer.patch.plan import PlannedChange
+from rightsizer.patch.repotree import inside
 from rightsizer.patch.styles import InPlaceStyle, NewPatchStyle
 from rightsizer.patch.styles.values import ValuesStyle
 from rightsizer.patch.target import Target
-from rightsizer.patch.verify import HpaEdit, check_kustomize, verify_file
+from rightsizer.patch.verify import REMOTE_TIMEOUT, HpaEdit, check_kustomize, verify_file
 from rightsizer.patch.yamltext import PatchError, TextEdits, indent_step, load_documents
 
 
@@ -40,10 +42,15 @@ class PatchResult:
 
 
 def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None = None,
-                render_kustomize: bool = True, environment: str | None = None) -> PatchResult:
-    """Locate, edit and verify, in memory; ``environment`` picks among overlays and values files."""
+                render_kustomize: bool = True, environment: str | None = None, allow_remote: bool = False,
+                remote_timeout: float = REMOTE_TIMEOUT) -> PatchResult:
+    """Locate, edit and verify, in memory; ``environment`` picks among overlays and values files.
+
+    A kustomization with remote resources is not rendered (the check would fetch them) unless
+    ``allow_remote``; then kubectl gets ``remote_timeout`` seconds.
+    """
     repo = Path(repo)
-    locator = Locator(repo, mapping, environment)
+    locator = Locator(repo, mapping, environment, allow_remote)
     result = PatchResult()
     by_file: dict[Path, list[tuple[Target, PlannedChange]]] = defaultdict(list)
     hpa_edits: dict[Path, list[HpaEdit]] = defaultdict(list)
@@ -74,17 +81,27 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
         if targets and isinstance(targets[0][0].style, NewPatchStyle):
             new_files[file] = targets
             continue
-        old = locator.text(file)
-        new = _edit_file(old, str(file), targets, hpa_edits.get(file, []))
-        verify_file(old, new, str(file), targets, hpa_edits.get(file, []))
+        try:
+            old = locator.text(file)
+            new = _edit_file(old, str(file), targets, hpa_edits.get(file, []))
+            verify_file(old, new, str(file), targets, hpa_edits.get(file, []))
+        except Exception as exc:  # noqa: BLE001 - one file that cannot be edited safely stops only its own edits
+            _leave_out(file, _why_not_edited(file, exc), by_file, hpa_edits, result)
+            continue
         if new != old:
             result.files[file] = (old, new)
     for file, targets in new_files.items():
         style = targets[0][0].style
         assert isinstance(style, NewPatchStyle)
-        style.create(locator, file, targets, result.files)
+        try:
+            style.create(locator, file, targets, result.files)
+        except PatchError as exc:
+            _leave_out(file, str(exc), by_file, hpa_edits, result)
+    for what, why in locator.refused.items():
+        result.skipped[what] = why
+    result.notes += [f"{file}: {why}" for file, why in sorted(locator.files.skipped.items())]
     if render_kustomize:
-        check_kustomize(repo, result.files, by_file)
+        check_kustomize(locator, result.files, by_file, remote_timeout if allow_remote else None)
     helm = sorted({str(t.file) for targets in by_file.values() for t, _ in targets
                    if isinstance(t.style, ValuesStyle) and t.rendered is None and t.file in result.files})
     if helm:
@@ -125,9 +142,25 @@ def _edit_file(text: str, where: str, targets: list[tuple[Target, PlannedChange]
     return edits.apply()
 
 
+def _why_not_edited(file: Path, exc: Exception) -> str:
+    if isinstance(exc, PatchError):
+        return str(exc) if str(exc).startswith(str(file)) else f"{file}: {exc}"
+    return f"{file}: could not be edited safely ({exc.__class__.__name__}: {exc}); please report its layout"
+
+
+def _leave_out(file: Path, why: str, by_file: dict[Path, list[tuple[Target, PlannedChange]]],
+               hpa_edits: dict[Path, list[HpaEdit]], result: PatchResult) -> None:
+    """Drop every edit of a file that cannot be edited safely, each with the file's reason; the rest go on."""
+    for _, pc in by_file.pop(file, []):
+        result.skipped[str(pc.key)] = f"{pc.key}: not applied: {why}"
+    for _, _, _, pc in hpa_edits.pop(file, []):
+        result.skipped[f"HPA of {pc.key.workload_key}"] = f"the HPA of {pc.key.workload_key}: not applied: {why}"
+    result.applied = [a for a in result.applied if a[1] != file]
+
+
 def write_patch(repo: Path, result: PatchResult) -> None:
-    """Write every changed file (all were verified), each atomically."""
-    for path, (_, new) in sorted(result.files.items()):
-        target = Path(repo) / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(target, new)
+    """Write every changed file (all were verified) or none: all are staged beside their targets, then renamed
+    into place; a failure puts back those already replaced.  Each path is resolved inside the checkout first: a
+    link is written at the file it names there (the link stays), a path leaving the checkout writes nothing."""
+    root = Path(os.path.realpath(repo))
+    write_files_atomic({root / inside(root, path, str(path)): new for path, (_, new) in sorted(result.files.items())})

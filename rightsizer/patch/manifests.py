@@ -71,9 +71,19 @@ def _child_indent(mapping: CommentedMap, step: int) -> int:
     return key_column(mapping) + step
 
 
+def _own_keys(mapping: Any, what: str) -> None:
+    """Refuse a mapping some of whose keys come from a YAML merge key (``<<: *anchor``): they are written
+    elsewhere, and shared with every other mapping that merges the same anchor."""
+    if isinstance(mapping, CommentedMap) and mapping.merge:
+        raise PatchError(f"line {mapping.lc.line + 1}: {what} takes keys from a YAML merge key (<<:), shared with "
+                         "whatever else merges it: set the values there by hand")
+
+
 def set_mapping(edits: TextEdits, parent: CommentedMap, key: str, wanted: dict[str, Any], step: int) -> None:
     """Make ``parent[key]`` hold ``wanted`` (nested dicts; a None value removes that key)."""
+    _own_keys(parent, f"the mapping holding {key}")
     existing = parent.get(key)
+    _own_keys(existing, key)
     final = _merge(existing if isinstance(existing, dict) else {}, wanted)
     kline = parent.lc.key(key)[0] if key in parent else None
     if existing is None or (isinstance(existing, dict) and not existing) or \
@@ -199,6 +209,7 @@ def env_value(container: dict[str, Any], name: str) -> str | None:
 
 def set_env(edits: TextEdits, container: CommentedMap, name: str, value: str, step: int) -> None:
     """Set an env var's value, adding the entry (or the env list) when missing."""
+    _own_keys(container, f"container {container.get('name')!r}")
     env = container.get("env")
     if env is not None and not isinstance(env, CommentedSeq):
         raise PatchError(f"container {container.get('name')!r}: env is not a list")

@@ -42,16 +42,19 @@ IGNORE_ANNOTATION = "rightsizer.io/ignore"
 
 
 class Locator:
-    def __init__(self, repo: Path, mapping: Path | None = None, environment: str | None = None):
+    def __init__(self, repo: Path, mapping: Path | None = None, environment: str | None = None,
+                 allow_remote: bool = False):
         self.files = RepoFiles(repo)
+        self.allow_remote = allow_remote
         self.kustomize = KustomizeLayout(self.files)
         self.helm = HelmLayout(self.files, self.kustomize)
         self.plain = PlainLayout(self.files)
         self.environment = environment
         self.paths: list[PathNamespace] = []
         self._scan()
-        self.mapping = MappingLayout(repo, mapping)
+        self.mapping = MappingLayout(self.files, mapping)
         self.helm.releases += self.mapping.releases
+        self.refused = self.mapping.refused  # mapping entries set aside -> why
 
     def _scan(self) -> None:
         files = self.files.yaml_files()
@@ -63,8 +66,13 @@ class Locator:
                 self.kustomize.add(rel)
             else:
                 self.files.add_objects(rel)
+        for rel in self.kustomize.json_resources():  # kustomize reads JSON manifests too
+            self.files.add_objects(rel)
         for chart in sorted(charts):
-            self.helm.add_chart(chart)
+            try:
+                self.helm.add_chart(chart)
+            except PatchError as exc:  # a chart file not read (too large, not UTF-8): that chart alone
+                self.files.note_skipped(chart / "Chart.yaml", exc)
         patches = self.kustomize.patch_files()
         self.files.objects = [o for o in self.files.objects if o.file not in patches]  # a patch is not an object
         for file, index, doc in self.files.deployers:
@@ -77,7 +85,18 @@ class Locator:
         return self.files.text(rel)
 
     def locate(self, key: ContainerKey, init: bool = False) -> Target:
-        """The one place to edit, or a PatchError saying why there is none."""
+        """The one place to edit, or a PatchError saying why there is none (or why it cannot be checked)."""
+        target = self._locate(key, init)
+        if target.file.suffix == ".json":
+            raise PatchError(f"{key}: {target.file} is a JSON manifest: rightsizer edits YAML text only; set the "
+                             "values there by hand, or convert the file to YAML")
+        if target.kustomization is not None:
+            refused = self.kustomize.refusal(target.kustomization, self.allow_remote)
+            if refused is not None:
+                raise PatchError(f"{key}: {refused}")
+        return target
+
+    def _locate(self, key: ContainerKey, init: bool) -> Target:
         mapped = self.mapping.find(key)
         if mapped is not None:
             return mapped
@@ -136,7 +155,7 @@ class Locator:
         if reasons:
             raise PatchError(f"{key}: {'; '.join(dict.fromkeys(reasons))}")
         skipped = self.files.skipped
-        note = f"; skipped as not YAML: {', '.join(map(str, skipped))}" if skipped else ""
+        note = f"; files not read: {', '.join(map(str, skipped))}" if skipped else ""
         raise PatchError(f"{key}: not found in the repository (no {key.kind} {key.workload!r} with container "
                          f"{key.container!r} in namespace {key.namespace!r}){note}; add a mapping entry")
 

@@ -81,17 +81,15 @@ class HelmLayout:
     def add_chart(self, chart: Path) -> None:
         values_file = chart / "values.yaml"
         try:
-            defaults = self.files.data(values_file)[0] or {} if (self.files.repo / values_file).exists() else {}
+            defaults = self.files.data(values_file)[0] or {} if self.files.exists(values_file) else {}
         except Exception as exc:  # noqa: BLE001
             self.files.skipped[values_file] = f"not valid YAML ({first_line(exc)})"
             return
         meta = self.files.text(chart / "Chart.yaml")
         name = re.search(r"(?m)^name:\s*['\"]?([^'\"\s#]+)", meta)
-        helpers = "".join(self.files.text(p.relative_to(self.files.repo))
-                          for p in sorted((self.files.repo / chart / "templates").rglob("*.tpl")))
+        helpers = "".join(self.files.text(p) for p in self.files.under(chart / "templates", (".tpl",)))
         workloads = []
-        for template in sorted((self.files.repo / chart / "templates").rglob("*.y*ml")):
-            rel = template.relative_to(self.files.repo)
+        for rel in self.files.under(chart / "templates", (".yaml", ".yml")):
             for doc_text in re.split(r"(?m)^---\s*$", self.files.text(rel)):
                 kind = re.search(r"(?m)^kind:\s*(\w+)", doc_text)
                 workload_name = _template_name(doc_text)
@@ -157,10 +155,11 @@ class HelmLayout:
                 return [(None, VALUES_OVERRIDE)]
             for name in reversed(release.value_files):  # the last file listed wins
                 path = repo_path(chart.dir / name)
-                if (self.files.repo / path).is_file():
+                if self.files.exists(path):
                     return [(path, VALUES if path.name == "values.yaml" else VALUES_OVERRIDE)]
             return [(chart.dir / "values.yaml", VALUES)]
-        env_files = sorted(p.relative_to(self.files.repo) for p in (self.files.repo / chart.dir).glob("values-*.y*ml"))
+        env_files = [p for p in self.files.under(chart.dir, (".yaml", ".yml"))
+                     if p.parent == chart.dir and p.name.startswith("values-")]
         for wanted in (environment, namespace):
             match = [p for p in env_files if wanted and p.stem == f"values-{wanted}"]
             if match:

@@ -8,6 +8,7 @@ added to the overlay instead, so staging does not change with production.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from rightsizer import kube
 from rightsizer.history import ContainerKey
-from rightsizer.patch.locate.repofiles import RepoFiles, WorkloadObject, first_line, repo_path
+from rightsizer.patch.locate.repofiles import RepoFiles, WorkloadObject, repo_path
 from rightsizer.patch.manifests import find_container, pod_spec
 from rightsizer.patch.styles.container import ADD_TO_PATCH, CONTAINER, PATCH_CONTAINER
 from rightsizer.patch.styles.json6902 import JSON6902
@@ -26,6 +27,13 @@ from rightsizer.patch.yamltext import PatchError
 from rightsizer.yamlsafety import safe_documents
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+#: fields whose entries kustomize reads as files, directories or URLs (fetching the URLs)
+FETCHED = ("resources", "bases", "components", "generators", "transformers", "validators", "crds", "configurations")
+
+#: how kustomize recognises a remote target: a URL, an scp-style git address, a host name first, a ``?ref=``
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/)|[?&](?:ref|version|"
+                     r"timeout|submodules)=")
 
 #: (root kustomization, chain of kustomization dirs from it down to a file)
 Rendering = tuple[Path, list[Path]]
@@ -39,6 +47,9 @@ class Kustomization:
     patch_files: list[Path] = field(default_factory=list)  # strategic-merge patch files
     json_patches: list[tuple[Any, str]] = field(default_factory=list)  # (target, text or file)
     file: Path | None = None
+    components: list[Path] = field(default_factory=list)  # component directories
+    remote: list[str] = field(default_factory=list)  # URLs kustomize would fetch
+    outside: list[str] = field(default_factory=list)  # absolute paths, paths above the repository
 
 
 class KustomizeLayout:
@@ -50,23 +61,27 @@ class KustomizeLayout:
         """Read one kustomization file; one that does not parse is noted as skipped."""
         try:
             data = self.files.data(rel)[0] or {}
+            if not isinstance(data, dict):
+                raise PatchError(f"{rel} is not a mapping")
         except Exception as exc:  # noqa: BLE001
-            self.files.skipped[rel] = f"not valid YAML ({first_line(exc)})"
+            self.files.note_skipped(rel, exc)
             return
         base = rel.parent
         k = Kustomization(base, data.get("namespace"), file=rel)
-        for entry in data.get("resources") or data.get("bases") or []:
-            if isinstance(entry, str) and "://" not in entry:
-                k.resources.append(repo_path(base / entry))
+        for name in FETCHED:
+            entries = data.get(name)
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, str) and "\n" not in entry:
+                    self._reference(k, name, entry)
         for entry in data.get("patchesStrategicMerge") or []:
             if isinstance(entry, str):
-                k.patch_files.append(repo_path(base / entry))
+                k.patch_files.append(self._local(base, entry))
         for entry in data.get("patches") or []:
             if not isinstance(entry, dict):
                 continue
             if "path" in entry:
-                target = repo_path(base / entry["path"])
-                if _is_json_patch(self.files.repo / target):
+                target = self._local(base, str(entry["path"]))
+                if self._is_json_patch(target):
                     k.json_patches.append((entry.get("target"), str(target)))
                 else:  # a strategic-merge patch, with or without a target selector
                     k.patch_files.append(target)
@@ -74,8 +89,76 @@ class KustomizeLayout:
                 k.json_patches.append((entry.get("target"), entry["patch"]))
         for entry in data.get("patchesJson6902") or []:
             if isinstance(entry, dict) and "path" in entry:
-                k.json_patches.append((entry.get("target"), str(repo_path(base / entry["path"]))))
+                k.json_patches.append((entry.get("target"), str(self._local(base, str(entry["path"])))))
         self.kustomizations[base] = k
+
+    def _reference(self, k: Kustomization, field_name: str, entry: str) -> None:
+        """Note a file or directory a kustomization has kustomize read: local, remote, or out of the repository."""
+        local = self._local(k.dir, entry)
+        if _is_remote(entry) and not self.files.exists(local) and not self.files.is_dir(local):
+            k.remote.append(entry)
+        elif Path(entry).is_absolute() or _escapes(k.dir, entry):
+            k.outside.append(entry)
+        elif field_name in ("resources", "bases"):
+            k.resources.append(local)
+        elif field_name == "components":
+            k.components.append(local)
+
+    def _local(self, base: Path, entry: str) -> Path:
+        """A reference as the path of the file it names in the repository (links followed, as the files are)."""
+        return self.files.real(repo_path(base / entry))
+
+    def json_resources(self) -> list[Path]:
+        """JSON manifests kustomizations list as resources (kustomize reads them as YAML)."""
+        found = {r for k in self.kustomizations.values() for r in k.resources if r.suffix == ".json"}
+        return sorted(r for r in found if self.files.exists(r))
+
+    def reachable(self, root: Path) -> list[Path]:
+        """The kustomization directories ``kubectl kustomize root`` reads: the root, its bases and components."""
+        seen: list[Path] = []
+        stack = [root]
+        while stack:
+            kdir = stack.pop()
+            if kdir in seen or kdir not in self.kustomizations:
+                continue
+            seen.append(kdir)
+            k = self.kustomizations[kdir]
+            stack += [r for r in k.resources + k.components if r in self.kustomizations]
+        return seen
+
+    def needed(self, root: Path) -> set[Path]:
+        """What rendering ``root`` reads: the kustomization directories (whole) and the files they name."""
+        out: set[Path] = set()
+        for kdir in self.reachable(root):
+            k = self.kustomizations[kdir]
+            out |= {kdir, *k.resources, *k.components, *k.patch_files}
+            out |= {Path(p) for _, p in k.json_patches if "\n" not in str(p)}
+        return out
+
+    def refusal(self, root: Path, allow_remote: bool) -> str | None:
+        """Why ``kubectl kustomize root`` must not run on this repository, if it must not."""
+        for kdir in self.reachable(root):
+            k = self.kustomizations[kdir]
+            if k.outside:
+                return (f"{k.file} names {k.outside[0]}, outside the repository: kubectl kustomize would read it, "
+                        "so the edit is not checked nor made; keep what it renders inside the repository")
+            if k.remote and not allow_remote:
+                return (f"{k.file} lists the remote resource {k.remote[0]}: it is not fetched, so the edit cannot be "
+                        "checked with kubectl kustomize; vendor it into the repository, or pass "
+                        "--allow-remote-resources")
+        return None
+
+    def _is_json_patch(self, path: Path) -> bool:
+        """A list of operations (JSON 6902), as opposed to a partial object (a strategic-merge patch)."""
+        try:
+            text = self.files.text(path)
+        except PatchError:
+            return False
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#") and stripped != "---":
+                return stripped.startswith(("- ", "[")) or stripped == "-"
+        return False
 
     def patch_files(self) -> set[Path]:
         """Files that are patches: they name workloads but are not objects of their own."""
@@ -154,7 +237,7 @@ class KustomizeLayout:
         if isinstance(target_spec, dict) and (target_spec.get("name") not in (None, obj.name)
                                               or target_spec.get("kind") not in (None, obj.kind)):
             return None
-        is_file = "\n" not in patch and (self.files.repo / patch).is_file()
+        is_file = "\n" not in patch and self.files.exists(Path(patch))
         text = self.files.text(Path(patch)) if is_file else patch
         if "/resources" not in text or not self.files.has_container(obj, key.container, init):
             return None
@@ -200,14 +283,15 @@ class KustomizeLayout:
 
 
 
-def _is_json_patch(path: Path) -> bool:
-    """A list of operations (JSON 6902), as opposed to a partial object (a strategic-merge patch)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#") and stripped != "---":
-            return stripped.startswith(("- ", "[")) or stripped == "-"
+def _is_remote(entry: str) -> bool:
+    return _REMOTE.search(entry) is not None
+
+
+def _escapes(base: Path, entry: str) -> bool:
+    """Whether ``entry``, relative to ``base`` (a directory of the repository), climbs above the repository."""
+    depth = len(base.parts)
+    for part in Path(entry).parts:
+        depth += -1 if part == ".." else 0 if part == "." else 1
+        if depth < 0:
+            return True
     return False

@@ -1,4 +1,8 @@
-"""The checkout's YAML files, read and parsed once, and the workload and HPA objects they define."""
+"""The checkout's YAML files, read and parsed once, and the workload and HPA objects they define.
+
+Files are listed and read through ``patch.repotree``: only regular files inside the
+checkout, within the size limit; what is passed over is kept in ``skipped`` with why.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,11 @@ from typing import Any
 from rightsizer import kube
 from rightsizer.patch.locate.deployers import is_deployer
 from rightsizer.patch.manifests import WORKLOAD_KINDS, find_container, pod_spec
-from rightsizer.patch.yamltext import load_documents, read_text
+from rightsizer.patch.repotree import inside, list_files, read_text, without_name
+from rightsizer.patch.yamltext import PatchError, load_documents
 from rightsizer.yamlsafety import safe_documents
 
-SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__"}
+YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass
@@ -55,11 +60,36 @@ class RepoFiles:
         self._texts: dict[Path, str] = {}
         self._parsed: dict[Path, list[Any]] = {}
         self._data: dict[Path, list[Any]] = {}
+        self.listing = list_files(repo)
+        self.all = self.listing.files
+        self._all = set(self.all)
+        self._dirs = {d for p in self.all for d in p.parents}
+        self.skipped.update(self.listing.skipped)
 
     def text(self, rel: Path) -> str:
         if rel not in self._texts:
-            self._texts[rel] = read_text(self.repo / rel)
+            self._texts[rel] = read_text(self.repo, rel)
         return self._texts[rel]
+
+    def exists(self, rel: Path) -> bool:
+        """Whether the checkout has this regular file, readable within the limits (links followed inside it)."""
+        return self.real(rel) in self._all
+
+    def is_dir(self, rel: Path) -> bool:
+        """Whether a directory of the checkout holds readable files (links followed inside it)."""
+        return self.real(rel) in self._dirs
+
+    def real(self, rel: Path) -> Path:
+        """The file a path of the checkout names, links followed (the path as it is when it leaves the checkout:
+        then it is no file of the checkout)."""
+        try:
+            return inside(self.repo, rel, str(rel))
+        except PatchError:
+            return rel
+
+    def under(self, directory: Path, suffixes: tuple[str, ...]) -> list[Path]:
+        """Readable files below a directory of the checkout whose names end with one of ``suffixes``."""
+        return [p for p in self.all if directory in p.parents and p.name.endswith(suffixes)]
 
     def documents(self, rel: Path) -> list[Any]:
         """A file's documents with positions (for editing)."""
@@ -74,21 +104,14 @@ class RepoFiles:
         return self._data[rel]
 
     def yaml_files(self) -> list[Path]:
-        out = []
-        for path in sorted(self.repo.rglob("*")):
-            rel = path.relative_to(self.repo)
-            if any(part in SKIP_DIRS for part in rel.parts) or not path.is_file():
-                continue
-            if path.suffix in (".yaml", ".yml") or path.name == "Kustomization":
-                out.append(rel)
-        return out
+        return [p for p in self.all if p.suffix in YAML_SUFFIXES or p.name == "Kustomization"]
 
     def add_objects(self, rel: Path) -> None:
         """Note the workloads and HPAs a file defines; a file that does not parse is noted as skipped."""
         try:
             docs = self.data(rel)
         except Exception as exc:  # noqa: BLE001 - any parse failure: note it, look elsewhere
-            self.skipped[rel] = f"not valid YAML ({first_line(exc)})"
+            self.note_skipped(rel, exc)
             return
         for i, doc in enumerate(docs):
             if is_deployer(doc):
@@ -97,6 +120,11 @@ class RepoFiles:
                 meta = doc.get("metadata") or {}
                 if isinstance(meta, dict) and isinstance(meta.get("name"), str):
                     self.objects.append(WorkloadObject(rel, i, doc["kind"], meta["name"], meta.get("namespace")))
+
+    def note_skipped(self, rel: Path, exc: Exception) -> None:
+        """Keep why a file was not read (too large, not UTF-8) or not parsed, to say so once."""
+        self.skipped[rel] = (without_name(str(exc), rel) if isinstance(exc, PatchError)
+                             else f"not valid YAML ({first_line(exc)})")
 
     def has_container(self, obj: WorkloadObject, container: str, init: bool) -> bool:
         spec = pod_spec(self.documents(obj.file)[obj.doc])
