@@ -68,6 +68,10 @@ def patch(
         "-o", "--output-dir", help="Write kubectl strategic-merge patch files here instead of editing a repo.")] = None,
     mapping: Mapping = None,
     environment: Environment = None,
+    allow_remote: Annotated[bool, typer.Option(
+        "--allow-remote-resources", help="Let kubectl kustomize fetch the remote resources (http(s), git) "
+                                         "kustomizations list, within 30 s, to check the edit; by default what "
+                                         "they render is not edited.")] = False,
     policy: PolicyOptions,
 ) -> None:
     """Apply the recommendations to a GitOps checkout: plain manifests, Kustomize overlays, Helm values.
@@ -97,7 +101,7 @@ def patch(
     assert repo is not None
     if not repo.is_dir():
         raise RightsizerError(f"--repo {repo} is not a directory")
-    result = build_patch(repo, changes, mapping, environment=environment)
+    result = build_patch(repo, changes, mapping, environment=environment, allow_remote=allow_remote)
     if dry_run:
         sys.stdout.write(result.diff())
     else:

@@ -37,8 +37,8 @@ def inside(repo: Path, rel: Path | str, what: str) -> Path:
     root = Path(os.path.realpath(repo))
     real = Path(os.path.realpath(root / rel))
     if real != root and root not in real.parents:
-        raise PatchError(f"{what}: {rel} resolves outside the repository (to {real}): name a file inside it, "
-                         "relative to its root; rightsizer never reads or writes outside the checkout")
+        raise PatchError(f"{what}: {rel} resolves outside the repository (to {real}): name a file inside the "
+                         "repository, relative to its root; rightsizer never reads or writes outside the checkout")
     return real.relative_to(root)
 
 
