@@ -130,6 +130,9 @@ def pull_request(
     token_env: Annotated[str | None, typer.Option(
         "--token-env", help="Environment variable holding the token (default GITHUB_TOKEN or GITLAB_TOKEN).")] = None,
     workdir: Annotated[Path | None, typer.Option("--workdir", help="Empty directory to clone into.")] = None,
+    allow_insecure_remote: Annotated[bool, typer.Option(
+        "--allow-insecure-remote", help="Accept plain http:// for the repository and the API (the token travels "
+                                        "unencrypted: a trusted network only).")] = False,
     recommendations: RecommendationsFile = None,
     source: SourceFlags,
     window: WindowOptions,
@@ -153,7 +156,7 @@ def pull_request(
     """
     setup_logging(source.run.verbose)
     policy.policies()
-    host = code_host(repo, provider, token_env, api_url, project)
+    host = code_host(repo, provider, token_env, api_url, project, allow_insecure_remote)
     changes, recs = _changes(recommendations, source,
                              window, policy, prices)
     outcome = open_pull_request(host, changes, recs, base=base, branch=branch, workdir=workdir, mapping=mapping,
