@@ -59,6 +59,14 @@ def test_opens_then_updates_one_pull_request(remote, tmp_path):
         assert "None" not in body.split("### Why")[0], "no missing value shows as None"
         assert "$ / month" in body and "a month" in body, "the change's cost is shown"
         assert "kustomize/shop/overlays/prod/resources.yaml" in body
+        backtest = body.split("### Backtest on this cluster")[1].split("###")[0]
+        assert "| **rightsizer** (this policy) | 30 |" in backtest, "the policy's figures on the demo cluster"
+        assert "| max-plus-15 | 30 |" in backtest and "| vpa-like | 30 |" in backtest, "against the baselines"
+        by_hand = body.split("### To do by hand")[1].split("###")[0]
+        assert "<details>" not in body, "nothing a reviewer must act on is folded away"
+        assert "- [ ] payments/Deployment/payments-api/app: set --max-old-space-size=" in by_hand, \
+            "the heap flag the Helm chart cannot take"
+        assert "- [ ] the HPA storefront" in by_hand, "the HPA to change by hand"
         branch_sha = git(remote, "rev-parse", "rightsizer/resize")
         log = git(remote, "log", "-1", "--format=%B", "rightsizer/resize")
         assert "Rightsizer-Managed: true" in log
@@ -232,3 +240,33 @@ def test_an_api_redirect_to_another_port_gets_no_token(remote, tmp_path, provide
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "Traceback" not in result.stderr and TOKEN not in result.stderr
     assert redirecting.url in result.stderr, "the line names the host that redirected"
+
+
+def test_the_policy_file_excludes_workloads_from_patch_and_pr(remote, tmp_path):
+    config = tmp_path / "rightsizer.yaml"
+    config.write_text("exclude:\n  - shop/checkout\n  - payments/StatefulSet/*\n")
+    report = tmp_path / "recs.json"
+    made = subprocess.run([sys.executable, "-m", "rightsizer", "report", "--demo", "-o", "json", "--output",
+                           str(report)], capture_output=True, text=True, timeout=300, check=False)
+    assert made.returncode == 0, made.stderr
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "--quiet", str(remote), str(checkout))
+    dry = subprocess.run([sys.executable, "-m", "rightsizer", "patch", "--recommendations", str(report), "--repo",
+                          str(checkout), "--config", str(config), "--dry-run"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert dry.returncode == 0, dry.stderr
+    assert "ledger-db.yaml" not in dry.stdout, [l for l in dry.stdout.splitlines() if "ledger" in l]
+    assert "apps/platform/api-gateway.yaml" in dry.stdout
+    assert "shop/Deployment/checkout/app: left alone: " in dry.stderr and "excludes it (shop/checkout)" in dry.stderr
+    with FakeHost() as host:
+        result = pr(remote, host, "--recommendations", str(report), "--config", str(config), "--workdir",
+                    str(tmp_path / "w"))
+        assert result.returncode == 0, result.stderr
+        body = host.pulls[1]["body"]
+    not_applied = body.split("### Not applied")[1]
+    assert "payments/StatefulSet/ledger-db/postgres: left alone: " in not_applied
+    assert "excludes it (payments/StatefulSet/*)" in not_applied
+    assert "Deployment/checkout |" not in body and "Deployment/storefront |" in body
+    changed = git(remote, "diff", "--name-only", "main", "rightsizer/resize").split()
+    assert "apps/payments/ledger-db.yaml" not in changed and "apps/platform/api-gateway.yaml" in changed
+    assert "Not run: these recommendations came without the history" in body, "no backtest without history"

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rightsizer.config import PolicySet
 from rightsizer.credentials import read_secret
 from rightsizer.errors import RightsizerError
+from rightsizer.gitops.evidence import BacktestEvidence
+from rightsizer.gitops.optout import set_aside
 from rightsizer.gitops.origin import git_hosts, is_http_url, refuse_insecure, remote_urls
 from rightsizer.gitops.pr import DEFAULT_BRANCH, PrOutcome, cluster_of, open_or_update, work_branch
 from rightsizer.gitops.provider import Provider, choose_host, project_from_remote
@@ -60,16 +63,20 @@ def code_host(repo: str, provider: str | None = None, token_env: str | None = No
 
 def open_pull_request(host: CodeHost, changes: list[PlannedChange], recs: RecommendationSet | None = None, *,
                       base: str = "main", branch: str = DEFAULT_BRANCH, workdir: Path | None = None,
-                      mapping: Path | None = None, environment: str | None = None) -> PrOutcome:
+                      mapping: Path | None = None, environment: str | None = None,
+                      policies: PolicySet | None = None, evidence: BacktestEvidence | None = None) -> PrOutcome:
     """Apply ``changes`` on ``branch`` (from ``base``) and open, or update, the pull request that carries them.
 
-    ``recs`` (with costs) makes the pull request's body show what the change saves; no change, no pull
-    request.  With several clusters in one store the default branch gets the cluster's name.  ``environment``
-    names the overlay, ``values-NAME.yaml`` or HelmRelease patch to edit where the repository has several.
+    ``recs`` (with costs) makes the pull request's body show what the change saves, and ``evidence`` (the
+    backtest of the history ``recs`` came from) how the policy fared against the baselines; no change, no pull
+    request.  Workloads ``policies`` exclude are left alone and listed.  With several clusters in one store the
+    default branch gets the cluster's name.  ``environment`` names the overlay, ``values-NAME.yaml`` or
+    HelmRelease patch to edit where the repository has several.
     """
+    where = cluster_of(changes)
+    changes, left_alone = set_aside(changes, policies)
     git, return_to = GitRepo.open(host.repo, workdir, host.token, host.host_type.git_username, host.git_origins)
     name = host.project or project_from_remote(git.remote_url())
     client = host.host_type(name, host.token, host.api_url or host.host_type.default_api_url)
-    where = cluster_of(changes)
     return open_or_update(git, client, changes, recs, base, work_branch(branch, where), mapping, return_to,
-                          cluster=where, environment=environment)
+                          cluster=where, environment=environment, left_alone=left_alone, evidence=evidence)
