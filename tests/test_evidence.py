@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rightsizer.api import load_history
 from rightsizer.backtest import backtest, split
 from rightsizer.gitops.evidence import BacktestEvidence
 from rightsizer.gitops.prbody import evidence_lines
+from rightsizer.recommend import find
+from rightsizer.sources.prometheus import load_prometheus_history
 from rightsizer.units import DAY
 
 
@@ -52,3 +56,16 @@ def test_a_short_history_says_so(demo):
 
 def test_no_history_says_where_the_recommendations_came_from():
     assert "reviewed report file" in "\n".join(evidence_lines(None))
+
+
+@pytest.mark.prometheus
+def test_the_weekly_runs_coarse_history_gives_the_same_evidence(prometheus, fetched):
+    """What the weekly run reads (hourly working-set peaks, CPU at the scrape interval) scores as the full fetch does."""
+    coarse = load_prometheus_history(prometheus.settings(), replace(prometheus.options, needs=find("rightsizer").needs))
+    on_full, on_coarse = BacktestEvidence(min_days=1), BacktestEvidence(min_days=1)
+    list(on_full.watch([fetched]))
+    list(on_coarse.watch([coarse]))
+    assert on_full.ready and on_coarse.ready
+    assert on_coarse.figures == on_full.figures
+    assert all(0 < f.containers <= len(fetched.containers) for f in on_full.figures.values())
+    assert any(f.cpu_samples_above for f in on_full.figures.values()), "figures that can tell a difference"

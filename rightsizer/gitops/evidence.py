@@ -54,6 +54,7 @@ class BacktestEvidence:
 
     policies: PolicySet | None = None
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
+    min_days: float = MIN_DAYS
     figures: dict[str, StrategyFigures] = field(default_factory=dict)
     train_window: str = ""
     test_window: str = ""
@@ -67,8 +68,8 @@ class BacktestEvidence:
 
     def add(self, part: ClusterHistory) -> None:
         span = part.n_steps * part.step
-        if span < MIN_DAYS * DAY:
-            self.unavailable = (f"the history holds {span / DAY:.1f} days, and a backtest needs {MIN_DAYS:g} "
+        if span < self.min_days * DAY:
+            self.unavailable = (f"the history holds {span / DAY:.1f} days, and a backtest needs {self.min_days:g} "
                                 "(recommend from the earlier part, replay the rest): run with a longer --window")
             return
         test_seconds = min(MAX_TEST, TEST_SHARE * span)
