@@ -55,7 +55,7 @@ def test_a_short_history_says_so(demo):
 
 
 def test_no_history_says_where_the_recommendations_came_from():
-    assert "reviewed report file" in "\n".join(evidence_lines(None))
+    assert "Not run: the history" in "\n".join(evidence_lines(None))
 
 
 @pytest.mark.prometheus

@@ -269,4 +269,4 @@ def test_the_policy_file_excludes_workloads_from_patch_and_pr(remote, tmp_path):
     assert "Deployment/checkout |" not in body and "Deployment/storefront |" in body
     changed = git(remote, "diff", "--name-only", "main", "rightsizer/resize").split()
     assert "apps/payments/ledger-db.yaml" not in changed and "apps/platform/api-gateway.yaml" in changed
-    assert "Not run: these recommendations came without the history" in body, "no backtest without history"
+    assert "Not run: the history these recommendations were made from was not part" in body, "no history, no backtest"

@@ -50,8 +50,9 @@ def evidence_lines(evidence: BacktestEvidence | None) -> list[str]:
     """The backtest section: each strategy's figures on the replayed days, or why there are none."""
     lines = ["", "### Backtest on this cluster", ""]
     if evidence is None:
-        return [*lines, ("Not run: these recommendations came without the history they were made from (a "
-                        "reviewed report file); `rightsizer backtest` on the same source shows how the policy fares.")]
+        return [*lines, ("Not run: the history these recommendations were made from was not part of this run (as "
+                         "with a reviewed report file); `rightsizer backtest` on the same source shows how the "
+                         "policy fares.")]
     if not evidence.ready:
         return [*lines, f"Not run: {evidence.unavailable or 'no container ran in both parts of the window'}."]
     lines += [(f"Each strategy recommended from {evidence.train_window}; its recommendations were then replayed on "
