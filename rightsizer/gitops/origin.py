@@ -10,6 +10,7 @@ URL is refused unless ``--allow-insecure-remote`` says the network is trusted.
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import subprocess
 import tempfile
@@ -115,7 +116,7 @@ def credential_helper() -> Path:
 def git_settings(helper: Path) -> list[str]:
     """``git -c`` options: only our helper is asked (the user's are reset), no askpass program, and a
     redirect is followed for the first request only (git's own rule), never for a push."""
-    return ["-c", "credential.helper=", "-c", f"credential.helper={helper}", "-c", "core.askPass=",
+    return ["-c", "credential.helper=", "-c", f"credential.helper=!{shlex.quote(str(helper))}", "-c", "core.askPass=",
             "-c", "http.followRedirects=initial", "-c", "credential.useHttpPath=false"]
 
 
