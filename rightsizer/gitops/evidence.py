@@ -73,13 +73,13 @@ class BacktestEvidence:
                                 "(recommend from the earlier part, replay the rest): run with a longer --window")
             return
         test_seconds = min(MAX_TEST, TEST_SHARE * span)
-        try:
+        try:  # the evidence is a courtesy: whatever stops it leaves the pull request itself alone
             train, test = split(part, span - test_seconds, test_seconds)
+            rows, recsets = score(train, test, self.strategies, self.policies)
         except RightsizerError as exc:
             self.unavailable = str(exc)
             return
         self.train_window, self.test_window = train.describe_window(), test.describe_window()
-        rows, recsets = score(train, test, self.strategies, self.policies)
         if rows:
             for name, scored in pd.DataFrame(rows).groupby("strategy", sort=False):
                 figures = self.figures.setdefault(str(name), StrategyFigures())

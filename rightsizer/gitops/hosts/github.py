@@ -54,8 +54,9 @@ class GitHubProvider(Provider):
 
     def closed_unmerged(self, branch: str, base: str) -> list[str]:
         with self._asking("listing closed pull requests"):
-            return [pr.body or "" for pr in self._repo.get_pulls(state="closed", head=f"{self._owner}:{branch}",
-                                                                 base=base) if pr.merged_at is None]
+            bodies = [pr.body or "" for pr in self._repo.get_pulls(state="closed", head=f"{self._owner}:{branch}",
+                                                                   base=base) if pr.merged_at is None]
+        return bodies
 
     def create(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         with self._asking("opening the pull request"):
