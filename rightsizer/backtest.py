@@ -63,18 +63,7 @@ def split(history: ClusterHistory, train_seconds: float, test_seconds: float) ->
 def backtest(train: ClusterHistory, test: ClusterHistory, strategies: tuple[str, ...] = DEFAULT_STRATEGIES,
              policies: PolicySet | None = None) -> Backtest:
     """Recommend on ``train`` with each strategy and score the recommendations on ``test``."""
-    for name in strategies:
-        if name not in STRATEGIES:
-            raise RightsizerError(f"unknown strategy {name!r}: choose from {', '.join(STRATEGIES)}")
-    rows = []
-    recsets = {}
-    for name in strategies:
-        recs = recommend(train, policies, strategy=name)
-        recsets[name] = recs
-        for rec in recs:
-            if rec.requests is None or rec.key not in test.containers:
-                continue
-            rows.append({"strategy": name, **_score(rec, test)})
+    rows, recsets = score(train, test, strategies, policies)
     containers = pd.DataFrame(rows)
     if containers.empty:
         raise RightsizerError("no container has both a recommendation from the training window and data in the "
@@ -96,6 +85,25 @@ def backtest(train: ClusterHistory, test: ClusterHistory, strategies: tuple[str,
     summary["slack_cores"] = summary["requested_cores"] - summary["used_cores"]
     summary["slack_gib"] = summary["requested_gib"] - summary["used_gib"]
     return Backtest(summary, containers, train.describe_window(), test.describe_window(), recsets)
+
+
+def score(train: ClusterHistory, test: ClusterHistory, strategies: tuple[str, ...] = DEFAULT_STRATEGIES,
+          policies: PolicySet | None = None) -> tuple[list[dict[str, object]], dict[str, RecommendationSet]]:
+    """One row per strategy and container scored, and each strategy's recommendations: what
+    :func:`backtest` summarises, for a caller that adds up parts of a cluster itself."""
+    for name in strategies:
+        if name not in STRATEGIES:
+            raise RightsizerError(f"unknown strategy {name!r}: choose from {', '.join(STRATEGIES)}")
+    rows = []
+    recsets = {}
+    for name in strategies:
+        recs = recommend(train, policies, strategy=name)
+        recsets[name] = recs
+        for rec in recs:
+            if rec.requests is None or rec.key not in test.containers:
+                continue
+            rows.append({"strategy": name, **_score(rec, test)})
+    return rows, recsets
 
 
 def _score(rec, test: ClusterHistory) -> dict[str, object]:

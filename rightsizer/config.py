@@ -17,11 +17,15 @@ and the range allowed, before any query is sent.
     workloads:
       shop/checkout:           # namespace/name or namespace/Kind/name
         policy: {memory: {margin: 0.3}}
+    exclude:                   # workloads ``patch`` and ``pr`` leave alone (shell wildcards)
+      - payments/ledger
+      - batch/CronJob/*
 """
 
 from __future__ import annotations
 
 import copy
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -145,6 +149,7 @@ class _Layer(_Strict):
 class _File(_Layer):
     namespaces: dict[str, _Layer] = Field(default_factory=dict)
     workloads: dict[str, _Layer] = Field(default_factory=dict)
+    exclude: list[str] = Field(default_factory=list)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -182,7 +187,7 @@ class PolicySet:
 
     def __init__(self, profile: str = "balanced", qos: str | None = None, overrides: dict[str, Any] | None = None,
                  namespaces: dict[str, _Layer] | None = None, workloads: dict[str, _Layer] | None = None,
-                 source: str = "defaults"):
+                 source: str = "defaults", exclude: list[str] | None = None):
         if profile not in PROFILES:
             raise RightsizerError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
         self.profile = profile
@@ -191,6 +196,11 @@ class PolicySet:
         self.namespaces = namespaces or {}
         self.workloads = workloads or {}
         self.source = source
+        self.exclude = list(exclude or [])
+        for pattern in self.exclude:
+            if pattern.count("/") not in (1, 2) or not all(pattern.split("/")):
+                raise RightsizerError(f"invalid policy: exclude: {pattern!r}: use namespace/name or "
+                                      "namespace/Kind/name (shell wildcards allowed, e.g. batch/CronJob/*)")
         self.default = self._build(profile, qos, [(self.overrides, "policy")])
         for ns, layer in self.namespaces.items():
             self._layered(WorkloadKey(ns, "", ""), check_only=(f"namespaces.{ns}", layer))
@@ -229,6 +239,15 @@ class PolicySet:
     def for_workload(self, key: WorkloadKey) -> Policy:
         return _cached(self, key)
 
+    def excluded(self, key: WorkloadKey) -> str | None:
+        """The ``exclude:`` pattern that opts this workload out of ``patch`` and ``pr``, if one does."""
+        for pattern in self.exclude:
+            parts = pattern.split("/")
+            wanted = (key.namespace, key.name) if len(parts) == 2 else (key.namespace, key.kind, key.name)
+            if all(fnmatchcase(value, part) for value, part in zip(wanted, parts, strict=True)):
+                return pattern
+        return None
+
     @classmethod
     def load(cls, path: str | Path | None = None, *, profile: str | None = None, qos: str | None = None,
              overrides: dict[str, Any] | None = None) -> PolicySet:
@@ -239,7 +258,8 @@ class PolicySet:
         try:
             parsed = _File.model_validate(data)
             return cls(profile or parsed.profile or "balanced", qos or parsed.qos,
-                       _merge(parsed.policy, overrides or {}), parsed.namespaces, parsed.workloads, source=str(path))
+                       _merge(parsed.policy, overrides or {}), parsed.namespaces, parsed.workloads, source=str(path),
+                       exclude=parsed.exclude)
         except ValidationError as exc:
             raise RightsizerError(f"{path}: {_explain(exc, '')}") from None
         except RightsizerError as exc:

@@ -101,3 +101,26 @@ def test_yaml_bombs_are_refused(tmp_path):
     deep = "policy:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(80)) + "  " * 81 + "v: 1\n"
     with pytest.raises(RightsizerError, match="nested deeper"):
         PolicySet.load(write(tmp_path, deep))
+
+
+def test_exclude_opts_workloads_out_by_pattern(tmp_path):
+    ps = PolicySet.load(write(tmp_path, """
+exclude:
+  - payments/ledger-db
+  - batch/CronJob/*
+  - shop-*/Deployment/cart
+"""))
+    assert ps.excluded(WorkloadKey("payments", "StatefulSet", "ledger-db")) == "payments/ledger-db"
+    assert ps.excluded(WorkloadKey("payments", "Deployment", "ledger-db")) == "payments/ledger-db", "any kind"
+    assert ps.excluded(WorkloadKey("batch", "CronJob", "nightly-etl")) == "batch/CronJob/*"
+    assert ps.excluded(WorkloadKey("batch", "Deployment", "nightly-etl")) is None, "the kind must match"
+    assert ps.excluded(WorkloadKey("shop-staging", "Deployment", "cart")) == "shop-*/Deployment/cart"
+    assert ps.excluded(WorkloadKey("shop", "Deployment", "cart")) is None
+    assert ps.excluded(WorkloadKey("payments", "StatefulSet", "ledger-db-2")) is None, "a whole-name match"
+    assert PolicySet().excluded(WorkloadKey("payments", "StatefulSet", "ledger-db")) is None
+
+
+@pytest.mark.parametrize("pattern", ["ledger-db", "a/b/c/d", "payments/", "/x"])
+def test_an_exclude_pattern_without_a_namespace_is_refused(tmp_path, pattern):
+    with pytest.raises(RightsizerError, match=r"exclude: .*use namespace/name or namespace/Kind/name"):
+        PolicySet.load(write(tmp_path, f"exclude: [{pattern!r}]\n"))

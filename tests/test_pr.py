@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fake_hosts import TOKEN, FakeHost
+from git_http import GitHttpHost, RedirectHost, Trap
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gitops-repo"
 
@@ -34,11 +35,14 @@ def remote(tmp_path) -> Path:
 
 
 def pr(remote: Path, host: FakeHost, *args: str, provider: str = "github", token: str = TOKEN,
-       repo: str | None = None) -> subprocess.CompletedProcess[str]:
+       repo: str | None = None, api_url: str | None = None, insecure: bool = True
+       ) -> subprocess.CompletedProcess[str]:
+    """``rightsizer pr``; the code hosts here speak plain http on 127.0.0.1, hence --allow-insecure-remote."""
     env = {**os.environ, "GITHUB_TOKEN": token, "GITLAB_TOKEN": token}
     return subprocess.run(
         [sys.executable, "-m", "rightsizer", "pr", "--repo", repo or str(remote), "--project", "acme/gitops",
-         "--provider", provider, "--api-url", host.url, *args],
+         "--provider", provider, "--api-url", api_url or host.url,
+         *(["--allow-insecure-remote"] if insecure else []), *args],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )
 
@@ -55,6 +59,14 @@ def test_opens_then_updates_one_pull_request(remote, tmp_path):
         assert "None" not in body.split("### Why")[0], "no missing value shows as None"
         assert "$ / month" in body and "a month" in body, "the change's cost is shown"
         assert "kustomize/shop/overlays/prod/resources.yaml" in body
+        backtest = body.split("### Backtest on this cluster")[1].split("###")[0]
+        assert "| **rightsizer** (this policy) | 30 |" in backtest, "the policy's figures on the demo cluster"
+        assert "| max-plus-15 | 30 |" in backtest and "| vpa-like | 30 |" in backtest, "against the baselines"
+        by_hand = body.split("### To do by hand")[1].split("###")[0]
+        assert "<details>" not in body, "nothing a reviewer must act on is folded away"
+        assert "- [ ] payments/Deployment/payments-api/app: set --max-old-space-size=" in by_hand, \
+            "the heap flag the Helm chart cannot take"
+        assert "- [ ] the HPA storefront" in by_hand, "the HPA to change by hand"
         branch_sha = git(remote, "rev-parse", "rightsizer/resize")
         log = git(remote, "log", "-1", "--format=%B", "rightsizer/resize")
         assert "Rightsizer-Managed: true" in log
@@ -167,3 +179,94 @@ def test_a_declined_change_is_not_proposed_again(remote, tmp_path):
         host.pulls[2].update(state="closed", merged_at="2026-01-05T06:00:00Z")  # merged: not a refusal
         assert "declined" not in pr(remote, host, "--demo", "--profile", "reliability", "--workdir",
                                     str(tmp_path / "w4")).stderr
+
+
+@pytest.fixture
+def served(remote, tmp_path) -> Path:
+    """The remote as ``acme/gitops.git`` under a root that :class:`GitHttpHost` serves."""
+    root = tmp_path / "srv"
+    (root / "acme").mkdir(parents=True)
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(remote), str(root / "acme" / "gitops.git")], check=True)
+    return root
+
+
+def test_git_over_http_sends_the_token_to_the_named_host_only(served, tmp_path):
+    with FakeHost() as api, GitHttpHost(served, TOKEN) as githost:
+        ok = pr(served, api, "--demo", "--workdir", str(tmp_path / "w1"), repo=f"{githost.url}/acme/gitops.git")
+        assert ok.returncode == 0, ok.stderr
+        assert "created" in ok.stderr
+        assert git(served / "acme" / "gitops.git", "rev-parse", "--verify", "rightsizer/resize")
+        assert any(a.startswith("Basic ") for a in githost.authorizations()), "git authenticated with the token"
+        with Trap() as elsewhere, RedirectHost(elsewhere.url) as redirecting:
+            moved = pr(served, api, "--demo", "--workdir", str(tmp_path / "w2"),
+                       repo=f"{redirecting.url}/acme/gitops.git")
+            assert redirecting.requests, "git asked the named host first"
+            assert elsewhere.requests, "git followed the redirect, and the other port asked for credentials"
+            assert elsewhere.authorizations() == [], "no credentials of any kind went to the other port"
+        assert moved.returncode == 1
+        assert moved.stderr.strip().count("\n") == 0, moved.stderr
+        assert "redirect" in moved.stderr and elsewhere.url in moved.stderr and redirecting.url in moved.stderr
+        assert TOKEN not in moved.stderr + moved.stdout
+        assert list(api.pulls) == [1], "no pull request from the failed run"
+
+
+def test_a_plain_http_remote_needs_the_flag(remote, served, tmp_path):
+    with FakeHost() as api:
+        for repo, api_url in ((api.url + "/acme/gitops.git", None), (str(remote), api.url)):
+            refused = pr(remote, api, "--demo", "--workdir", str(tmp_path / "w"), repo=repo, api_url=api_url,
+                         insecure=False)
+            assert refused.returncode == 1
+            assert refused.stderr.strip().count("\n") == 0, refused.stderr
+            assert "plain http" in refused.stderr and "--allow-insecure-remote" in refused.stderr
+            assert "Traceback" not in refused.stderr
+        assert api.requests == [], "nothing was sent before the refusal"
+        checkout = tmp_path / "checkout"
+        git(tmp_path, "clone", "--quiet", str(remote), str(checkout))
+        git(checkout, "remote", "set-url", "--push", "origin", api.url + "/acme/gitops.git")
+        local = pr(remote, api, "--demo", repo=str(checkout), api_url="https://127.0.0.1:9", insecure=False)
+        assert local.returncode == 1 and "the repository remote http://127.0.0.1" in local.stderr
+    assert not (tmp_path / "w").exists(), "nothing cloned"
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_an_api_redirect_to_another_port_gets_no_token(remote, tmp_path, provider, status):
+    with FakeHost() as api, Trap() as elsewhere, RedirectHost(elsewhere.url, status) as redirecting:
+        result = pr(remote, api, "--demo", "--workdir", str(tmp_path / "w"), provider=provider,
+                    api_url=redirecting.url)
+        assert redirecting.requests, "the API was asked"
+        assert elsewhere.authorizations() == [], "no token went to the redirect's target"
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.stderr and TOKEN not in result.stderr
+    assert redirecting.url in result.stderr, "the line names the host that redirected"
+
+
+def test_the_policy_file_excludes_workloads_from_patch_and_pr(remote, tmp_path):
+    config = tmp_path / "rightsizer.yaml"
+    config.write_text("exclude:\n  - shop/checkout\n  - payments/StatefulSet/*\n")
+    report = tmp_path / "recs.json"
+    made = subprocess.run([sys.executable, "-m", "rightsizer", "report", "--demo", "-o", "json", "--output",
+                           str(report)], capture_output=True, text=True, timeout=300, check=False)
+    assert made.returncode == 0, made.stderr
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "--quiet", str(remote), str(checkout))
+    dry = subprocess.run([sys.executable, "-m", "rightsizer", "patch", "--recommendations", str(report), "--repo",
+                          str(checkout), "--config", str(config), "--dry-run"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert dry.returncode == 0, dry.stderr
+    assert "ledger-db.yaml" not in dry.stdout, [l for l in dry.stdout.splitlines() if "ledger" in l]
+    assert "apps/platform/api-gateway.yaml" in dry.stdout
+    assert "shop/Deployment/checkout/app: left alone: " in dry.stderr and "excludes it (shop/checkout)" in dry.stderr
+    with FakeHost() as host:
+        result = pr(remote, host, "--recommendations", str(report), "--config", str(config), "--workdir",
+                    str(tmp_path / "w"))
+        assert result.returncode == 0, result.stderr
+        body = host.pulls[1]["body"]
+    not_applied = body.split("### Not applied")[1]
+    assert "payments/StatefulSet/ledger-db/postgres: left alone: " in not_applied
+    assert "excludes it (payments/StatefulSet/*)" in not_applied
+    assert "Deployment/checkout |" not in body and "Deployment/storefront |" in body
+    changed = git(remote, "diff", "--name-only", "main", "rightsizer/resize").split()
+    assert "apps/payments/ledger-db.yaml" not in changed and "apps/platform/api-gateway.yaml" in changed
+    assert "Not run: the history these recommendations were made from was not part" in body, "no history, no backtest"

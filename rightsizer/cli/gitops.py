@@ -10,6 +10,8 @@ import typer
 
 from rightsizer.api import recommend_priced
 from rightsizer.errors import RightsizerError
+from rightsizer.gitops.evidence import BacktestEvidence
+from rightsizer.gitops.optout import set_aside
 from rightsizer.gitops.pr import DEFAULT_BRANCH
 from rightsizer.gitops.weekly import code_host, open_pull_request
 from rightsizer.patch import (
@@ -45,14 +47,18 @@ Environment = Annotated[str | None, typer.Option(
 
 
 def _changes(file: Path | None, flags: SourceFlags, window: WindowOptions, policy: PolicyOptions,
-             prices: PricingOptions) -> tuple[list[PlannedChange], RecommendationSet | None]:
-    """The changes to make: from a reviewed report file, or recommended now from a source."""
+             prices: PricingOptions, evidence: BacktestEvidence | None = None
+             ) -> tuple[list[PlannedChange], RecommendationSet | None]:
+    """The changes to make: from a reviewed report file, or recommended now from a source (each part of its
+    history also scored into ``evidence``, when given)."""
     if file is not None:
         if flags.prometheus.prometheus_url or flags.offline.snapshot or flags.offline.demo:
             raise RightsizerError("--recommendations replaces the source: drop --prometheus-url, --snapshot or --demo")
         reviewed = read_recommendations(file, flags.scope.scope())
         return one_cluster(plan(reviewed)), reviewed
     parts = history_parts(flags, window.seconds(), find("rightsizer").needs)
+    if evidence is not None:
+        parts = evidence.watch(parts)
     recs = recommend_priced(parts, prices.pricing(), policy.policies())  # the PR body shows what it saves
     return one_cluster(plan(recs)), recs
 
@@ -94,14 +100,18 @@ def patch(
         raise RightsizerError("give --repo PATH (edit a checkout) or -o DIR (write kubectl patch files), not both")
     changes, recs = _changes(recommendations, source, window,
                           policy, PricingOptions())
+    changes, left_alone = set_aside(changes, policy.policies())
     if output_dir is not None:
         written = write_kubectl_patches(changes, output_dir)
         say(f"wrote {len(written)} patch files to {output_dir}")
+        for why in left_alone.values():
+            say(f"  - {why}")
         return
     assert repo is not None
     if not repo.is_dir():
         raise RightsizerError(f"--repo {repo} is not a directory")
     result = build_patch(repo, changes, mapping, environment=environment, allow_remote=allow_remote)
+    result.skipped.update(left_alone)
     if dry_run:
         sys.stdout.write(result.diff())
     else:
@@ -134,6 +144,9 @@ def pull_request(
     token_env: Annotated[str | None, typer.Option(
         "--token-env", help="Environment variable holding the token (default GITHUB_TOKEN or GITLAB_TOKEN).")] = None,
     workdir: Annotated[Path | None, typer.Option("--workdir", help="Empty directory to clone into.")] = None,
+    allow_insecure_remote: Annotated[bool, typer.Option(
+        "--allow-insecure-remote", help="Accept plain http:// for the repository and the API (the token travels "
+                                        "unencrypted: a trusted network only).")] = False,
     recommendations: RecommendationsFile = None,
     source: SourceFlags,
     window: WindowOptions,
@@ -156,12 +169,13 @@ def pull_request(
       rightsizer pr --repo ./gitops --recommendations reviewed.json --provider gitlab --api-url https://git.acme.io
     """
     setup_logging(source.run.verbose)
-    policy.policies()
-    host = code_host(repo, provider, token_env, api_url, project)
+    policies = policy.policies()
+    host = code_host(repo, provider, token_env, api_url, project, allow_insecure_remote)
+    evidence = BacktestEvidence(policies) if recommendations is None else None
     changes, recs = _changes(recommendations, source,
-                             window, policy, prices)
+                             window, policy, prices, evidence)
     outcome = open_pull_request(host, changes, recs, base=base, branch=branch, workdir=workdir, mapping=mapping,
-                                environment=environment)
+                                environment=environment, policies=policies, evidence=evidence)
     if outcome.action == "declined":
         say("this change was declined before (its pull request was closed without merging): not proposed again")
     elif outcome.pull_request is None:

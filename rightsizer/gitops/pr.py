@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rightsizer.gitops.evidence import BacktestEvidence
 from rightsizer.gitops.prbody import fingerprint, fingerprint_of, pr_body
 from rightsizer.gitops.provider import Provider, PullRequest
 from rightsizer.gitops.repo import GitRepo
@@ -42,10 +43,13 @@ class PrOutcome:
 
 def open_or_update(repo: GitRepo, provider: Provider, changes: list[PlannedChange], recs: RecommendationSet | None,
                    base: str, branch: str, mapping: Path | None = None, return_to: str | None = None,
-                   cluster: str = "", environment: str | None = None) -> PrOutcome:
+                   cluster: str = "", environment: str | None = None, left_alone: dict[str, str] | None = None,
+                   evidence: BacktestEvidence | None = None) -> PrOutcome:
+    """``left_alone`` (container -> why) is listed as not applied; ``evidence`` is the backtest the body shows."""
     try:
         existed = repo.prepare_branch(base, branch)
         result = build_patch(repo.path, changes, mapping, environment=environment)
+        result.skipped.update(left_alone or {})
         if not result.files:
             return PrOutcome("none", None, result, branch)
         change_id = fingerprint(changes, result)
@@ -56,7 +60,7 @@ def open_or_update(repo: GitRepo, provider: Provider, changes: list[PlannedChang
         title = f"rightsizer: resize {len(result.applied)} containers" + (f" in {cluster}" if cluster else "")
         if not repo.commit(title + "\n\n" + "\n".join(f"- {what}" for what, _, _ in result.applied)):
             return PrOutcome("none", None, result, branch)
-        body = pr_body(recs, result, change_id)
+        body = pr_body(recs, result, change_id, evidence)
         pushed = not (existed and repo.same_as_remote(branch))
         if pushed:
             repo.push(branch, base, existed)

@@ -1,9 +1,10 @@
 """The pull request's description: what changes where, what it saves, why, and what is left to do by hand.
 
 A reviewer reads it top to bottom: one row per container (before -> after, the file, $ a
-month), the price source, each container's risk and reasons, then what rightsizer could
-not do (HPAs, heap flags, containers it could not locate) as a visible to-do list, then
-how to revert or opt a workload out.  A fingerprint of the change (an HTML comment) lets
+month), the price source, each container's risk and reasons, the backtest on this
+cluster (the policy against the baselines), then what rightsizer could not do (HPAs, heap
+flags, containers it could not locate) as a visible to-do list, then how to revert or opt
+a workload out.  A fingerprint of the change (an HTML comment) lets
 the next week's run recognise a change the team already declined.
 """
 
@@ -13,6 +14,7 @@ import hashlib
 import json
 import re
 
+from rightsizer.gitops.evidence import BacktestEvidence
 from rightsizer.patch import PatchResult, PlannedChange
 from rightsizer.patch.locate import IGNORE_ANNOTATION
 from rightsizer.recommend.model import Recommendation, RecommendationSet
@@ -44,7 +46,31 @@ def _money(rec: Recommendation | None) -> str:
     return f"${rec.cost[0]:,.2f} → **${rec.cost[1]:,.2f}**"
 
 
-def pr_body(recs: RecommendationSet | None, result: PatchResult, change_id: str) -> str:
+def evidence_lines(evidence: BacktestEvidence | None) -> list[str]:
+    """The backtest section: each strategy's figures on the replayed days, or why there are none."""
+    lines = ["", "### Backtest on this cluster", ""]
+    if evidence is None:
+        return [*lines, ("Not run: the history these recommendations were made from was not part of this run (as "
+                         "with a reviewed report file); `rightsizer backtest` on the same source shows how the "
+                         "policy fares.")]
+    if not evidence.ready:
+        return [*lines, f"Not run: {evidence.unavailable or 'no container ran in both parts of the window'}."]
+    lines += [(f"Each strategy recommended from {evidence.train_window}; its recommendations were then replayed on "
+              f"{evidence.test_window} (the history this run read)."), "",
+              ("| strategy | containers | would be OOMKilled | CPU p95 above request | CPU samples above request "
+              "| CPU requests | memory requests |"), "|---|---|---|---|---|---|---|"]
+    for name, f in evidence.figures.items():
+        label = f"**{name}** (this policy)" if name == "rightsizer" else name
+        lines.append(f"| {label} | {f.containers} | {f.would_oom} | {f.cpu_p95_above} | "
+                     f"{f.cpu_samples_above_share:.1%} | {f.cpu_requests:,.2f} cores | "
+                     f"{f.memory_requests_gib:,.2f} GiB |")
+    lines += ["", ("Requests are one pod of each container scored. Replayed usage is what the containers got: a "
+                  "container held back by its CPU limit may have wanted more.")]
+    return lines
+
+
+def pr_body(recs: RecommendationSet | None, result: PatchResult, change_id: str,
+            evidence: BacktestEvidence | None = None) -> str:
     by_key = {str(r.key): r for r in recs} if recs is not None else {}
     lines = [f"## rightsizer: {len(result.applied)} containers to resize", ""]
     if recs is not None:
@@ -77,6 +103,7 @@ def pr_body(recs: RecommendationSet | None, result: PatchResult, change_id: str)
         for what, rec in reasons:
             lines.append(f"- **{what}** (risk {rec.risk}, confidence {rec.confidence:.0%}): "
                          + "; ".join([*rec.reasons, *(f"risk: {r}" for r in rec.risk_reasons)]))
+    lines += evidence_lines(evidence)
     by_hand = [why for what, why in result.skipped.items() if what.startswith(("HPA of", "NODE_OPTIONS of"))]
     not_applied = [why for what, why in result.skipped.items() if not what.startswith(("HPA of", "NODE_OPTIONS of"))]
     if by_hand or result.notes:
@@ -89,6 +116,7 @@ def pr_body(recs: RecommendationSet | None, result: PatchResult, change_id: str)
     lines += ["", "### How to revert or opt out", "",
               ("Close this pull request to decline the change: the same change is not proposed again (a different "
                "one is). After merging, revert the merge commit (`git revert -m 1 <merge sha>`) and sync. To leave "
-               f"a workload alone, annotate it `{IGNORE_ANNOTATION}: \"true\"`."),
+               f"a workload alone, annotate it `{IGNORE_ANNOTATION}: \"true\"` or list it under `exclude:` in "
+               "the policy file (`namespace/name` or `namespace/Kind/name`, wildcards allowed)."),
               "", f"<!-- rightsizer-change: {change_id} -->", ""]
     return "\n".join(lines)

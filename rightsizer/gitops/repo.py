@@ -7,21 +7,22 @@ Rules that keep a team's repository safe from an unattended job:
 * the work branch is overwritten (force-pushed with a lease) only when every commit on it
   that is not on the base was made by rightsizer (the ``Rightsizer-Managed`` trailer):
   someone's fix pushed onto it is never thrown away;
-* credentials reach git through ``GIT_ASKPASS`` from the environment, never in a URL or a
-  command line that could be logged.
+* the token reaches git through a credential helper that reads it from the environment
+  (never a URL or a command line that could be logged) and answers only for the origins the
+  user named (``gitops.origin``): a redirect to another host gets nothing.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from rightsizer.errors import RightsizerError
+from rightsizer.gitops.origin import REFUSED_MARK, credential_helper, git_settings
 
 TRAILER = "Rightsizer-Managed: true"
 
@@ -35,21 +36,30 @@ class GitRepo:
     path: Path
     token: str | None = None
     username: str = "x-access-token"
+    origins: tuple[str, ...] = ()  # ``protocol://host[:port]`` the token may be sent to
 
     def git(self, *args: str, check: bool = True) -> str:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-        askpass = None
+        env = {k: v for k, v in os.environ.items() if k not in ("GIT_ASKPASS", "SSH_ASKPASS")}
+        env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+        helper, settings = None, []
         if self.token:
-            askpass = _askpass_script()
-            env.update(GIT_ASKPASS=str(askpass), RIGHTSIZER_GIT_USERNAME=self.username,
-                       RIGHTSIZER_GIT_PASSWORD=self.token)
+            helper = credential_helper()
+            settings = git_settings(helper)
+            env.update(RIGHTSIZER_GIT_USERNAME=self.username, RIGHTSIZER_GIT_PASSWORD=self.token,
+                       RIGHTSIZER_GIT_ORIGINS=" ".join(self.origins))
         try:
-            run = subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True, env=env,
+            run = subprocess.run(["git", *settings, *args], cwd=self.path, capture_output=True, text=True, env=env,
                                  timeout=300, check=False)
         finally:
-            if askpass is not None:
-                askpass.unlink(missing_ok=True)
+            if helper is not None:
+                helper.unlink(missing_ok=True)
         if check and run.returncode != 0:
+            refused = [line.split(REFUSED_MARK, 1)[1] for line in run.stderr.splitlines() if REFUSED_MARK in line]
+            if refused:
+                named = " or ".join(self.origins[:1]) or "no http(s) origin"
+                raise GitError(f"git {args[0]} failed: the remote sent git to {refused[0]} (a redirect), but the "
+                               f"token is sent only to {named}, the remote named: give --repo the URL the "
+                               "repository is really served at")
             message = (run.stderr.strip() or run.stdout.strip()).splitlines()
             text = " ".join(message[-3:]) if message else f"exit {run.returncode}"
             if self.token:
@@ -58,7 +68,8 @@ class GitRepo:
         return run.stdout.strip()
 
     @classmethod
-    def open(cls, repo: str, workdir: Path | None, token: str | None, username: str) -> tuple[GitRepo, str | None]:
+    def open(cls, repo: str, workdir: Path | None, token: str | None, username: str,
+             origins: tuple[str, ...] = ()) -> tuple[GitRepo, str | None]:
         """A repo to work in: the local checkout itself (clean, on a branch), or a fresh clone of a URL
         (or of a bare repository on disk).
 
@@ -68,7 +79,7 @@ class GitRepo:
         if local.is_dir() and not (local / ".git").exists() and not (local / "HEAD").is_file():
             raise GitError(f"{repo} is a directory but not a git checkout or repository")
         if local.is_dir() and (local / ".git").exists():
-            r = cls(local.resolve(), token, username)
+            r = cls(local.resolve(), token, username, origins)
             if r.git("status", "--porcelain"):
                 raise GitError(f"{repo} has uncommitted changes: commit or stash them first (rightsizer will not "
                                "mix its edits with yours)")
@@ -82,7 +93,7 @@ class GitRepo:
         if target.exists() and any(target.iterdir()):
             raise GitError(f"--workdir {target} is not empty")
         target.mkdir(parents=True, exist_ok=True)
-        r = cls(target, token, username)
+        r = cls(target, token, username, origins)
         r.git("clone", "--quiet", repo, str(target))
         return r, None
 
@@ -137,17 +148,6 @@ class GitRepo:
 
     def remote_url(self) -> str:
         return self.git("remote", "get-url", "origin")
-
-
-def _askpass_script() -> Path:
-    """A throwaway GIT_ASKPASS that answers from the environment (so the token is in no file or argv)."""
-    fd, name = tempfile.mkstemp(prefix="rightsizer-askpass-", suffix=".sh")
-    with os.fdopen(fd, "w") as fh:
-        fh.write('#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$RIGHTSIZER_GIT_USERNAME" ;;\n'
-                 '  *) printf "%s" "$RIGHTSIZER_GIT_PASSWORD" ;;\nesac\n')
-    path = Path(name)
-    path.chmod(stat.S_IRWXU)
-    return path
 
 
 def git_available() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gitlab
 from gitlab.exceptions import GitlabAuthenticationError, GitlabError
 
+from rightsizer.gitops.origin import SameOriginSession
 from rightsizer.gitops.provider import Provider, ProviderError, PullRequest, register
 
 
@@ -16,7 +17,9 @@ class GitLabProvider(Provider):
     default_api_url = "https://gitlab.com"
 
     def __init__(self, project: str, token: str, api_url: str = default_api_url):
-        self._gl = gitlab.Gitlab(api_url.rstrip("/"), private_token=token, retry_transient_errors=False)
+        # python-gitlab follows a GET's redirect with the PRIVATE-TOKEN header: the session refuses another origin
+        self._gl = gitlab.Gitlab(api_url.rstrip("/"), private_token=token, retry_transient_errors=False,
+                                 session=SameOriginSession(api_url))
         try:
             self._project = self._gl.projects.get(project)
         except GitlabError as exc:
