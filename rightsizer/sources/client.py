@@ -35,7 +35,7 @@ import requests
 
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
 from rightsizer.secrets import split_userinfo
-from rightsizer.sources.matrix import MatrixError, Series, decode_matrix, decode_series, decode_vector
+from rightsizer.sources.matrix import MatrixError, Series, ShapeError, decode_matrix, decode_series, decode_vector
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,11 @@ def _check_response(response: requests.Response, *args: Any, **kwargs: Any) -> N
     message = ""
     try:
         body = response.json()
-        message = f"{body.get('errorType', '')}: {body.get('error', '')}".strip(": ")
     except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = f"{str(body.get('errorType', ''))[:100]}: {str(body.get('error', ''))[:300]}".strip(": ")
+    else:  # not JSON, or JSON but not Prometheus' error object (a list, a string, a number)
         message = response.text[:300].strip()
     raise _HttpError(response.status_code, message or response.reason or "")
 
@@ -261,6 +264,10 @@ class PrometheusClient:
         response = self.session.post(f"{self.url}{path}", data=form, timeout=self.settings.timeout, auth=self.auth)
         try:
             return decode(response.content)
+        except ShapeError as exc:  # the same question gets the same wrong answer: not retried
+            query = form.get("query") or form.get("match[]", "")
+            raise PrometheusQueryError(f"Prometheus at {redact_url(self.url)} gave {exc}: is it a "
+                                       f"Prometheus-compatible query API? (query: {_short(query)})") from None
         except MatrixError as exc:
             raise ValueError(str(exc)) from None
 
@@ -331,5 +338,9 @@ def _http_error(where: str, exc: _HttpError, query: str) -> RightsizerError:
         )
     if exc.status == 414:
         return PrometheusQueryError(f"{where} refused a query as too long (HTTP 414): narrow --namespace")
-    short = query if len(query) <= 160 else query[:157] + "..."
-    return PrometheusQueryError(f"Prometheus at {where} answered HTTP {exc.status} ({exc.message}) to: {short}")
+    return PrometheusQueryError(f"Prometheus at {where} answered HTTP {exc.status} ({exc.message}) to: "
+                                f"{_short(query)}")
+
+
+def _short(query: str) -> str:
+    return query if len(query) <= 160 else query[:157] + "..."

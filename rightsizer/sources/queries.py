@@ -228,12 +228,14 @@ def memory_peak(m: Matchers, step: float) -> str:
 
 
 def throttled_ratio(m: Matchers, rate_window: float, only_throttled: bool = False) -> str:
-    """Throttled CFS periods over all periods; ``only_throttled`` leaves out the steps without throttling."""
+    """Throttled CFS periods over all periods; ``only_throttled`` leaves out the steps without throttling, and
+    the steps without any CFS period are always left out."""
     sel = m.render(CONTAINERS_ONLY)
     w = duration(rate_window)
     ratio = (f"increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[{w}]) "
              f"/ increase(container_cpu_cfs_periods_total{{{sel}}}[{w}])")
-    return f"({ratio}) > 0" if only_throttled else ratio
+    # a step without CFS periods is 0/0: NaN, left out, so that a NaN the store sends is a broken value
+    return f"({ratio}) > 0" if only_throttled else f"({ratio}) >= 0"
 
 
 def gauge_peak(metric: str, m: Matchers, step: float) -> str:

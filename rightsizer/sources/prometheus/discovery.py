@@ -15,11 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from rightsizer.errors import MissingMetricsError, NoDataError, SourceError
 from rightsizer.history import Hpa, Node, WorkloadKey
 from rightsizer.scope import Scope
+from rightsizer.sources import plausible
 from rightsizer.sources import queries as q
 from rightsizer.sources.client import PrometheusClient
 from rightsizer.sources.prometheus.options import FetchOptions, Grid
@@ -49,6 +48,8 @@ class Discovery:
     init: set[ContainerId] = field(default_factory=set)  # init containers
     hpas: dict[WorkloadKey, Hpa] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
+    #: settings no container or HPA can have, left out and counted
+    set_aside: plausible.SetAside = field(default_factory=plausible.SetAside)
 
 
 class Reader:
@@ -173,7 +174,7 @@ def discover(reader: Reader, namespaces: list[str] | None) -> Discovery:
     if "nodes_of_pods" in plan:
         for ns, pod, node, _ in rows("nodes_of_pods"):
             d.pod_nodes[(ns, pod)] = f"{reader.cluster}/{node}" if reader.cluster else node
-    d.hpas = _hpas(rows, reader.cluster)
+    d.hpas = _hpas(rows, reader.cluster, d.set_aside)
     d.nodes = {n.name: n for n in (node_of(dict(zip(plan["nodes"][1], r[:-1], strict=True)), reader.cluster)
                                    for r in rows("nodes"))}
     return d
@@ -201,7 +202,8 @@ def _settings(d: Discovery, rows: Rows) -> None:
                 d.containers[(ns, pod)].add(name)
         for kind, target in (("requests", d.requests), ("limits", d.limits)):
             for ns, pod, name, resource, value in rows(f"{kind}{init}"):
-                if np.isfinite(value):
+                if d.set_aside.keep(f"kube_pod_container_resource_{kind}", plausible.resource(resource, value),
+                                    f"{ns}/{pod}/{name} {resource}", value):
                     target[(ns, pod, name)].setdefault(resource, value)
     for ns, pod, name, version, _ in rows("nodejs"):
         d.nodejs.setdefault((ns, pod, name), version)
@@ -226,12 +228,16 @@ def _older_settings(reader: Reader, d: Discovery, window: float) -> None:
             _settings(d, reader.plan(plan))
 
 
-def _hpas(rows: Rows, cluster: str) -> dict[WorkloadKey, Hpa]:
+def _hpas(rows: Rows, cluster: str, set_aside: plausible.SetAside) -> dict[WorkloadKey, Hpa]:
     targets: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for ns, name, metric, kind, value in rows("hpa_targets"):
-        if kind == "utilization" and metric in ("cpu", "memory"):
+        if kind == "utilization" and metric in ("cpu", "memory") and set_aside.keep(
+                "kube_horizontalpodautoscaler_spec_target_metric", plausible.utilization(value),
+                f"{ns}/{name} {metric}", value):
             targets[(ns, name)][metric] = value
-    bounds = {bound: {(ns, name): int(value) for ns, name, value in rows(f"hpa_{bound}")}
+    bounds = {bound: {(ns, name): int(value) for ns, name, value in rows(f"hpa_{bound}")
+                      if set_aside.keep(f"kube_horizontalpodautoscaler_spec_{bound}_replicas",
+                                        plausible.replicas(value), f"{ns}/{name}", value)}
               for bound in ("min", "max")}
     hpas: dict[WorkloadKey, Hpa] = {}
     for ns, name, kind, target, _ in rows("hpa_info"):
