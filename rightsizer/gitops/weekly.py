@@ -52,7 +52,10 @@ def open_pull_request(host: CodeHost, changes: list[PlannedChange], recs: Recomm
     request.  With several clusters in one store the default branch gets the cluster's name.  ``environment``
     names the overlay, ``values-NAME.yaml`` or HelmRelease patch to edit where the repository has several.
     """
-    git, return_to = GitRepo.open(host.repo, workdir, host.token, host.host_type.git_username)
+    # git runs inside the clone: relative paths are made absolute first, or they would be read from within it
+    workdir = Path(workdir).absolute() if workdir else None
+    repo = str(Path(host.repo).absolute()) if Path(host.repo).exists() else host.repo
+    git, return_to = GitRepo.open(repo, workdir, host.token, host.host_type.git_username)
     name = host.project or project_from_remote(git.remote_url())
     client = host.host_type(name, host.token, host.api_url or host.host_type.default_api_url)
     where = cluster_of(changes)

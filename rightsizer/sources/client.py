@@ -34,7 +34,7 @@ import numpy as np
 import requests
 
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
-from rightsizer.secrets import split_userinfo
+from rightsizer.secrets import redact_urls, split_userinfo
 from rightsizer.sources.matrix import MatrixError, Series, ShapeError, decode_matrix, decode_series, decode_vector
 
 log = logging.getLogger(__name__)
@@ -92,10 +92,14 @@ class PrometheusSettings:
     concurrency: int = 4
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(self.url)
+            well_formed = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+        except ValueError:  # an unclosed "[", a port that is not a number from 0 to 65535
+            well_formed = False
+        if not well_formed:
             raise RightsizerError(
-                f"invalid Prometheus URL {redact_url(self.url)!r}: expected http(s)://host[:port][/path], "
+                f"invalid Prometheus URL {redact_urls(self.url)!r}: expected http(s)://host[:port][/path], "
                 "e.g. http://prometheus.monitoring:9090"
             )
         url, user, password = split_userinfo(self.url)  # user-info is basic auth, and kept out of every output
