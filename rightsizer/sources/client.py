@@ -26,12 +26,14 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import requests
+import urllib3
 
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
 from rightsizer.secrets import redact_urls, split_userinfo
@@ -126,11 +128,57 @@ class PrometheusSettings:
                 f"retries={self.retries}, concurrency={self.concurrency})")
 
 
+#: the longest wait a ``Retry-After`` answer gets (and never longer than --timeout)
+MAX_RETRY_AFTER = 30.0
+_READ_CHUNK = 1 << 16
+
+
 class _HttpError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (a number of seconds or an HTTP date); None without one."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _read_within(response: requests.Response, budget: float) -> None:
+    """Read the whole body within ``budget`` seconds, or fail as a timeout.
+
+    ``requests``' timeout bounds each wait for bytes, not the answer: a server sending a
+    byte a second never trips it.  The body is read here, a piece at a time, against a
+    deadline, and kept as the response's content (where ``requests`` keeps what it reads).
+    """
+    deadline = time.monotonic() + budget
+    chunks = []
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                response.close()
+                raise requests.exceptions.ReadTimeout("the answer did not arrive in time")
+            chunk = response.raw.read1(_READ_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(str(exc)) from None
+    except urllib3.exceptions.HTTPError as exc:  # a connection cut mid-body, a bad chunk
+        raise requests.exceptions.ConnectionError(str(exc)) from None
+    response._content = b"".join(chunks)
+    response._content_consumed = True
 
 
 def _check_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -146,7 +194,8 @@ def _check_response(response: requests.Response, *args: Any, **kwargs: Any) -> N
         message = f"{str(body.get('errorType', ''))[:100]}: {str(body.get('error', ''))[:300]}".strip(": ")
     else:  # not JSON, or JSON but not Prometheus' error object (a list, a string, a number)
         message = response.text[:300].strip()
-    raise _HttpError(response.status_code, message or response.reason or "")
+    raise _HttpError(response.status_code, message or response.reason or "",
+                     _retry_after(response.headers.get("Retry-After")))
 
 
 class _FormPostSession(requests.Session):
@@ -181,10 +230,15 @@ class PrometheusClient:
         session.headers.update(settings.headers)
         if settings.bearer_token:
             session.headers["Authorization"] = f"Bearer {settings.bearer_token}"
+        session.hooks["response"].append(self._read_body)
         session.hooks["response"].append(_check_response)
         session.hooks["response"].append(self._count)
         auth = (settings.username, settings.password or "") if settings.username else None
         self.session, self.auth = session, auth
+
+    def _read_body(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Response hook: the body within what the timeout leaves after the headers came."""
+        _read_within(response, max(0.0, self.settings.timeout - response.elapsed.total_seconds()))
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.queries += 1
@@ -281,6 +335,7 @@ class PrometheusClient:
         attempt = 0
         while True:
             began = time.monotonic()
+            asked: float | None = None
             try:
                 result = call()
                 if not isinstance(result, list):
@@ -291,6 +346,7 @@ class PrometheusClient:
             except _HttpError as exc:
                 error: RightsizerError = _http_error(where, exc, query)
                 retry = exc.status in _RETRYABLE_STATUS or any(m in exc.message.lower() for m in _CLOSING)
+                asked = exc.retry_after
             except requests.exceptions.SSLError as exc:
                 raise PrometheusUnreachable(
                     f"TLS verification failed for {where}: {_reason(exc)}; pass --ca-file with the server's CA "
@@ -316,6 +372,8 @@ class PrometheusClient:
                 raise error
             attempt += 1
             delay = self.settings.backoff * 2 ** (attempt - 1)
+            if asked is not None:  # the server said when: honoured, within bounds a run can afford
+                delay = min(asked, MAX_RETRY_AFTER, self.settings.timeout)
             log.info("retrying in %.1fs after: %s", delay, error)
             time.sleep(delay)
 

@@ -11,7 +11,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from rightsizer.sources import plausible
 from rightsizer.sources import queries as q
 from rightsizer.sources.client import PrometheusClient
 from rightsizer.sources.prometheus.options import FetchOptions, Grid
+from rightsizer.sources.prometheus.pool import query_pool, stop_on_failure
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Reader:
         self.cluster = cluster
         self.lookback = options.window + options.step
         self._prefetched: dict[tuple[str, tuple[str, ...]], Future[list[tuple[Any, ...]]]] = {}
+        self._submitted: list[Future[list[tuple[Any, ...]]]] = []
 
     def matchers(self, namespaces: tuple[str, ...] = (), pods: tuple[str, ...] = ()) -> q.Matchers:
         label = self.options.cluster_label
@@ -71,7 +73,15 @@ class Reader:
     def rows(self, query: str, *labels: str) -> list[tuple[Any, ...]]:
         """``(label values..., value)`` of each series: what discovery keeps of an answer."""
         future = self._prefetched.pop((query, labels), None)
-        return future.result() if future is not None else self.client.instant_rows(query, self.grid.end, labels)
+        return self._result(future) if future is not None else self.client.instant_rows(query, self.grid.end, labels)
+
+    def _result(self, future: Future[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+        """A prefetched answer; one cancelled because another query failed raises that query's failure."""
+        try:
+            return future.result()
+        except CancelledError:
+            failed = next(f for f in self._submitted if f.done() and not f.cancelled() and f.exception())
+            raise failed.exception() from None  # type: ignore[misc]
 
     def _prefetch(self, queries: Sequence[tuple[str, tuple[str, ...]]],
                   series: Sequence[tuple[str, tuple[str, ...]]] = ()) -> None:
@@ -82,13 +92,16 @@ class Reader:
         after the other they add up to seconds that a second core can share.
         """
         end = self.grid.end
-        with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
+        with query_pool(self.client.settings.concurrency) as pool:
             self._prefetched = {(query, labels): pool.submit(self.client.instant_rows, query, end, labels)
                                 for query, labels in queries}
-            for match, labels in series:
+            self._submitted = list(self._prefetched.values())
+            for match, labels in series:  # a refused series request is read by query instead: never the end
                 self._prefetched[(_SERIES + match, labels)] = pool.submit(
                     self.client.series_rows, match, end - self.lookback, end, labels)
-            # leaving the block waits for them all; a failure surfaces when its answer is collected
+            for future in self._submitted:  # a failed query is the plan's answer: those not started are cancelled
+                stop_on_failure(pool, future)
+            # leaving the block waits for those running; a failure surfaces when its answer is collected
 
     def plan(self, plan: Plan, labels_only: dict[str, str] | None = None) -> Rows:
         """Send a plan's queries at once; the function returned gives each one's rows by name.
@@ -105,8 +118,11 @@ class Reader:
         def rows(name: str) -> list[tuple[Any, ...]]:
             query, labels = plan[name]
             if name in labels_only:
+                future = self._prefetched.pop((_SERIES + labels_only[name], labels))
+                if future.cancelled():  # another query failed: that failure is the answer
+                    return self._result(future)
                 try:
-                    return self._prefetched.pop((_SERIES + labels_only[name], labels)).result()
+                    return future.result()
                 except SourceError as exc:
                     log.info("reading %s by query: the series endpoint answered: %s", labels_only[name], exc)
             return self.rows(query, *labels)
