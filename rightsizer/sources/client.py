@@ -278,15 +278,16 @@ class PrometheusClient:
         return self.with_retries(match, lambda: self._post("/api/v1/series", form,  # type: ignore[no-any-return]
                                                             lambda body: decode_series(body, labels)))
 
-    def range(self, query: str, start: float, end: float, step: float) -> list[Series]:
-        """A range query, asked for in even chunks of at most ``_CHUNK_POINTS`` steps and ``_CHUNK_SECONDS``.
+    def range(self, query: str, start: float, end: float, step: float, by_days: bool = True) -> list[Series]:
+        """A range query, asked for in even chunks of at most ``_CHUNK_POINTS`` steps and (``by_days``)
+        ``_CHUNK_SECONDS``.
 
         Answers are decoded straight into arrays (see :mod:`rightsizer.sources.matrix`);
         series from the chunks are joined by label set, points in time order.
         """
         merged: dict[tuple[tuple[str, str], ...], list[Series]] = {}
         steps = max(1, round((end - start) / step) + 1)
-        chunks = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS))
+        chunks = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS) if by_days else 1)
         span = (math.ceil(steps / chunks) - 1) * step
         chunk_start = start
         while chunk_start <= end:

@@ -188,6 +188,12 @@ def pod_labels(selector_matchers: list[str], m: Matchers, window: float) -> str:
             f"(last_over_time(kube_pod_labels{{{m.render(*selector_matchers)}}}[{duration(window)}]))")
 
 
+def owner_samples(interval: float) -> str:
+    """How many kube-state-metrics samples the ``interval`` before each step holds: asked at coarse steps over
+    a long window, it tells where the store's history begins for what one count per step costs."""
+    return f"count(count_over_time(kube_pod_owner[{duration(interval)}]))"
+
+
 def metric_present(metric: str, window: float) -> str:
     return f"count(last_over_time({metric}[{duration(window)}]))"
 

@@ -154,3 +154,21 @@ def test_the_cli_lists_what_it_set_aside(prometheus):
     assert "1e+308" in doc["missing"]["kube_horizontalpodautoscaler_spec_target_metric"]
     cpu = [r["recommended"]["cpu_request"] for r in doc["recommendations"] if r["recommended"]]
     assert cpu and all(len(value) <= 8 for value in cpu), cpu  # no 300-digit request
+
+
+def test_a_window_longer_than_the_store_holds_is_shortened_to_it(prometheus, options, clean, caplog):
+    """``--window 520w`` against two days of history: the same queries as for the two days, and it is said."""
+    with FaultProxy(prometheus.url) as proxy:
+        load_prometheus_history(PrometheusSettings(proxy.url), options)
+    asked = len(proxy.log)
+    ten_years = dataclasses.replace(options, window=520 * 7 * 86_400.0)
+    with FaultProxy(prometheus.url) as proxy, caplog.at_level("WARNING"):
+        history = load_prometheus_history(PrometheusSettings(proxy.url), ten_years)
+    assert len(proxy.log) <= asked + 2, "one look for the oldest sample, one to place it to the step"
+    assert history.n_steps <= options.window / options.step + 2
+    assert history.start >= prometheus.end - options.window - 2 * options.step
+    assert any("--window shortened to" in r.getMessage() for r in caplog.records)
+    recs = {str(r.key): r for r in recommend(history)}
+    assert recs.keys() == clean.keys()
+    assert sum(r.requests == clean[k].requests for k, r in recs.items()) >= 0.8 * len(recs), \
+        "the same history gives (nearly) the same recommendations"
