@@ -135,6 +135,9 @@ def _check_grid(meta: dict[str, Any]) -> None:
         raise ValueError(f"start {start:g} and step {step:g} must be finite, the step 1 s or more")
     if not isinstance(n_steps, int) or not 0 < n_steps <= MAX_STEPS:
         raise ValueError(f"n_steps {n_steps!r} must be a whole number from 1 to {MAX_STEPS:,}")
+    interval = meta.get("scrape_interval")
+    if interval is not None and not (isinstance(interval, int | float) and 1 <= interval <= 3600):
+        raise ValueError(f"scrape_interval {interval!r} must be 1 to 3600 seconds")
     for cm in meta["containers"]:
         for section in ("requests", "limits"):
             for name, value in (cm.get(section) or {}).items():
