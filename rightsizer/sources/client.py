@@ -26,17 +26,16 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import requests
-import urllib3
 
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
 from rightsizer.secrets import redact_urls, split_userinfo
+from rightsizer.sources.deadline import MAX_RETRY_AFTER, read_within, retry_after
 from rightsizer.sources.matrix import MatrixError, Series, ShapeError, decode_matrix, decode_series, decode_vector
 
 log = logging.getLogger(__name__)
@@ -128,57 +127,12 @@ class PrometheusSettings:
                 f"retries={self.retries}, concurrency={self.concurrency})")
 
 
-#: the longest wait a ``Retry-After`` answer gets (and never longer than --timeout)
-MAX_RETRY_AFTER = 30.0
-_READ_CHUNK = 1 << 16
-
-
 class _HttpError(Exception):
     def __init__(self, status: int, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds a ``Retry-After`` header asks to wait (a number of seconds or an HTTP date); None without one."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _read_within(response: requests.Response, budget: float) -> None:
-    """Read the whole body within ``budget`` seconds, or fail as a timeout.
-
-    ``requests``' timeout bounds each wait for bytes, not the answer: a server sending a
-    byte a second never trips it.  The body is read here, a piece at a time, against a
-    deadline, and kept as the response's content (where ``requests`` keeps what it reads).
-    """
-    deadline = time.monotonic() + budget
-    chunks = []
-    try:
-        while True:
-            if time.monotonic() > deadline:
-                response.close()
-                raise requests.exceptions.ReadTimeout("the answer did not arrive in time")
-            chunk = response.raw.read1(_READ_CHUNK, decode_content=True)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.exceptions.ReadTimeout(str(exc)) from None
-    except urllib3.exceptions.HTTPError as exc:  # a connection cut mid-body, a bad chunk
-        raise requests.exceptions.ConnectionError(str(exc)) from None
-    response._content = b"".join(chunks)
-    response._content_consumed = True
 
 
 def _check_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -195,7 +149,7 @@ def _check_response(response: requests.Response, *args: Any, **kwargs: Any) -> N
     else:  # not JSON, or JSON but not Prometheus' error object (a list, a string, a number)
         message = response.text[:300].strip()
     raise _HttpError(response.status_code, message or response.reason or "",
-                     _retry_after(response.headers.get("Retry-After")))
+                     retry_after(response.headers.get("Retry-After")))
 
 
 class _FormPostSession(requests.Session):
@@ -238,7 +192,7 @@ class PrometheusClient:
 
     def _read_body(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Response hook: the body within what the timeout leaves after the headers came."""
-        _read_within(response, max(0.0, self.settings.timeout - response.elapsed.total_seconds()))
+        read_within(response, max(0.0, self.settings.timeout - response.elapsed.total_seconds()))
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.queries += 1
