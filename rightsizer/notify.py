@@ -62,8 +62,12 @@ def notify(recs: RecommendationSet, service: str, url: str | None = None, timeou
     url = url or os.environ.get(WEBHOOK_ENV[service])
     if not url:
         raise RightsizerError(f"no webhook for {service}: set {WEBHOOK_ENV[service]}")
-    host = urlsplit(url).hostname or "the webhook"
-    if urlsplit(url).scheme not in ("http", "https"):
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "the webhook"
+    except ValueError:  # an unclosed "[": not a URL at all
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("http", "https"):
         raise RightsizerError(f"{WEBHOOK_ENV[service]} is not an http(s) URL")
     body = json.dumps(_PAYLOADS[service](recs)).encode()
     request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})

@@ -6,6 +6,9 @@ recommended under ``--fail-on-change``, 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 from typing import Annotated
 
@@ -40,13 +43,31 @@ def _main(
     """Right-size Kubernetes CPU and memory requests and limits from Prometheus history."""
 
 
+class _Interrupted(BaseException):
+    """Ctrl-C, raised where click does not catch it: click would turn a KeyboardInterrupt into "Aborted!"
+    and exit normally, which waits for every query thread still reading a hanging server."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise _Interrupted
+
+
 def main() -> None:
-    """Console entry point: a RightsizerError is one line on stderr and exit code 1, never a traceback."""
+    """Console entry point: a RightsizerError is one line on stderr and exit code 1, never a traceback.
+
+    Ctrl-C unwinds the main thread (a file being written is removed, never left half-written;
+    queries not started are cancelled), says so in one line and exits at once with 130,
+    without waiting for queries still in flight.
+    """
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         app()
     except RightsizerError as exc:
         error(str(exc))
         sys.exit(1)
-    except KeyboardInterrupt:
-        say("interrupted")
-        sys.exit(130)
+    except _Interrupted:
+        say("interrupted: stopped; no file was left half-written")
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(130)

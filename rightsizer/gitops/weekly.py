@@ -75,7 +75,10 @@ def open_pull_request(host: CodeHost, changes: list[PlannedChange], recs: Recomm
     """
     where = cluster_of(changes)
     changes, left_alone = set_aside(changes, policies)
-    git, return_to = GitRepo.open(host.repo, workdir, host.token, host.host_type.git_username, host.git_origins)
+    # git runs inside the clone: relative paths are made absolute first, or they would be read from within it
+    workdir = Path(workdir).absolute() if workdir else None
+    repo = str(Path(host.repo).absolute()) if Path(host.repo).exists() else host.repo
+    git, return_to = GitRepo.open(repo, workdir, host.token, host.host_type.git_username, host.git_origins)
     name = host.project or project_from_remote(git.remote_url())
     client = host.host_type(name, host.token, host.api_url or host.host_type.default_api_url)
     return open_or_update(git, client, changes, recs, base, work_branch(branch, where), mapping, return_to,

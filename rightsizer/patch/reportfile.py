@@ -3,6 +3,10 @@
 A team reviews the JSON report, perhaps edits a value by hand, and applies exactly that:
 the file becomes the same ``RecommendationSet`` a live run makes, so one ``plan`` serves
 both roads and the change is always "current versus recommended" as the file states them.
+
+A hand edit can hold what no manifest should get (``-500m``, ``"lots"``, a request of
+zero, a request above its limit): such an entry is read with no recommended values and the
+reason naming the field, so ``patch`` lists it as not applied and applies the others.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from rightsizer.quantity import parse_quantity
 from rightsizer.recommend.hpa import HpaAdvice
 from rightsizer.recommend.model import NodeOptions, Recommendation, RecommendationSet
 from rightsizer.scope import Scope
+from rightsizer.sources import plausible
 
 
 def read_recommendations(path: Path, scope: Scope | None = None) -> RecommendationSet:
@@ -42,32 +47,55 @@ def recommendations_from_report(doc: Any) -> RecommendationSet:
     items = []
     for i, entry in enumerate(doc["recommendations"]):
         try:
-            items.append(_recommendation(entry, i + 1))
+            items.append(_recommendation(entry))
         except (KeyError, TypeError, AttributeError, ValueError, QuantityError) as exc:
             raise PatchError(f"report entry {i + 1} is malformed ({exc.__class__.__name__}: {exc})") from None
     return RecommendationSet(items, str(doc.get("window") or ""), str(doc.get("source") or ""),
                              str(doc.get("strategy") or "rightsizer"), pricing=doc.get("pricing"))
 
 
-def _resources(values: dict[str, Any], entry: int) -> tuple[Resources, Resources]:
+class _Refused(ValueError):
+    """A value no manifest should get; the entry is kept, with nothing to apply."""
+
+
+def _resources(values: dict[str, Any], section: str) -> tuple[Resources, Resources]:
     """(requests, limits) from ``{cpu_request, cpu_limit, memory_request, memory_limit}`` quantity strings."""
     def number(name: str) -> float | None:
         value = values[name]
-        res = name.split("_")[0]
-        return None if value is None else float(parse_quantity(value, what=f"{res} in report entry {entry}"))
+        if value is None:
+            return None
+        field = f"{section} {name}"
+        try:
+            parsed = float(parse_quantity(value, what=field))
+        except QuantityError as exc:
+            raise _Refused(str(exc)) from None
+        if not plausible.resource(name.split("_")[0], parsed) or (parsed == 0 and section == "recommended"):
+            raise _Refused(f"{field} {value!r} is not a size to give a container (above zero, at most "
+                           f"{plausible.MAX_CORES:g} cores or {plausible.MAX_BYTES / 2**40:g} TiB)")
+        return parsed
 
-    return (Resources(number("cpu_request"), number("memory_request")),
-            Resources(number("cpu_limit"), number("memory_limit")))
+    requests = Resources(number("cpu_request"), number("memory_request"))
+    limits = Resources(number("cpu_limit"), number("memory_limit"))
+    for res in ("cpu", "memory"):
+        request, limit = getattr(requests, res), getattr(limits, res)
+        if request is not None and limit is not None and request > limit:
+            raise _Refused(f"{section} {res}_request {values[f'{res}_request']!r} is above its limit "
+                           f"{values[f'{res}_limit']!r}")
+    return requests, limits
 
 
-def _recommendation(entry: dict[str, Any], number: int) -> Recommendation:
+def _recommendation(entry: dict[str, Any]) -> Recommendation:
     key = ContainerKey(entry["namespace"], entry["kind"], entry["workload"], entry["container"],
                        entry.get("cluster") or "")
-    current_requests, current_limits = _resources(entry["current"], number)
     requests: Resources | None = None
     limits: Resources | None = None
-    if entry.get("recommended"):
-        requests, limits = _resources(entry["recommended"], number)
+    try:
+        current_requests, current_limits = _resources(entry["current"], "current")
+        if entry.get("recommended"):
+            requests, limits = _resources(entry["recommended"], "recommended")
+    except _Refused as exc:
+        return Recommendation(key, Resources(None, None), Resources(None, None), None, None,
+                              reasons=[f"refused: {exc}; correct it in the report file"])
     node = entry.get("nodejs")
     hpa = entry.get("hpa")
     cost = entry.get("cost")

@@ -22,6 +22,7 @@ from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_
 from rightsizer.recommend.sanity import sanitize
 from rightsizer.recommend.strategy import Strategy
 from rightsizer.recommend.trend import per_day, project
+from rightsizer.sources import plausible
 from rightsizer.units import DAY, HOUR, MiB
 
 
@@ -65,7 +66,9 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
     if dropped:
         rec.reasons.append("set aside as impossible: " + ", ".join(f"{n} {name} samples" for name, n in
                                                                   sorted(dropped.items()))
-                           + " (NaN, infinite, negative or beyond any machine)")
+                           + " (NaN, infinite, negative or beyond any machine"
+                           + ("; a throttling ratio set aside is taken as fully throttled" if "throttled" in dropped
+                              else "") + ")")
         rec.raise_risk("medium", "the metrics held impossible values: check the exporters")
     for series, metric in (("cpu", "container_cpu_usage_seconds_total"),
                            ("memory", "container_memory_working_set_bytes")):
@@ -102,14 +105,20 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
 def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     p = ctx.policy.cpu
     cpu = ch.cpu_at_scrape
-    est = estimate_cpu(cpu, ch.samples["throttled"], ch.limits.cpu, p)
+    limit = ch.limits.cpu
+    if limit is None and ch.samples.has("throttled") and np.isfinite(cpu).any():
+        # only a CFS quota throttles: a limit that could not be read (not exported, or set aside as impossible)
+        # is at least the highest usage it capped, and the throttling it caused still counts
+        limit = float(np.nanmax(np.where(np.isfinite(cpu), cpu, np.nan)))
+        rec.reasons.append(f"throttled without a readable cpu limit: taken as the highest usage, {format_cpu(limit)}")
+    est = estimate_cpu(cpu, ch.samples["throttled"], limit, p)
     at = (f" at the {ctx.history.scrape_interval:g}s scrape interval"
           if ctx.history.scrape_interval and ch.samples.has("cpu_scrape") else "")
     rec.reasons.append(f"cpu p{p.percentile:g} of {est.samples:,} samples{at}: {format_cpu(est.observed)}")
     basis = est.basis
     if est.censored and est.basis > est.observed * 1.01:
         rec.reasons.append(
-            f"throttled in {est.censored_share:.0%} of samples (limit {format_cpu(ch.limits.cpu or 0)}): usage "
+            f"throttled in {est.censored_share:.0%} of samples (limit {format_cpu(limit or 0)}): usage "
             f"censored, demand estimated at p{p.percentile:g} {format_cpu(basis)}"
         )
         rec.raise_risk("medium" if est.censored_share < 0.5 else "high",
@@ -332,7 +341,7 @@ def apply_hpa(recs: list[Recommendation], ctx: Context) -> None:
         return
     for resource in ("cpu", "memory"):
         target = hpa.utilization_targets.get(resource)
-        if target is None:
+        if target is None or not plausible.utilization(target):  # the sources set impossible ones aside
             continue
         current = [getattr(r.current_requests, resource) for r in usable]
         new = [getattr(r.requests, resource) for r in usable]

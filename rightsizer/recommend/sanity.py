@@ -3,6 +3,11 @@
 A scrape glitch, a counter that jumped, a broken exporter: NaN, infinities, negative usage,
 a 1 PB working set.  None of that may move a request.  Impossible samples become NaN (so
 every later step simply skips them) and the count is reported with the recommendation.
+
+The throttling ratio is the exception: a step without it reads as not throttled, which
+would lower the CPU of a container capped by its limit.  An impossible ratio is taken as
+the worst a step can be, every period throttled, so a broken ratio can only raise the
+CPU estimate, never lower it.
 """
 
 from __future__ import annotations
@@ -12,13 +17,12 @@ from dataclasses import replace
 import numpy as np
 
 from rightsizer.history import ContainerHistory, Samples
+from rightsizer.sources.plausible import MAX_BYTES, MAX_CORES
 
-#: Beyond these no single container goes: the largest machines have a few hundred cores and TB of memory.
-MAX_CORES = 1024.0
-MAX_BYTES = 64.0 * 2**40
-
-_BOUNDS = {"cpu": MAX_CORES, "memory": MAX_BYTES, "heap_used": MAX_BYTES, "heap_total": MAX_BYTES,
-           "rss": MAX_BYTES, "throttled": 1.0}
+_BOUNDS = {"cpu": MAX_CORES, "cpu_scrape": MAX_CORES, "memory": MAX_BYTES, "heap_used": MAX_BYTES,
+           "heap_total": MAX_BYTES, "rss": MAX_BYTES, "throttled": 1.0}
+#: what an impossible sample becomes: NaN (no sample), but a fully throttled step for the throttling ratio
+_SET_ASIDE_AS = {"throttled": 1.0}
 
 
 def sanitize(ch: ContainerHistory) -> tuple[ContainerHistory, dict[str, int]]:
@@ -31,7 +35,7 @@ def sanitize(ch: ContainerHistory) -> tuple[ContainerHistory, dict[str, int]]:
         bad = present & (~np.isfinite(column) | (column < 0) | (column > limit if limit else False))
         if bad.any():
             dropped[name] = int(bad.sum())
-            column = np.where(bad, np.nan, column).astype(np.float32)
+            column = np.where(bad, _SET_ASIDE_AS.get(name, np.nan), column).astype(np.float32)
         values[name] = column
     if not dropped:
         return ch, dropped

@@ -34,8 +34,9 @@ import numpy as np
 import requests
 
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
-from rightsizer.secrets import split_userinfo
-from rightsizer.sources.matrix import MatrixError, Series, decode_matrix, decode_series, decode_vector
+from rightsizer.secrets import redact_urls, split_userinfo
+from rightsizer.sources.deadline import MAX_RETRY_AFTER, read_within, retry_after
+from rightsizer.sources.matrix import MatrixError, Series, ShapeError, decode_matrix, decode_series, decode_vector
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +93,14 @@ class PrometheusSettings:
     concurrency: int = 4
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(self.url)
+            well_formed = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+        except ValueError:  # an unclosed "[", a port that is not a number from 0 to 65535
+            well_formed = False
+        if not well_formed:
             raise RightsizerError(
-                f"invalid Prometheus URL {redact_url(self.url)!r}: expected http(s)://host[:port][/path], "
+                f"invalid Prometheus URL {redact_urls(self.url)!r}: expected http(s)://host[:port][/path], "
                 "e.g. http://prometheus.monitoring:9090"
             )
         url, user, password = split_userinfo(self.url)  # user-info is basic auth, and kept out of every output
@@ -123,10 +128,11 @@ class PrometheusSettings:
 
 
 class _HttpError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 def _check_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -136,10 +142,14 @@ def _check_response(response: requests.Response, *args: Any, **kwargs: Any) -> N
     message = ""
     try:
         body = response.json()
-        message = f"{body.get('errorType', '')}: {body.get('error', '')}".strip(": ")
     except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = f"{str(body.get('errorType', ''))[:100]}: {str(body.get('error', ''))[:300]}".strip(": ")
+    else:  # not JSON, or JSON but not Prometheus' error object (a list, a string, a number)
         message = response.text[:300].strip()
-    raise _HttpError(response.status_code, message or response.reason or "")
+    raise _HttpError(response.status_code, message or response.reason or "",
+                     retry_after(response.headers.get("Retry-After")))
 
 
 class _FormPostSession(requests.Session):
@@ -174,10 +184,15 @@ class PrometheusClient:
         session.headers.update(settings.headers)
         if settings.bearer_token:
             session.headers["Authorization"] = f"Bearer {settings.bearer_token}"
+        session.hooks["response"].append(self._read_body)
         session.hooks["response"].append(_check_response)
         session.hooks["response"].append(self._count)
         auth = (settings.username, settings.password or "") if settings.username else None
         self.session, self.auth = session, auth
+
+    def _read_body(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Response hook: the body within what the timeout leaves after the headers came."""
+        read_within(response, max(0.0, self.settings.timeout - response.elapsed.total_seconds()))
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.queries += 1
@@ -217,15 +232,16 @@ class PrometheusClient:
         return self.with_retries(match, lambda: self._post("/api/v1/series", form,  # type: ignore[no-any-return]
                                                             lambda body: decode_series(body, labels)))
 
-    def range(self, query: str, start: float, end: float, step: float) -> list[Series]:
-        """A range query, asked for in even chunks of at most ``_CHUNK_POINTS`` steps and ``_CHUNK_SECONDS``.
+    def range(self, query: str, start: float, end: float, step: float, by_days: bool = True) -> list[Series]:
+        """A range query, asked for in even chunks of at most ``_CHUNK_POINTS`` steps and (``by_days``)
+        ``_CHUNK_SECONDS``.
 
         Answers are decoded straight into arrays (see :mod:`rightsizer.sources.matrix`);
         series from the chunks are joined by label set, points in time order.
         """
         merged: dict[tuple[tuple[str, str], ...], list[Series]] = {}
         steps = max(1, round((end - start) / step) + 1)
-        chunks = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS))
+        chunks = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS) if by_days else 1)
         span = (math.ceil(steps / chunks) - 1) * step
         chunk_start = start
         while chunk_start <= end:
@@ -261,6 +277,10 @@ class PrometheusClient:
         response = self.session.post(f"{self.url}{path}", data=form, timeout=self.settings.timeout, auth=self.auth)
         try:
             return decode(response.content)
+        except ShapeError as exc:  # the same question gets the same wrong answer: not retried
+            query = form.get("query") or form.get("match[]", "")
+            raise PrometheusQueryError(f"Prometheus at {redact_url(self.url)} gave {exc}: is it a "
+                                       f"Prometheus-compatible query API? (query: {_short(query)})") from None
         except MatrixError as exc:
             raise ValueError(str(exc)) from None
 
@@ -270,6 +290,7 @@ class PrometheusClient:
         attempt = 0
         while True:
             began = time.monotonic()
+            asked: float | None = None
             try:
                 result = call()
                 if not isinstance(result, list):
@@ -280,6 +301,7 @@ class PrometheusClient:
             except _HttpError as exc:
                 error: RightsizerError = _http_error(where, exc, query)
                 retry = exc.status in _RETRYABLE_STATUS or any(m in exc.message.lower() for m in _CLOSING)
+                asked = exc.retry_after
             except requests.exceptions.SSLError as exc:
                 raise PrometheusUnreachable(
                     f"TLS verification failed for {where}: {_reason(exc)}; pass --ca-file with the server's CA "
@@ -305,6 +327,8 @@ class PrometheusClient:
                 raise error
             attempt += 1
             delay = self.settings.backoff * 2 ** (attempt - 1)
+            if asked is not None:  # the server said when: honoured, within bounds a run can afford
+                delay = min(asked, MAX_RETRY_AFTER, self.settings.timeout)
             log.info("retrying in %.1fs after: %s", delay, error)
             time.sleep(delay)
 
@@ -331,5 +355,9 @@ def _http_error(where: str, exc: _HttpError, query: str) -> RightsizerError:
         )
     if exc.status == 414:
         return PrometheusQueryError(f"{where} refused a query as too long (HTTP 414): narrow --namespace")
-    short = query if len(query) <= 160 else query[:157] + "..."
-    return PrometheusQueryError(f"Prometheus at {where} answered HTTP {exc.status} ({exc.message}) to: {short}")
+    return PrometheusQueryError(f"Prometheus at {where} answered HTTP {exc.status} ({exc.message}) to: "
+                                f"{_short(query)}")
+
+
+def _short(query: str) -> str:
+    return query if len(query) <= 160 else query[:157] + "..."

@@ -56,10 +56,15 @@ class MatrixError(ValueError):
     """The body is not a successful range-query answer."""
 
 
+class ShapeError(MatrixError):
+    """A successful answer of another type than the query asks for (a vector to a range query): asking again
+    gives the same, so it is not retried."""
+
+
 def decode_matrix(body: bytes) -> list[Series]:
     """The series of a successful ``/api/v1/query_range`` answer."""
     head = body.find(b'"result":[')
-    if head < 0 or b'"status":"success"' not in body[:head]:
+    if head < 0 or b'"status":"success"' not in body[:head] or b'"resultType":"matrix"' not in body[:head]:
         return _slow(body)
     try:
         return _fast(body, head + len(b'"result":['))
@@ -118,11 +123,11 @@ def _points(parts: list[bytes], expected: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _slow(body: bytes) -> list[Series]:
-    result = _result(body, "range-query result")
+    result = _result(body, "range-query result", "matrix")
     try:
-        return [Series(dict(row.get("metric", {})),
-                       np.array([float(v[0]) for v in row.get("values") or []], dtype=np.float64),
-                       np.array([float(v[1]) for v in row.get("values") or []], dtype=np.float64))
+        return [Series(dict(row["metric"]),
+                       np.array([float(v[0]) for v in row["values"]], dtype=np.float64),
+                       np.array([float(v[1]) for v in row["values"]], dtype=np.float64))
                 for row in result]
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise MatrixError("the answer is not a complete Prometheus range-query result") from exc
@@ -136,18 +141,23 @@ def decode_vector(body: bytes, labels: tuple[str, ...]) -> list[tuple[Any, ...]]
     """
     text = body.decode(errors="replace")
     head = text.find('"result":[')
-    if head >= 0 and '"status":"success"' in text[:head]:
+    if head >= 0 and '"status":"success"' in text[:head] and '"resultType":"vector"' in text[:head]:
         try:
             return [_project(row, labels) for row in _iter_vector(text, head + len('"result":['))]
         except (ValueError, IndexError, AttributeError):
             pass  # an unusual layout: decode the answer whole
-    return [_project(row, labels) for row in _result(text, "query result")]
+    try:
+        return [_project(row, labels) for row in _result(text, "query result", "vector")]
+    except AttributeError as exc:
+        raise MatrixError("the answer is not a complete Prometheus query result") from exc
 
 
 def decode_series(body: bytes, labels: tuple[str, ...]) -> list[tuple[Any, ...]]:
     """The label sets of a successful ``/api/v1/series`` answer as ``(label values..., 1.0)`` tuples,
     the shape :func:`decode_vector` gives (a missing label is ``""``)."""
     found = _data(body, "series list", lambda data: data)
+    if not isinstance(found, list):
+        raise MatrixError("the answer is not a complete Prometheus series list")
     try:
         return [(*(sys.intern(str(row.get(name, ""))) for name in labels), 1.0) for row in found]
     except AttributeError as exc:
@@ -163,17 +173,22 @@ def _iter_vector(text: str, pos: int) -> Iterator[dict[str, Any]]:
             pos += 1
 
 
-def _result(body: bytes | str, what: str) -> list[Any]:
-    """The ``data.result`` list of a successful answer, decoded whole."""
-    return _data(body, what, lambda data: data["result"])
+def _result(body: bytes | str, what: str, result_type: str) -> list[Any]:
+    """The ``data.result`` list of a successful answer of ``result_type``, decoded whole."""
+    found = _data(body, what, lambda data: data)
+    if not isinstance(found, dict) or not isinstance(found.get("result"), list):
+        raise MatrixError(f"the answer is not a complete Prometheus {what}")
+    if found.get("resultType") != result_type:
+        raise ShapeError(f"a {str(found.get('resultType'))[:20]!r} answer where a {what} ({result_type}) belongs")
+    return found["result"]
 
 
-def _data(body: bytes | str, what: str, pick: Callable[[Any], Any]) -> list[Any]:
-    """The list ``pick`` finds in the ``data`` of a successful answer, decoded whole."""
+def _data(body: bytes | str, what: str, pick: Callable[[Any], Any]) -> Any:
+    """The list or object ``pick`` finds in the ``data`` of a successful answer, decoded whole."""
     try:
         doc: Any = json.loads(body)
         found = pick(doc["data"])
-        if doc.get("status") != "success" or not isinstance(found, list):
+        if doc.get("status") != "success" or not isinstance(found, list | dict):
             raise TypeError
         return found
     except (ValueError, KeyError, TypeError) as exc:

@@ -188,6 +188,12 @@ def pod_labels(selector_matchers: list[str], m: Matchers, window: float) -> str:
             f"(last_over_time(kube_pod_labels{{{m.render(*selector_matchers)}}}[{duration(window)}]))")
 
 
+def owner_samples(interval: float) -> str:
+    """How many kube-state-metrics samples the ``interval`` before each step holds: asked at coarse steps over
+    a long window, it tells where the store's history begins for what one count per step costs."""
+    return f"count(count_over_time(kube_pod_owner[{duration(interval)}]))"
+
+
 def metric_present(metric: str, window: float) -> str:
     return f"count(last_over_time({metric}[{duration(window)}]))"
 
@@ -228,12 +234,14 @@ def memory_peak(m: Matchers, step: float) -> str:
 
 
 def throttled_ratio(m: Matchers, rate_window: float, only_throttled: bool = False) -> str:
-    """Throttled CFS periods over all periods; ``only_throttled`` leaves out the steps without throttling."""
+    """Throttled CFS periods over all periods; ``only_throttled`` leaves out the steps without throttling, and
+    the steps without any CFS period are always left out."""
     sel = m.render(CONTAINERS_ONLY)
     w = duration(rate_window)
     ratio = (f"increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[{w}]) "
              f"/ increase(container_cpu_cfs_periods_total{{{sel}}}[{w}])")
-    return f"({ratio}) > 0" if only_throttled else ratio
+    # a step without CFS periods is 0/0: NaN, left out, so that a NaN the store sends is a broken value
+    return f"({ratio}) > 0" if only_throttled else f"({ratio}) >= 0"
 
 
 def gauge_peak(metric: str, m: Matchers, step: float) -> str:

@@ -35,6 +35,7 @@ from rightsizer.history import (
     Workload,
     WorkloadKey,
 )
+from rightsizer.sources import plausible
 
 SCHEMA_VERSION = 1
 #: usage columns a snapshot of schema 1 may lack, having been written before they existed (read as NaN)
@@ -134,6 +135,9 @@ def _check_grid(meta: dict[str, Any]) -> None:
         raise ValueError(f"start {start:g} and step {step:g} must be finite, the step 1 s or more")
     if not isinstance(n_steps, int) or not 0 < n_steps <= MAX_STEPS:
         raise ValueError(f"n_steps {n_steps!r} must be a whole number from 1 to {MAX_STEPS:,}")
+    interval = meta.get("scrape_interval")
+    if interval is not None and not (isinstance(interval, int | float) and 1 <= interval <= 3600):
+        raise ValueError(f"scrape_interval {interval!r} must be 1 to 3600 seconds")
     for cm in meta["containers"]:
         for section in ("requests", "limits"):
             for name, value in (cm.get(section) or {}).items():
@@ -169,12 +173,12 @@ def _from_table(table: pa.Table, meta: dict[str, Any]) -> ClusterHistory:
             nodejs_version=cm.get("nodejs_version"),
             init=bool(cm.get("init", False)),
         )
+    set_aside = plausible.SetAside()
     workloads = {}
     for wm in meta.get("workloads", []):
         key = WorkloadKey(**wm["key"])
         hpa = wm.get("hpa")
-        workloads[key] = Workload(key, None if hpa is None else Hpa(
-            hpa["name"], hpa["min_replicas"], hpa["max_replicas"], hpa.get("utilization_targets", {})))
+        workloads[key] = Workload(key, None if hpa is None else _hpa(hpa, str(key), set_aside))
     return ClusterHistory(
         start=float(meta["start"]),
         step=float(meta["step"]),
@@ -184,9 +188,23 @@ def _from_table(table: pa.Table, meta: dict[str, Any]) -> ClusterHistory:
         nodes={n[0]: Node(n[0], n[1], n[2]) for n in meta.get("nodes", [])},
         pod_nodes={(ns, pod): node for ns, pod, node in meta.get("pod_nodes", [])},
         source=str(meta.get("source", "")),
-        missing=dict(meta.get("missing", {})),
+        missing={**dict(meta.get("missing", {})), **set_aside.missing()},
         scrape_interval=None if meta.get("scrape_interval") is None else float(meta["scrape_interval"]),
     )
+
+
+def _hpa(hpa: dict[str, Any], where: str, set_aside: plausible.SetAside) -> Hpa:
+    """An HPA of the metadata, its impossible bounds and targets set aside (a hand-edited or foreign file)."""
+    bounds = {}
+    for bound in ("min", "max"):
+        value = hpa[f"{bound}_replicas"]
+        ok = value is None or (isinstance(value, int | float) and plausible.replicas(value))
+        bounds[bound] = int(value) if ok and value is not None else None
+        set_aside.keep(f"kube_horizontalpodautoscaler_spec_{bound}_replicas", ok, where, value)
+    targets = {str(name): float(value) for name, value in dict(hpa.get("utilization_targets") or {}).items()
+               if set_aside.keep("kube_horizontalpodautoscaler_spec_target_metric",
+                                 isinstance(value, int | float) and plausible.utilization(value), where, value)}
+    return Hpa(str(hpa["name"]), bounds["min"], bounds["max"], targets)
 
 
 def _key_dict(key: ContainerKey) -> dict[str, str]:

@@ -30,6 +30,8 @@ class FaultProxy:
     log: list[tuple[int, str, str]] = field(default_factory=list)  # (number, query, action)
     #: refuse range queries of more points per series than this, as a store with lower limits does
     max_points: int | None = None
+    #: (query, decoded answer) -> the answer to send instead: a broken exporter or store seen through real answers
+    rewrite: Callable[[str, dict], dict] | None = None
 
     def __post_init__(self) -> None:
         self._count = 0
@@ -117,6 +119,8 @@ class FaultProxy:
                     doc = json.loads(payload)
                     doc["data"]["result"] = []
                     payload = json.dumps(doc).encode()
+                if proxy.rewrite is not None and status == 200:
+                    payload = json.dumps(proxy.rewrite(query, json.loads(payload))).encode()
                 self._reply(status, payload)
 
             def _drop(self) -> None:

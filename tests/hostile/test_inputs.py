@@ -162,3 +162,43 @@ def test_patterns_mean_what_prometheus_regexes_mean():
     assert scope.namespace_ok("payments") and scope.namespace_ok("shop")
     assert not scope.namespace_ok("workshop")  # the whole name, as Prometheus anchors =~
     assert_one_line_error(run("report", "--demo", "-w", "(a)\\1"), "RE2 syntax")
+
+
+def test_a_relative_pr_workdir_and_repo_are_taken_from_where_the_command_runs(tmp_path):
+    import os
+    import shutil
+
+    from fake_hosts import TOKEN, FakeHost
+
+    fixture = Path(__file__).resolve().parent.parent.parent / "fixtures" / "gitops-repo"
+    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(tmp_path / "remote.git")],
+                   check=True)
+    seed = tmp_path / "seed"
+    shutil.copytree(fixture, seed)
+    for args in (["init", "--quiet", "--initial-branch=main"], ["add", "--all"],
+                 ["-c", "user.email=dev@acme.test", "-c", "user.name=dev", "commit", "--quiet", "-m", "initial"],
+                 ["push", "--quiet", str(tmp_path / "remote.git"), "main"]):
+        subprocess.run(["git", *args], cwd=seed, check=True, capture_output=True)
+    with FakeHost() as host:
+        result = subprocess.run(
+            [sys.executable, "-m", "rightsizer", "pr", "--demo", "--repo", "remote.git", "--workdir", "wd",
+             "--project", "acme/gitops", "--provider", "github", "--api-url", host.url],
+            capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+            env={**os.environ, "GITHUB_TOKEN": TOKEN, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        assert result.returncode == 0, result.stderr
+        assert len(host.pulls) == 1
+    assert (tmp_path / "wd" / ".git").is_dir() and not (tmp_path / "wd" / "wd").exists()
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"down"', b"null", b"42", b'{"error": ["a"], "errorType": {}}'])
+def test_an_error_answer_whose_json_is_not_an_error_object_is_one_line(body):
+    from local_http import serve
+
+    with serve(lambda path, headers, request: (500, body)) as url:
+        result = run("report", "--prometheus-url", url, "--retries", "0")
+    assert_one_line_error(result, "HTTP 500")
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://host:99999", "http://host:port", "ftp://host"])
+def test_a_prometheus_url_that_is_not_one_is_one_line(url):
+    assert_one_line_error(run("report", "--prometheus-url", url), "invalid Prometheus URL")

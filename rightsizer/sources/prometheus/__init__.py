@@ -35,6 +35,7 @@ from rightsizer.sources.prometheus.assembly import to_steps
 from rightsizer.sources.prometheus.batches import MIN_POD_SHARE
 from rightsizer.sources.prometheus.fetch import ClusterFetch
 from rightsizer.sources.prometheus.options import FetchOptions, Progress
+from rightsizer.sources.prometheus.span import fit_window
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def _clusters(client: PrometheusClient, options: FetchOptions, scope: Scope, pro
     With several clusters, one that has nothing in scope is passed over and one that
     cannot be read is a partial result; only when none gives anything is it an error.
     """
+    options = fit_window(client, options)
     if options.cluster_label is None:
         yield from ClusterFetch(client, options, scope, progress).parts()
         return

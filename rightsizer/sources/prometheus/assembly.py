@@ -3,6 +3,11 @@
 A batch holds tens of thousands of short series (a CronJob's pods live minutes): every
 point of every series is placed at once, by the row key ``pod * n_steps + step``, rather
 than series by series.
+
+No usage query of ours yields NaN (the throttling ratio leaves out its 0/0 steps), so a NaN
+in a usage answer is a broken exporter or store: it is placed as an infinity, which the
+engine's sanity check sets aside and counts, rather than vanishing as a step without a
+sample.  Restart counters are checked here (:mod:`rightsizer.sources.plausible`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rightsizer.history import (
     Samples,
     Workload,
 )
+from rightsizer.sources import plausible
 from rightsizer.sources.matrix import Series
 from rightsizer.sources.prometheus.discovery import ContainerId, Discovery
 from rightsizer.sources.prometheus.options import Grid
@@ -38,7 +44,8 @@ def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: 
     keyed = sorted((_key(cid, d, cluster), cid[1], cid) for cid in seen)
     gid = {cid: i for i, (_, _, cid) in enumerate(keyed)}
     n = grid.n_steps
-    points = {name: _place([(gid[cid], series) for cid, series in rows if cid in gid], grid.start, grid.step, n)
+    points = {name: _place([(gid[cid], series) for cid, series in rows if cid in gid], grid.start, grid.step, n,
+                           impossible_nan=True)
               for name, rows in ids.items()}
     every = _union([k for k, _ in points.values()])
     columns = {}
@@ -48,7 +55,8 @@ def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: 
         columns[name] = column
     pod_of = (every // n).astype(np.int64)
     step_of = (every % n).astype(np.int32)
-    events = _events(usage.get("restarts", []), usage.get("reasons", []), d, grid, restarts_from)
+    set_aside = plausible.SetAside()
+    events = _events(usage.get("restarts", []), usage.get("reasons", []), d, grid, restarts_from, set_aside)
     containers: dict[ContainerKey, ContainerHistory] = {}
     bounds = np.searchsorted(pod_of, np.arange(len(keyed) + 1))
     first = 0
@@ -70,7 +78,8 @@ def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: 
     pod_nodes = {(k.namespace, pod): d.pod_nodes[(k.namespace, pod)] for k, ch in containers.items()
                  for pod in ch.pods if (k.namespace, pod) in d.pod_nodes}
     return ClusterHistory(grid.start, grid.step, grid.n_steps, containers, workloads, d.nodes, pod_nodes,
-                          source=source, scrape_interval=scrape_interval)
+                          source=source, missing={**d.set_aside.missing(), **set_aside.missing()},
+                          scrape_interval=scrape_interval)
 
 
 def _key(cid: ContainerId, d: Discovery, cluster: str) -> ContainerKey:
@@ -112,9 +121,13 @@ def container_id(labels: dict[str, str], d: Discovery) -> ContainerId | None:
     return (ns, pod, next(iter(known))) if len(known) == 1 else None
 
 
-def _events(restarts: list[Series], reasons: list[Series], d: Discovery, grid: Grid, first: int
-            ) -> dict[ContainerId, list[ContainerEvent]]:
-    """Restarts from the counter's steps; the reason is the last-terminated reason right after."""
+def _events(restarts: list[Series], reasons: list[Series], d: Discovery, grid: Grid, first: int,
+            set_aside: plausible.SetAside) -> dict[ContainerId, list[ContainerEvent]]:
+    """Restarts from the counter's steps; the reason is the last-terminated reason right after.
+
+    A counter value no container reaches, or a rise of more than one restart a second
+    between two steps, is set aside (counted in ``set_aside``).
+    """
     reason_at: dict[ContainerId, list[tuple[np.ndarray, str]]] = defaultdict(list)
     for r in reasons:
         cid = container_id(r.labels, d)
@@ -127,16 +140,29 @@ def _events(restarts: list[Series], reasons: list[Series], d: Discovery, grid: G
         if cid is None:
             continue
         idx, vals = to_steps(r.times, r.values, grid.start, grid.step, grid.n_steps)
+        where = "/".join(cid)
+        ok = [set_aside.keep("kube_pod_container_status_restarts_total", plausible.restart_count(v), where, v)
+              for v in vals.tolist()]
+        idx, vals = idx[ok], vals[ok]
         # a pod seen from the window's first step may have restarted before it: that is the baseline
         previous = float(vals[0]) if len(idx) and idx[0] == first else 0.0
+        last = first
         for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
             count = round(v - previous)
+            if count > max(1, i - last) * grid.step:
+                set_aside.keep("kube_pod_container_status_restarts_total", False, where, v)
+                continue
+            last = i
             previous = max(previous, v)
             if i == first or count <= 0:
                 continue
             reason = next((name for steps, name in reason_at.get(cid, []) if i in set(steps.tolist())), "")
             t = grid.start + i * grid.step
             out[cid].extend(ContainerEvent(t, cid[1], reason) for _ in range(count))
+        if not all(ok) and not out.get(cid):
+            # the counter is unreadable: a last-terminated reason seen in the window is at least one restart
+            out[cid].extend(ContainerEvent(grid.start + int(steps[0]) * grid.step, cid[1], name)
+                            for steps, name in reason_at.get(cid, []) if len(steps))
     return out
 
 
@@ -160,15 +186,19 @@ def _union(sorted_keys: list[np.ndarray]) -> np.ndarray:
     return merged[np.r_[True, merged[1:] != merged[:-1]]] if len(merged) else merged
 
 
-def _place(rows: list[tuple[int, Series]], start: float, step: float, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row keys ``pod * n_steps + step``, float32 values) of many series at once (``rows``: pod, series)."""
+def _place(rows: list[tuple[int, Series]], start: float, step: float, n_steps: int, impossible_nan: bool = False
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(row keys ``pod * n_steps + step``, float32 values) of many series at once (``rows``: pod, series);
+    with ``impossible_nan``, a NaN point is an impossible value, placed as an infinity."""
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     rows = sorted(rows, key=itemgetter(0))  # by pod: the keys come out sorted unless a pod has duplicates
     lengths = np.fromiter((len(series.times) for _, series in rows), dtype=np.int64, count=len(rows))
     pods = np.repeat(np.fromiter((pod for pod, _ in rows), dtype=np.int64, count=len(rows)), lengths)
-    return _on_grid(pods, np.concatenate([series.times for _, series in rows]),
-                    np.concatenate([series.values for _, series in rows]), start, step, n_steps)
+    values = np.concatenate([series.values for _, series in rows])
+    if impossible_nan:
+        values[np.isnan(values)] = np.inf
+    return _on_grid(pods, np.concatenate([series.times for _, series in rows]), values, start, step, n_steps)
 
 
 def _on_grid(pods: np.ndarray, times: np.ndarray, values: np.ndarray, start: float, step: float, n_steps: int
@@ -183,7 +213,8 @@ def _on_grid(pods: np.ndarray, times: np.ndarray, values: np.ndarray, start: flo
     idx = np.rint((times - start) / step).astype(np.int64)
     ok = (idx >= 0) & (idx < n_steps)
     keys = (pods * n_steps + idx)[ok]
-    kept = values[ok].astype(np.float32)
+    with np.errstate(over="ignore"):  # a value beyond float32 is an infinity: impossible, set aside later
+        kept = values[ok].astype(np.float32)
     if len(keys) > 1 and not np.all(keys[1:] > keys[:-1]):  # sorted and distinct already, most often
         order = np.argsort(keys, kind="stable")
         keys, kept = keys[order], kept[order]

@@ -11,18 +11,18 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from rightsizer.errors import MissingMetricsError, NoDataError, SourceError
 from rightsizer.history import Hpa, Node, WorkloadKey
 from rightsizer.scope import Scope
+from rightsizer.sources import plausible
 from rightsizer.sources import queries as q
 from rightsizer.sources.client import PrometheusClient
 from rightsizer.sources.prometheus.options import FetchOptions, Grid
+from rightsizer.sources.prometheus.pool import query_pool, stop_on_failure
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ class Discovery:
     init: set[ContainerId] = field(default_factory=set)  # init containers
     hpas: dict[WorkloadKey, Hpa] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
+    #: settings no container or HPA can have, left out and counted
+    set_aside: plausible.SetAside = field(default_factory=plausible.SetAside)
 
 
 class Reader:
@@ -62,6 +64,7 @@ class Reader:
         self.cluster = cluster
         self.lookback = options.window + options.step
         self._prefetched: dict[tuple[str, tuple[str, ...]], Future[list[tuple[Any, ...]]]] = {}
+        self._submitted: list[Future[list[tuple[Any, ...]]]] = []
 
     def matchers(self, namespaces: tuple[str, ...] = (), pods: tuple[str, ...] = ()) -> q.Matchers:
         label = self.options.cluster_label
@@ -70,7 +73,15 @@ class Reader:
     def rows(self, query: str, *labels: str) -> list[tuple[Any, ...]]:
         """``(label values..., value)`` of each series: what discovery keeps of an answer."""
         future = self._prefetched.pop((query, labels), None)
-        return future.result() if future is not None else self.client.instant_rows(query, self.grid.end, labels)
+        return self._result(future) if future is not None else self.client.instant_rows(query, self.grid.end, labels)
+
+    def _result(self, future: Future[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+        """A prefetched answer; one cancelled because another query failed raises that query's failure."""
+        try:
+            return future.result()
+        except CancelledError:
+            failed = next(f for f in self._submitted if f.done() and not f.cancelled() and f.exception())
+            raise failed.exception() from None  # type: ignore[misc]
 
     def _prefetch(self, queries: Sequence[tuple[str, tuple[str, ...]]],
                   series: Sequence[tuple[str, tuple[str, ...]]] = ()) -> None:
@@ -81,13 +92,16 @@ class Reader:
         after the other they add up to seconds that a second core can share.
         """
         end = self.grid.end
-        with ThreadPoolExecutor(max_workers=self.client.settings.concurrency) as pool:
+        with query_pool(self.client.settings.concurrency) as pool:
             self._prefetched = {(query, labels): pool.submit(self.client.instant_rows, query, end, labels)
                                 for query, labels in queries}
-            for match, labels in series:
+            self._submitted = list(self._prefetched.values())
+            for match, labels in series:  # a refused series request is read by query instead: never the end
                 self._prefetched[(_SERIES + match, labels)] = pool.submit(
                     self.client.series_rows, match, end - self.lookback, end, labels)
-            # leaving the block waits for them all; a failure surfaces when its answer is collected
+            for future in self._submitted:  # a failed query is the plan's answer: those not started are cancelled
+                stop_on_failure(pool, future)
+            # leaving the block waits for those running; a failure surfaces when its answer is collected
 
     def plan(self, plan: Plan, labels_only: dict[str, str] | None = None) -> Rows:
         """Send a plan's queries at once; the function returned gives each one's rows by name.
@@ -104,8 +118,11 @@ class Reader:
         def rows(name: str) -> list[tuple[Any, ...]]:
             query, labels = plan[name]
             if name in labels_only:
+                future = self._prefetched.pop((_SERIES + labels_only[name], labels))
+                if future.cancelled():  # another query failed: that failure is the answer
+                    return self._result(future)
                 try:
-                    return self._prefetched.pop((_SERIES + labels_only[name], labels)).result()
+                    return future.result()
                 except SourceError as exc:
                     log.info("reading %s by query: the series endpoint answered: %s", labels_only[name], exc)
             return self.rows(query, *labels)
@@ -173,7 +190,7 @@ def discover(reader: Reader, namespaces: list[str] | None) -> Discovery:
     if "nodes_of_pods" in plan:
         for ns, pod, node, _ in rows("nodes_of_pods"):
             d.pod_nodes[(ns, pod)] = f"{reader.cluster}/{node}" if reader.cluster else node
-    d.hpas = _hpas(rows, reader.cluster)
+    d.hpas = _hpas(rows, reader.cluster, d.set_aside)
     d.nodes = {n.name: n for n in (node_of(dict(zip(plan["nodes"][1], r[:-1], strict=True)), reader.cluster)
                                    for r in rows("nodes"))}
     return d
@@ -201,7 +218,8 @@ def _settings(d: Discovery, rows: Rows) -> None:
                 d.containers[(ns, pod)].add(name)
         for kind, target in (("requests", d.requests), ("limits", d.limits)):
             for ns, pod, name, resource, value in rows(f"{kind}{init}"):
-                if np.isfinite(value):
+                if d.set_aside.keep(f"kube_pod_container_resource_{kind}", plausible.resource(resource, value),
+                                    f"{ns}/{pod}/{name} {resource}", value):
                     target[(ns, pod, name)].setdefault(resource, value)
     for ns, pod, name, version, _ in rows("nodejs"):
         d.nodejs.setdefault((ns, pod, name), version)
@@ -226,12 +244,16 @@ def _older_settings(reader: Reader, d: Discovery, window: float) -> None:
             _settings(d, reader.plan(plan))
 
 
-def _hpas(rows: Rows, cluster: str) -> dict[WorkloadKey, Hpa]:
+def _hpas(rows: Rows, cluster: str, set_aside: plausible.SetAside) -> dict[WorkloadKey, Hpa]:
     targets: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for ns, name, metric, kind, value in rows("hpa_targets"):
-        if kind == "utilization" and metric in ("cpu", "memory"):
+        if kind == "utilization" and metric in ("cpu", "memory") and set_aside.keep(
+                "kube_horizontalpodautoscaler_spec_target_metric", plausible.utilization(value),
+                f"{ns}/{name} {metric}", value):
             targets[(ns, name)][metric] = value
-    bounds = {bound: {(ns, name): int(value) for ns, name, value in rows(f"hpa_{bound}")}
+    bounds = {bound: {(ns, name): int(value) for ns, name, value in rows(f"hpa_{bound}")
+                      if set_aside.keep(f"kube_horizontalpodautoscaler_spec_{bound}_replicas",
+                                        plausible.replicas(value), f"{ns}/{name}", value)}
               for bound in ("min", "max")}
     hpas: dict[WorkloadKey, Hpa] = {}
     for ns, name, kind, target, _ in rows("hpa_info"):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from rightsizer.errors import SourceError
 from rightsizer.sources import queries as q
 from rightsizer.sources.client import PrometheusClient
 from rightsizer.sources.matrix import Series
 from rightsizer.sources.prometheus.options import FetchOptions, Grid
+from rightsizer.sources.prometheus.pool import query_pool
 
 #: Batches whose queries may be in flight or answered but not yet used: Prometheus keeps working while a part
 #: is assembled and recommended, and memory holds two batches at most.
@@ -66,7 +67,7 @@ def fetch_usage(client: PrometheusClient, options: FetchOptions, grid: Grid, bat
     total = len(batches) * per_batch
     done = 0
     progress(0, total, "fetching usage")
-    with ThreadPoolExecutor(max_workers=client.settings.concurrency) as pool:
+    with query_pool(client.settings.concurrency) as pool:
         pending: deque[dict[str, Future[list[Series]]]] = deque()
         queue = iter(batches)
 
