@@ -1,0 +1,34 @@
+"""Reading a manifest's quantities for the rules: a value that is not a quantity is not known, never an error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rightsizer.errors import QuantityError
+from rightsizer.quantity import format_cpu, format_memory, parse_cpu, parse_memory
+
+
+def cores(value: Any) -> float | None:
+    try:
+        return parse_cpu(value) if value is not None else None
+    except (QuantityError, TypeError):
+        return None
+
+
+def bytes_of(value: Any) -> float | None:
+    try:
+        return parse_memory(value) if value is not None else None
+    except (QuantityError, TypeError):
+        return None
+
+
+def cpu_text(value: float | None) -> str:
+    return "-" if value is None else format_cpu(value)
+
+
+def memory_text(value: float | None) -> str:
+    return "-" if value is None else format_memory(value)
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.1f}%" if share < 0.1 else f"{100 * share:.0f}%"

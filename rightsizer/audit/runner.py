@@ -1,0 +1,51 @@
+"""One audit: walk the repository, attach the measured evidence, run every rule, keep what could not be read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from rightsizer.audit import rules as _rules  # noqa: F401 - registers the rules
+from rightsizer.audit.evidence import EvidenceIndex
+from rightsizer.audit.model import SEVERITIES, AuditResult, Finding
+from rightsizer.audit.registry import RULES, Context, find
+from rightsizer.audit.repo import RepoWalk
+from rightsizer.history import ClusterHistory
+from rightsizer.secrets import redact_urls
+
+
+def audit(repo: str | Path, history: ClusterHistory | None = None, *, environment: str | None = None,
+          rules: Iterable[str] | None = None, unread: dict[str, str] | None = None) -> AuditResult:
+    """Check every workload ``repo`` renders against the production checklist.
+
+    ``history`` (from :func:`rightsizer.load_history`) adds the measured evidence: throttling,
+    memory peaks, OOM kills, slow starts, Node.js heaps.  ``rules`` picks rules by name (all by
+    default); ``environment`` picks per-environment values files as ``patch`` does; ``unread``
+    adds what the caller could not read (a source that is down) to the result's list.
+
+    >>> result = audit("fixtures/gitops-repo")
+    >>> sorted({f.rule for f in result if f.workload == "catalog"})[:2]
+    ['cpu-limit', 'liveness-probe-missing']
+    """
+    chosen = [find(name) for name in rules] if rules is not None else list(RULES.values())
+    walk = RepoWalk(Path(repo), environment)
+    workloads = walk.workloads()
+    index = EvidenceIndex(history) if history is not None else None
+    ctx = Context(walk.lines, measured=history is not None)
+    findings: list[Finding] = []
+    for workload in workloads:
+        for container in workload.containers:
+            if index is not None:
+                container.evidence = index.find(workload.namespace, workload.kind, workload.name, container.name)
+        for rule in chosen:
+            if rule.applies(workload):
+                findings.extend(rule.check(workload, ctx))
+    order = {name: i for i, name in enumerate(RULES)}
+    findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), f.namespace or "", f.kind, f.workload,
+                                 f.container or "", order[f.rule]))
+    result = AuditResult(str(repo), findings, len(workloads), sum(len(w.containers) for w in workloads),
+                         redact_urls(history.source) if history is not None else None,
+                         {**walk.unread, **(unread or {})})
+    if history is not None:
+        result.unread.update({f"source: {k}": v for k, v in history.missing.items()})
+    return result
