@@ -27,7 +27,6 @@ RAMP_LEVEL = 0.8
 class Evidence:
     """Measured usage of one container over the source's window."""
 
-    window: str
     throttled_share: float | None  # throttled CFS periods / periods, over the window (with a CPU limit)
     throttled_p95: float | None  # the same per step, 95th percentile
     cpu_p95: float | None  # cores, at the finest resolution the history holds
@@ -57,7 +56,6 @@ def measure(history: ClusterHistory, ch: ContainerHistory) -> Evidence:
             started = history.start + first[event.pod] * history.step
             start_restarts += 0 <= event.time - started <= max(START_WINDOW, 2 * history.step)
     return Evidence(
-        window=history.describe_window(),
         throttled_share=float(throttled.mean()) if len(throttled) else None,
         throttled_p95=float(np.percentile(throttled, 95)) if len(throttled) else None,
         cpu_p95=float(np.percentile(cpu, 95)) if len(cpu) else None,

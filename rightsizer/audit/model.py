@@ -58,6 +58,7 @@ class AuditResult:
     workloads: int = 0  # workloads checked (one per namespace a base is rendered in)
     containers: int = 0
     source: str | None = None  # the metrics behind the evidence, when one was given
+    window: str | None = None  # the time the evidence covers
     unread: dict[str, str] = field(default_factory=dict)  # a file, overlay, chart or source -> why not read
 
     def __iter__(self) -> Iterator[Finding]:

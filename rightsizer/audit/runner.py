@@ -11,16 +11,20 @@ from rightsizer.audit.model import SEVERITIES, AuditResult, Finding
 from rightsizer.audit.registry import RULES, Context, find
 from rightsizer.audit.repo import RepoWalk
 from rightsizer.history import ClusterHistory
+from rightsizer.scope import Scope
 from rightsizer.secrets import redact_urls
 
 
 def audit(repo: str | Path, history: ClusterHistory | None = None, *, environment: str | None = None,
-          rules: Iterable[str] | None = None, unread: dict[str, str] | None = None) -> AuditResult:
+          rules: Iterable[str] | None = None, scope: Scope | None = None,
+          unread: dict[str, str] | None = None) -> AuditResult:
     """Check every workload ``repo`` renders against the production checklist.
 
     ``history`` (from :func:`rightsizer.load_history`) adds the measured evidence: throttling,
     memory peaks, OOM kills, slow starts, Node.js heaps.  ``rules`` picks rules by name (all by
-    default); ``environment`` picks per-environment values files as ``patch`` does; ``unread``
+    default); ``scope`` keeps the workloads whose namespace and name match it (a workload in no
+    namespace only without a namespace filter); ``environment`` picks per-environment values files as
+    ``patch`` does; ``unread``
     adds what the caller could not read (a source that is down) to the result's list.
 
     >>> result = audit("fixtures/gitops-repo")
@@ -30,6 +34,9 @@ def audit(repo: str | Path, history: ClusterHistory | None = None, *, environmen
     chosen = [find(name) for name in rules] if rules is not None else list(RULES.values())
     walk = RepoWalk(Path(repo), environment)
     workloads = walk.workloads()
+    if scope is not None:
+        workloads = [w for w in workloads if (scope.namespace is None or (w.namespace is not None and scope.namespace_ok(
+            w.namespace))) and scope.workload_ok(w.kind, w.name)]
     index = EvidenceIndex(history) if history is not None else None
     ctx = Context(walk.lines, measured=history is not None)
     findings: list[Finding] = []
@@ -45,6 +52,7 @@ def audit(repo: str | Path, history: ClusterHistory | None = None, *, environmen
                                  f.container or "", order[f.rule]))
     result = AuditResult(str(repo), findings, len(workloads), sum(len(w.containers) for w in workloads),
                          redact_urls(history.source) if history is not None else None,
+                         history.describe_window() if history is not None else None,
                          {**walk.unread, **(unread or {})})
     if history is not None:
         result.unread.update({f"source: {k}": v for k, v in history.missing.items()})

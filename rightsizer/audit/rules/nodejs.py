@@ -91,7 +91,7 @@ class _NodeRule(ContainerRule):
                      for f in flags]
         e = container.evidence
         if e is not None and e.heap_peak is not None:
-            evidence.append(f"measured heap used peak {memory_text(e.heap_peak)} ({e.window})")
+            evidence.append(f"measured heap used peak {memory_text(e.heap_peak)}")
         yield from self.judge(workload, container, ctx, limit, flags, evidence)
 
     def judge(self, workload: WorkloadView, container: ContainerView, ctx: Context, limit: float,

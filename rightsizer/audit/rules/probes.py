@@ -62,7 +62,7 @@ class StartupProbeMissing(_ProbeRule):
             return
         evidence = []
         if e.start_restarts:
-            evidence.append(f"{e.start_restarts} restarts within the first minutes of a pod ({e.window})")
+            evidence.append(f"{e.start_restarts} restarts within the first minutes of a pod")
         if e.start_ramp is not None and e.start_ramp >= SLOW_START:
             evidence.append(f"a new pod takes {e.start_ramp / 60:.0f} minutes to reach its usual memory (median "
                             "of the pods started in the window)")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rightsizer.errors import QuantityError
 from rightsizer.quantity import format_cpu, format_memory, parse_cpu, parse_memory
+from rightsizer.units import MiB
 
 
 def cores(value: Any) -> float | None:
@@ -27,7 +29,11 @@ def cpu_text(value: float | None) -> str:
 
 
 def memory_text(value: float | None) -> str:
-    return "-" if value is None else format_memory(value)
+    """A manifest's exact quantity, or a measured figure rounded up to a MiB (bytes nobody reads)."""
+    if value is None:
+        return "-"
+    exact = format_memory(value)
+    return exact if not exact.isdigit() else format_memory(math.ceil(value / MiB) * MiB)
 
 
 def percent(share: float) -> str:

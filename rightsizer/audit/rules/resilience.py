@@ -80,7 +80,7 @@ class SingleReplicaNoBudget(Rule):
         evidence = [why, "no PodDisruptionBudget selects its pods"]
         e = next((c.evidence for c in workload.containers if c.evidence is not None), None)
         if e is not None:
-            evidence.append(f"{e.pods} pods seen over the window ({e.window})")
+            evidence.append(f"{e.pods} pods seen over the window")
         place = Place(workload.place.file, workload.place.doc, ("spec", "replicas")) if workload.place.path \
             else workload.place
         yield ctx.finding(self, workload, place, "a single replica and no PodDisruptionBudget", evidence=evidence,

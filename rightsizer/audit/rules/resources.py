@@ -25,7 +25,7 @@ def _measured(container: ContainerView) -> list[str]:
         return []
     out = []
     if e.cpu_p95 is not None:
-        out.append(f"measured CPU p95 {cpu_text(e.cpu_p95)} ({e.window})")
+        out.append(f"measured CPU p95 {cpu_text(e.cpu_p95)}")
     if e.memory_peak is not None:
         out.append(f"measured memory peak {memory_text(e.memory_peak)}")
     return out
@@ -67,7 +67,7 @@ class CpuLimit(ContainerRule):
         e = container.evidence
         if e is not None and e.throttled_share is not None:
             evidence.append(f"throttled in {percent(e.throttled_share)} of CPU periods over the window (worst 5% "
-                            f"of steps above {percent(e.throttled_p95 or 0.0)}; {e.window})")
+                            f"of steps above {percent(e.throttled_p95 or 0.0)})")
             severity = "error" if e.throttled_share >= THROTTLED_ERROR else None
         request = cores(container.quantity("requests", "cpu"))
         fix = "remove limits.cpu" + (f" and keep requests.cpu ({cpu_text(request)}) at the measured need"
@@ -91,7 +91,7 @@ class MemoryRequestVsPeak(ContainerRule):
             return
         limit = bytes_of(container.quantity("limits", "memory"))
         evidence = [f"resources.requests.memory: {container.quantity('requests', 'memory')}",
-                    f"measured working-set peak {memory_text(e.memory_peak)} over {e.pods} pods ({e.window})"]
+                    f"measured working-set peak {memory_text(e.memory_peak)} over {e.pods} pods"]
         if e.oom_kills:
             evidence.append(f"{e.oom_kills} OOM kills in the window"
                             + (f" (limit {memory_text(limit)})" if limit is not None else ""))
