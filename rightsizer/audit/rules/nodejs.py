@@ -9,6 +9,7 @@ is a share of the limit.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from rightsizer.history import is_node_image
 from rightsizer.recommend.node_heap import heap_flags
 from rightsizer.units import MiB
 
+#: ``node`` run as a command: the word itself (a path too), or a command inside a shell line
+_NODE_COMMAND = re.compile(r"(^|[\s/;&|])node(js)?(\s|$)")
 #: a heap above this share of the limit leaves too little for what lives outside it (code, stacks, Buffers)
 HIGH_SHARE = 0.85
 #: a heap below this share of the limit starves V8 while the memory it could use sits idle
@@ -68,8 +71,8 @@ def runs_node(container: ContainerView) -> str | None:
         return "the source's Node.js metrics or image"
     if any(isinstance(e, dict) and e.get("name") == "NODE_OPTIONS" for e in container.spec.get("env") or []):
         return "NODE_OPTIONS is set"
-    command = [str(w) for w in (container.spec.get("command") or [])[:1] + (container.spec.get("args") or [])[:1]]
-    if any(w.rsplit("/", 1)[-1] in ("node", "nodejs") or w.startswith("node ") for w in command):
+    words = [str(w) for w in (container.spec.get("command") or []) + (container.spec.get("args") or [])]
+    if any(_NODE_COMMAND.search(w) for w in words):
         return "its command runs node"
     image = container.spec.get("image")
     if is_node_image(image if isinstance(image, str) else None):

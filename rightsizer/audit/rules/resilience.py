@@ -100,7 +100,9 @@ class NoSpread(Rule):
             return
         most = max([workload.replicas or 0] + [hpa_of(h).max_replicas or 0 for h in workload.hpas])
         spec = workload.pod_spec
-        spread = spec.get("topologySpreadConstraints") or ((spec.get("affinity") or {}).get("podAntiAffinity"))
+        anti = (spec.get("affinity") or {}).get("podAntiAffinity") or {}
+        spread = spec.get("topologySpreadConstraints") or any(terms for terms in anti.values()) if isinstance(
+            anti, dict) else spec.get("topologySpreadConstraints")
         if most < 2 or spread:
             return
         yield ctx.finding(self, workload, pod_place(workload), f"up to {most} replicas, nothing spreads them",
