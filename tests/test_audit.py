@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 import rightsizer as rs
-from rightsizer import audit as rs_audit
 from rightsizer.audit import RULES, AuditResult, Finding
 from rightsizer.history import ClusterHistory, ContainerEvent, ContainerHistory, ContainerKey, Resources, Samples
 from rightsizer.patch.styles.base import dump_yaml
@@ -91,7 +90,7 @@ def repo(tmp_path: Path, *docs: dict[str, Any]) -> Path:
 
 
 def found(root: Path, rule: str, history: ClusterHistory | None = None) -> list[Finding]:
-    return [f for f in rs_audit.audit(root, history, rules=[rule])]
+    return [f for f in rs.audit(root, history, rules=[rule])]
 
 
 def line_text(root: Path, f: Finding) -> str:
@@ -293,12 +292,12 @@ def test_every_rule_is_exercised_above():
 
 @pytest.fixture(scope="module")
 def fixture_audit() -> AuditResult:
-    return rs_audit.audit(FIXTURE)
+    return rs.audit(FIXTURE)
 
 
 @pytest.fixture(scope="module")
 def demo_audit() -> AuditResult:
-    return rs_audit.audit(FIXTURE, rs.load_history(demo=True))
+    return rs.audit(FIXTURE, rs.load_history(demo=True))
 
 
 def _one(result: AuditResult, rule: str, subject: str) -> Finding:
@@ -350,7 +349,7 @@ def _kustomize(path: Path) -> list[dict[str, Any]]:
 def test_podinfo_every_overlay_workload_is_audited_at_its_lines():
     assert REALWORLD is not None
     root = REALWORLD / "podinfo"
-    result = rs_audit.audit(root)
+    result = rs.audit(root)
     audited = {(f.namespace, f.kind, f.workload) for f in result}
     for overlay in ("dev", "staging", "production"):
         for doc in _kustomize(root / "deploy" / "overlays" / overlay):
@@ -365,9 +364,23 @@ def test_podinfo_every_overlay_workload_is_audited_at_its_lines():
 
 
 @needs_realworld
+def test_a_chart_workload_is_named_as_the_cluster_names_it():
+    """podinfo's chart, released as ``podinfo`` in ``web``: the template's fullname matches it for any release."""
+    assert REALWORLD is not None
+    key = ContainerKey("web", "Deployment", "podinfo", "podinfo")
+    samples = Samples.from_rows(np.zeros(10), np.arange(10), {"cpu": np.full(10, 0.1), "memory": np.full(10, 64e6)})
+    measured = ClusterHistory(0.0, 300.0, 10, {key: ContainerHistory(key, ["podinfo-1"], samples)})
+    result = rs.audit(REALWORLD / "podinfo", measured, rules=["memory-request-vs-peak"])
+    [f] = result.findings  # values.yaml requests 16Mi; values-prod.yaml's 64Mi is within the peak's range
+    assert f.subject == "web/Deployment/podinfo/podinfo" and f.file == "charts/podinfo/values.yaml"
+    assert "measured working-set peak 62Mi over 1 pods" in f.evidence
+    assert line_text(REALWORLD / "podinfo", f).strip() == "memory: 16Mi"
+
+
+@needs_realworld
 def test_flux_example_lists_the_published_charts_it_cannot_read():
     assert REALWORLD is not None
-    result = rs_audit.audit(REALWORLD / "flux2-kustomize-helm-example")
+    result = rs.audit(REALWORLD / "flux2-kustomize-helm-example")
     assert any("HelmRelease podinfo" in what for what in result.unread)
     assert result.findings == [] and result.workloads == 0
 
@@ -429,7 +442,7 @@ def test_bad_input_the_audit_goes_on_and_says_what_it_could_not_read(tmp_path):
     overlay.mkdir(parents=True)
     (overlay / "kustomization.yaml").write_text("resources:\n  - ../../missing.yaml\n  - web.yaml\n")
     (overlay / "web.yaml").write_text(dump_yaml(workload(container(**GOOD), name="api", replicas=1)))
-    result = rs_audit.audit(root)
+    result = rs.audit(root)
     assert "broken.yaml" in result.unread and "not valid YAML" in result.unread["broken.yaml"]
     assert "kubectl kustomize fails" in result.unread["overlays/prod"]
     assert {f.workload for f in result if f.rule == "single-replica-no-pdb"} == {"web", "api"}  # both still read

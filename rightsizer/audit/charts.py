@@ -96,7 +96,8 @@ def _workloads(chart: Chart, values: dict[str, Any], namespace: str | None, rele
             continue
         text = lines.files.text(workload.file)
         view = WorkloadView(namespace, workload.kind, name, None, Place(workload.file, line=_line_of(
-            text, workload.name)), how)
+            text, workload.name)), how, name_pattern=None if release else NameResolver(
+                chart.name, chart.helpers, values, None, namespace).pattern(workload.name))
         for container in workload.containers:
             container_name = _literal(resolver, container.name)
             if container_name is None:

@@ -10,6 +10,7 @@ level, and the Node.js heap in use.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -104,8 +105,16 @@ class EvidenceIndex:
         self.by_name: dict[tuple[str, str, str], list[ContainerHistory]] = defaultdict(list)
         for ch in history:
             self.by_name[(ch.key.kind, ch.key.workload, ch.key.container)].append(ch)
-        self.matched: set[int] = set()
         self._cache: dict[int, Evidence] = {}
+
+    def resolve(self, namespace: str | None, kind: str, pattern: re.Pattern[str], containers: list[str]
+                ) -> tuple[str, str] | None:
+        """(namespace, name) of the one workload of the history a name pattern (a Helm template's, for any
+        release) matches with these containers, or None when none or several do."""
+        found = {(ch.key.namespace, ch.key.workload) for ch in self.history
+                 if ch.key.kind == kind and ch.key.container in containers and pattern.fullmatch(ch.key.workload)
+                 and namespace in (None, ch.key.namespace)}
+        return found.pop() if len(found) == 1 else None
 
     def find(self, namespace: str | None, kind: str, workload: str, container: str) -> Evidence | None:
         """The container's evidence: same namespace, or (none set in the repository) the only one so named."""
@@ -114,7 +123,6 @@ class EvidenceIndex:
         if len(chosen) != 1 and not (namespace and chosen):
             return None
         ch = chosen[0]
-        self.matched.add(id(ch))
         if id(ch) not in self._cache:
             self._cache[id(ch)] = measure(self.history, ch)
         return self._cache[id(ch)]

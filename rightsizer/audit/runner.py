@@ -41,6 +41,11 @@ def audit(repo: str | Path, history: ClusterHistory | None = None, *, environmen
     ctx = Context(walk.lines, measured=history is not None)
     findings: list[Finding] = []
     for workload in workloads:
+        if index is not None and workload.name_pattern is not None:
+            known = index.resolve(workload.namespace, workload.kind, workload.name_pattern,
+                                  [c.name for c in workload.containers])
+            if known is not None:  # a chart's workload as the cluster names it (the release found by its name)
+                workload.namespace, workload.name = known
         for container in workload.containers:
             if index is not None:
                 container.evidence = index.find(workload.namespace, workload.kind, workload.name, container.name)

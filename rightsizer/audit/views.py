@@ -8,6 +8,7 @@ its line, found in the template's text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,8 @@ class WorkloadView:
     containers: list[ContainerView] = field(default_factory=list)
     hpas: list[dict[str, Any]] = field(default_factory=list)  # HPAs scaling it, as rendered beside it
     pdbs: list[dict[str, Any]] = field(default_factory=list)  # PodDisruptionBudgets rendered in its namespace
+    #: a Helm template's name for any release: what names it in the cluster when no release says
+    name_pattern: re.Pattern[str] | None = None
 
     @property
     def pod_spec(self) -> dict[str, Any]:

@@ -29,11 +29,8 @@ def cpu_text(value: float | None) -> str:
 
 
 def memory_text(value: float | None) -> str:
-    """A manifest's exact quantity, or a measured figure rounded up to a MiB (bytes nobody reads)."""
-    if value is None:
-        return "-"
-    exact = format_memory(value)
-    return exact if not exact.isdigit() else format_memory(math.ceil(value / MiB) * MiB)
+    """Rounded up to a whole MiB, in binary units (a measured peak to the byte is noise to a reader)."""
+    return "-" if value is None else format_memory(math.ceil(value / MiB) * MiB)
 
 
 def percent(share: float) -> str:
