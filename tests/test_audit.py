@@ -425,6 +425,15 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
                           check=False, timeout=300, cwd=ROOT)
 
 
+def test_cli_with_the_demo_shows_its_evidence():
+    result = cli("--repo", "fixtures/gitops-repo", "--demo", "-n", "shop", "-o", "json", "--fail-on", "error")
+    assert result.returncode == 3 and "Traceback" not in result.stderr  # the demo's errors trip the gate
+    doc = json.loads(result.stdout)
+    evidence = [e for f in doc["findings"] for e in f["evidence"]]
+    assert any(e.startswith("throttled in") for e in evidence) and any("OOM kills" in e for e in evidence)
+    assert doc["source"].startswith("demo cluster") and {f["namespace"] for f in doc["findings"]} == {"shop"}
+
+
 def test_fail_on_exit_codes(tmp_path):
     warning_only = repo(tmp_path, workload(container(probes=False, **GOOD), replicas=3))
     assert cli("--repo", str(warning_only), "-o", "json").returncode == 0  # findings, no --fail-on: 0

@@ -40,7 +40,7 @@ class RepoWalk:
         self.locator = Locator(self.repo, environment=environment)
         self.lines = Lines(self.locator.files)
         self.unread: dict[str, str] = {str(f): why for f, why in self.locator.files.skipped.items()}
-        self._roots: dict[Path, list[Path]] = {}
+        self._roots: dict[Path, list[tuple[Path, list[Path]]]] = {}
 
     def workloads(self) -> list[WorkloadView]:
         """Kustomize renderings, then plain manifests, then Helm charts, each in its namespace."""
@@ -65,25 +65,25 @@ class RepoWalk:
     def _workload_objects(self) -> list[WorkloadObject]:
         return [o for o in self.locator.files.objects if o.kind in WORKLOAD_KINDS]
 
-    def _roots_of(self, file: Path) -> list[Path]:
+    def _roots_of(self, file: Path) -> list[tuple[Path, list[Path]]]:
+        """(root kustomization, chain down to the file) for each root that renders it."""
         if file not in self._roots:
-            self._roots[file] = [root for root, _ in self.locator.kustomize.roots_rendering(file)]
+            self._roots[file] = self.locator.kustomize.roots_rendering(file)
         return self._roots[file]
 
     def _root_files(self) -> dict[Path, list[WorkloadObject]]:
         """Root kustomizations that render a workload, with the workload objects of the repository they render."""
         out: dict[Path, list[WorkloadObject]] = {}
         for obj in self._workload_objects():
-            for root in self._roots_of(obj.file):
+            for root, _ in self._roots_of(obj.file):
                 out.setdefault(root, []).append(obj)
         return out
 
     def _rendered(self, root: Path, objects: list[WorkloadObject]) -> list[WorkloadView]:
         docs = self._kustomize(root)
         how = f"kustomize {root}"
-        if docs is None:  # not rendered: its manifests as written, without the overlay's patches
-            return [self._view(self.locator.files.data(o.file)[o.doc], self._namespace(root, o.namespace), o,
-                               f"{o.file} (unpatched: {root} does not render)", [], []) for o in objects]
+        if docs is None:
+            return [self._unpatched(root, o) for o in objects]
         pdbs = [d for d in docs if d.get("kind") == "PodDisruptionBudget"]
         hpas = [d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"]
         out = []
@@ -95,6 +95,13 @@ class RepoWalk:
             namespace = self._namespace(root, meta.get("namespace"))
             out.append(self._view(doc, namespace, source, how, pdbs, hpas, fallback=self._kustomization_place(root)))
         return out
+
+    def _unpatched(self, root: Path, obj: WorkloadObject) -> WorkloadView:
+        """A manifest of an overlay that does not render, as written, in the namespace the overlay gives it."""
+        chain = next(chain for r, chain in self._roots_of(obj.file) if r == root)
+        namespace = self._namespace(root, self.locator.kustomize.namespace(chain, obj))
+        return self._view(self.locator.files.data(obj.file)[obj.doc], namespace, obj,
+                          f"{obj.file} (unpatched: {root} does not render)", [], [])
 
     def _kustomize(self, root: Path) -> list[dict[str, Any]] | None:
         kubectl = shutil.which("kubectl")
