@@ -444,6 +444,21 @@ def test_fail_on_exit_codes(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
+def test_odd_field_types_never_stop_the_audit(tmp_path):
+    odd = workload(container(env={"NODE_OPTIONS": "x"}, command="node app.js", resources="lots"), name="odd")
+    odd["spec"]["replicas"] = "two"
+    odd["spec"]["template"]["spec"]["affinity"] = ["not", "a", "mapping"]
+    weird_hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                 "metadata": {"name": "odd", "namespace": "shop"},
+                 "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "odd"}, "metrics": "cpu"}}
+    root = repo(tmp_path, odd, weird_hpa, workload(container(probes=False, **GOOD), name="fine"))
+    result = rs.audit(root)
+    assert {f.workload for f in result if f.rule == "readiness-probe-missing"} == {"fine"}
+    assert any(f.workload == "odd" for f in result)  # what could be read of it was
+    for what, why in result.unread.items():
+        assert "odd" in what and "could not read it" in why
+
+
 def test_bad_input_the_audit_goes_on_and_says_what_it_could_not_read(tmp_path):
     root = repo(tmp_path, workload(container(**GOOD), replicas=1))
     (root / "broken.yaml").write_text("kind: Deployment\nmetadata: {name: [unclosed\n")

@@ -40,6 +40,7 @@ def audit(repo: str | Path, history: ClusterHistory | None = None, *, environmen
     index = EvidenceIndex(history) if history is not None else None
     ctx = Context(walk.lines, measured=history is not None)
     findings: list[Finding] = []
+    unread_rules: dict[str, str] = {}
     for workload in workloads:
         if index is not None and workload.name_pattern is not None:
             known = index.resolve(workload.namespace, workload.kind, workload.name_pattern,
@@ -51,14 +52,18 @@ def audit(repo: str | Path, history: ClusterHistory | None = None, *, environmen
                 container.evidence = index.find(workload.namespace, workload.kind, workload.name, container.name)
         for rule in chosen:
             if rule.applies(workload):
-                findings.extend(rule.check(workload, ctx))
+                try:
+                    findings.extend(rule.check(workload, ctx))
+                except Exception as exc:  # noqa: BLE001 - one odd manifest never stops the rest of the audit
+                    unread_rules[f"{workload.rendered_by}: {workload.kind} {workload.name}"] = (
+                        f"rule {rule.name} could not read it ({type(exc).__name__}: {exc}); check its fields' types")
     order = {name: i for i, name in enumerate(RULES)}
     findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), f.namespace or "", f.kind, f.workload,
                                  f.container or "", order[f.rule]))
     result = AuditResult(str(repo), findings, len(workloads), sum(len(w.containers) for w in workloads),
                          redact_urls(history.source) if history is not None else None,
                          history.describe_window() if history is not None else None,
-                         {**walk.unread, **(unread or {})})
+                         {**walk.unread, **unread_rules, **(unread or {})})
     if history is not None:
         result.unread.update({f"source: {k}": v for k, v in history.missing.items()})
     return result

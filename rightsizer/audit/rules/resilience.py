@@ -61,7 +61,9 @@ def fewest_pods(workload: WorkloadView) -> tuple[int | None, str]:
         low = hpa_of(hpa).min_replicas or 1
         return low, f"HPA {hpa_of(hpa).name} minReplicas: {low}"
     replicas = workload.replicas
-    return replicas, f"spec.replicas: {(workload.manifest or {}).get('spec', {}).get('replicas', '(not set: 1)')}"
+    spec = (workload.manifest or {}).get("spec")
+    written = spec.get("replicas", "(not set: 1)") if isinstance(spec, dict) else "(not set: 1)"
+    return replicas, f"spec.replicas: {written}"
 
 
 class SingleReplicaNoBudget(Rule):
