@@ -101,13 +101,16 @@ KEY = ContainerKey("shop", "Deployment", "web", "app")
 
 
 def history(memory_mib: float = 200.0, throttled: float | None = None, events: list[ContainerEvent] | None = None,
-            late_pod: bool = False) -> ClusterHistory:
-    """One container, two pods over 100 five-minute steps (the second starting at step 50 when ``late_pod``)."""
+            late_pod: bool = False, burst_steps: int = 0) -> ClusterHistory:
+    """One container, two pods over 100 five-minute steps (the second starting at step 50 when ``late_pod``, its
+    CPU at 1 core for its first ``burst_steps``, then 0.05 as the other's)."""
     steps = np.arange(100)
     pods = [np.zeros(100, dtype=int), np.ones(50 if late_pod else 100, dtype=int)]
     step_of = [steps, steps[50:] if late_pod else steps]
     memory = np.concatenate([np.full(len(s), memory_mib * MiB) for s in step_of])
-    values: dict[str, np.ndarray] = {"cpu": np.full(len(memory), 0.05), "memory": memory}
+    cpu = np.full(len(memory), 0.05)
+    cpu[100:100 + burst_steps] = 1.0  # the second pod's first rows
+    values: dict[str, np.ndarray] = {"cpu": cpu, "memory": memory}
     if throttled is not None:
         values["throttled"] = np.full(len(memory), throttled)
     samples = Samples.from_rows(np.concatenate(pods), np.concatenate(step_of), values)
@@ -222,6 +225,9 @@ def test_startup_probe_for_a_slow_start(tmp_path):
     assert f.severity == "warning" and any("2 restarts within the first minutes" in e for e in f.evidence)
     late = [ContainerEvent(started + 40 * 300.0, "web-b", "Error")]  # long after the start: not a start problem
     assert not found(root, "startup-probe-missing", history(events=late, late_pod=True))
+    [burst] = found(root, "startup-probe-missing", history(late_pod=True, burst_steps=3))
+    assert "above twice its usual CPU for 15 minutes" in " ".join(burst.evidence)
+    assert not found(root, "startup-probe-missing", history(late_pod=True, burst_steps=1))  # 5 minutes: a start
     assert not found(root, "startup-probe-missing")  # nothing measured: nothing said
     with_probe = container(startupProbe={"httpGet": {"path": "/health", "port": 8080}}, **GOOD)
     assert not found(repo(tmp_path, workload(with_probe)), "startup-probe-missing",

@@ -5,13 +5,14 @@ container name (a Helm workload's name as its template resolves it for any relea
 manifest that sets no namespace by a unique name).  The figures are those a reviewer
 would look up by hand: the share of CPU periods throttled, the working-set peak, OOM kills,
 restarts in a pod's first minutes, how long a new pod's memory takes to reach its usual
-level, and the Node.js heap in use.
+level and its CPU to come down to it, and the Node.js heap in use.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,10 @@ from rightsizer.history import ClusterHistory, ContainerHistory
 
 #: a restart this soon after a pod's first sample is a failed start
 START_WINDOW = 600.0
-#: a pod whose memory stays under this share of its usual level for longer is still starting
+#: a pod whose memory stays under this share of its usual level is still starting
 RAMP_LEVEL = 0.8
+#: a pod whose CPU stays above this multiple of its usual level is still starting (loading, compiling, warming)
+BURST_LEVEL = 2.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Evidence:
     restarts: int
     start_restarts: int  # restarts within START_WINDOW of a pod's first sample
     start_ramp: float | None  # seconds a new pod takes to reach RAMP_LEVEL of its usual memory (median of pods)
+    start_burst: float | None  # seconds a new pod's CPU stays above BURST_LEVEL times its usual (median of pods)
     nodejs: bool  # prom-client metrics or a node image
     heap_peak: float | None  # bytes of V8 heap used, at most
     pods: int
@@ -64,7 +68,8 @@ def measure(history: ClusterHistory, ch: ContainerHistory) -> Evidence:
         oom_kills=len(ch.oom_kills),
         restarts=ch.restarts,
         start_restarts=start_restarts,
-        start_ramp=_start_ramp(ch, history.step),
+        start_ramp=_settling(ch, history.step, ch.samples["memory"], lambda v, usual: v >= RAMP_LEVEL * usual),
+        start_burst=_settling(ch, history.step, ch.cpu_at_scrape, lambda v, usual: v <= BURST_LEVEL * usual),
         nodejs=ch.is_nodejs,
         heap_peak=float(heap.max()) if len(heap) else None,
         pods=len(ch.pods),
@@ -81,20 +86,20 @@ def _first_steps(ch: ContainerHistory) -> dict[str, int]:
     return out
 
 
-def _start_ramp(ch: ContainerHistory, step: float) -> float | None:
-    """Median over the pods started in the window of the time until their memory reached its usual level."""
-    ramps = []
-    memory = ch.samples["memory"]
+def _settling(ch: ContainerHistory, step: float, values: np.ndarray, settled: Callable[[np.ndarray, float], np.ndarray]
+              ) -> float | None:
+    """Median over the pods started in the window of the time from their first sample to the first that is
+    ``settled`` (given the pod's values and their median)."""
+    times = []
     for index in range(len(ch.pods)):
-        rows = (ch.samples.pod == index) & np.isfinite(memory)
-        steps, values = ch.samples.step[rows], memory[rows]
+        rows = (ch.samples.pod == index) & np.isfinite(values)
+        steps, own = ch.samples.step[rows], values[rows].astype(np.float64)
         if len(steps) < 6 or steps.min() == 0:
             continue
-        usual = float(np.median(values))
-        reached = np.flatnonzero(values >= RAMP_LEVEL * usual)
+        reached = np.flatnonzero(settled(own, float(np.median(own))))
         if len(reached):
-            ramps.append((steps[reached[0]] - steps.min()) * step)
-    return float(np.median(ramps)) if ramps else None
+            times.append((steps[reached[0]] - steps.min()) * step)
+    return float(np.median(times)) if times else None
 
 
 class EvidenceIndex:

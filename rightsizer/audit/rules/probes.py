@@ -66,6 +66,9 @@ class StartupProbeMissing(_ProbeRule):
         if e.start_ramp is not None and e.start_ramp >= SLOW_START:
             evidence.append(f"a new pod takes {e.start_ramp / 60:.0f} minutes to reach its usual memory (median "
                             "of the pods started in the window)")
+        if e.start_burst is not None and e.start_burst >= SLOW_START:
+            evidence.append(f"a new pod runs above twice its usual CPU for {e.start_burst / 60:.0f} minutes (median "
+                            "of the pods started in the window)")
         if not evidence:
             return
         liveness = container.spec.get("livenessProbe")
