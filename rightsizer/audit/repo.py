@@ -81,7 +81,7 @@ class RepoWalk:
 
     def _rendered(self, root: Path, objects: list[WorkloadObject]) -> list[WorkloadView]:
         docs = self._kustomize(root)
-        how = f"kustomize {root}"
+        how = f"overlay {root}"
         if docs is None:
             return [self._unpatched(root, o) for o in objects]
         pdbs = [d for d in docs if d.get("kind") == "PodDisruptionBudget"]
