@@ -12,6 +12,7 @@ has its call here::
     result = rs.build_patch("gitops/", rs.plan(recs)); rs.write_patch("gitops/", result)  # patch
     rs.open_pull_request(rs.code_host("https://github.com/acme/gitops"), rs.plan(recs), recs)  # pr
     rs.save_snapshot(history, "cluster.parquet")  # snapshot
+    rs.audit("gitops/", history).to_dataframe()   # audit: the production checklist, with evidence
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from rightsizer.api import DEMO_SNAPSHOT, iter_history, load_history, recommend_priced, save_snapshot
+from rightsizer.audit import AuditResult, Finding, audit
 from rightsizer.backtest import Backtest, backtest, split
 from rightsizer.config import Policy, PolicySet
 from rightsizer.cost.catalog import load_catalog
@@ -36,11 +38,13 @@ from rightsizer.sources.prometheus import FetchOptions
 
 __all__ = [
     "DEMO_SNAPSHOT",
+    "AuditResult",
     "Backtest",
     "ClusterHistory",
     "ContainerHistory",
     "ContainerKey",
     "FetchOptions",
+    "Finding",
     "Policy",
     "PolicySet",
     "Pricing",
@@ -50,6 +54,7 @@ __all__ = [
     "Scope",
     "WorkloadKey",
     "__version__",
+    "audit",
     "backtest",
     "build_patch",
     "code_host",

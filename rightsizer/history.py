@@ -33,6 +33,11 @@ import pandas as pd
 
 _NODE_IMAGE = re.compile(r"(^|/)node(js)?(:|@|$)")
 
+
+def is_node_image(image: str | None) -> bool:
+    """An official-style Node.js image (``node:20``, ``docker.io/library/node@sha256:...``)."""
+    return bool(image and _NODE_IMAGE.search(image))
+
 #: The usage columns of a sample table; NaN where a metric does not exist for a container.
 SERIES = (
     "cpu",  # cores, average over the step
@@ -185,7 +190,7 @@ class ContainerHistory:
     def is_nodejs(self) -> bool:
         """prom-client's metrics say so, or the image is an official-style Node.js one (``node:20``...)."""
         return (self.nodejs_version is not None or self.samples.has("heap_used")
-                or bool(self.image and _NODE_IMAGE.search(self.image)))
+                or is_node_image(self.image))
 
     @property
     def active_steps(self) -> np.ndarray:

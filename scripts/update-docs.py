@@ -9,6 +9,10 @@ A block is a marker comment followed by a fenced block::
     ```
 
 ``--check`` exits 1 (listing the blocks) when a file is out of date, without writing.
+
+A command may read the real-world repositories as ``../shared/...`` (beside the project root, as
+the tests find them): the path is resolved to the nearest parent holding ``shared/realworld``, and
+written back as ``../shared/`` in the output, so a checkout at any depth prints the same page.
 """
 
 from __future__ import annotations
@@ -25,13 +29,22 @@ FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 BLOCK = re.compile(r"(<!-- output: (?P<cmd>.+?) -->\n```[a-z]*\n)(?P<body>.*?)(```)", re.DOTALL)
 
 
+def _shared() -> str:
+    """``../shared/`` as a path from ROOT to the nearest parent's ``shared/`` (where the tests find it)."""
+    for parent in ROOT.parents:
+        if (parent / "shared" / "realworld").is_dir():
+            return os.path.relpath(parent / "shared", ROOT) + "/"
+    return "../shared/"
+
+
 def run(command: str) -> str:
-    args = shlex.split(command)
+    shared = _shared()
+    args = shlex.split(command.replace("../shared/", shared))
     assert args[0] == "rightsizer", f"only rightsizer commands are run: {command}"
     env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1", "TERM": "dumb"}
     result = subprocess.run([sys.executable, "-m", "rightsizer", *args[1:]], capture_output=True, text=True,
                             env=env, cwd=ROOT, check=False)
-    out = (result.stdout + result.stderr).rstrip()
+    out = (result.stdout + result.stderr).rstrip().replace(shared, "../shared/")
     return "\n".join(line.rstrip() for line in out.splitlines()) + "\n"
 
 

@@ -19,6 +19,6 @@ def test_every_command_has_a_page():
     from rightsizer.cli import app
 
     names = {command.name or command.callback.__name__ for command in app.registered_commands}
-    assert names == {"report", "backtest", "snapshot", "patch", "pr", "cost"}
+    assert names == {"report", "backtest", "snapshot", "patch", "pr", "cost", "audit"}
     for name in names:
         assert (ROOT / "docs" / "commands" / f"{name}.md").is_file()

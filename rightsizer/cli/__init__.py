@@ -8,6 +8,7 @@ registered below, in the order ``rightsizer --help`` lists them.
 from __future__ import annotations
 
 from .app import app, main
+from .audit import audit
 from .backtest import backtest
 from .cost import cost
 from .gitops import patch, pull_request
@@ -16,7 +17,7 @@ from .report import report
 from .snapshot import snapshot
 
 for _command, _name in ((report, "report"), (backtest, "backtest"), (patch, "patch"), (pull_request, "pr"),
-                        (cost, "cost"), (snapshot, "snapshot")):
+                        (cost, "cost"), (audit, "audit"), (snapshot, "snapshot")):
     app.command(_name)(expand_groups(_command))
 
 __all__ = ["app", "main"]

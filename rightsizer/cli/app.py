@@ -1,7 +1,8 @@
 """The typer application every command module registers with, and the console entry point.
 
-Exit codes: 0 success, 1 an error the message explains, 2 a usage error, 3 changes
-recommended under ``--fail-on-change``, 130 interrupted.
+Exit codes: 0 success, 1 an error the message explains, 2 a usage error, 3 the gate a CI flag sets
+tripped (changes recommended under ``report --fail-on-change``, findings at or above ``audit
+--fail-on``), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 EXIT_CHANGES = 3
+EXIT_FINDINGS = 3
 
 
 def _version(value: bool) -> None:

@@ -98,6 +98,25 @@ def merge_node_options(existing: str | None, max_old_space_mib: int) -> str:
     return shlex.join([*kept, f"--max-old-space-size={max_old_space_mib}"])
 
 
+def heap_flags(words: list[str]) -> list[tuple[str, float]]:
+    """The heap flags a node command line (or NODE_OPTIONS, split) sets, in order: ``("MiB", 512)`` for
+    ``--max-old-space-size=512`` (or ``... 512``), ``("%", 75)`` for the percentage form; flags inside a shell
+    line (``sh -c "node --max-old-space-size=512 app.js"``) count too."""
+    out: list[tuple[str, float]] = []
+    for i, word in enumerate(words):
+        match = _FLAG.match(word)
+        texts = [(match.group(1), match.group(2)[1:] if match.group(2) else
+                  (words[i + 1] if i + 1 < len(words) else ""))] if match else \
+            [(m.group(1), m.group(0).split("=", 1)[1] if m.group(2) == "=" else m.group(0).split()[-1])
+             for m in _INLINE.finditer(word)]
+        for percentage, text in texts:
+            try:
+                out.append(("%" if percentage else "MiB", float(text)))
+            except ValueError:
+                continue
+    return out
+
+
 @dataclass(frozen=True)
 class FlagPlacement:
     """Where the heap flag is written: the container's NODE_OPTIONS, or its command/args where it already is.

@@ -12,7 +12,7 @@ from rightsizer.report.console import DEFAULT_WIDTH, target
 from rightsizer.report.registry import Renderer, find, formats, register, render
 
 #: the modules whose renderers register when imported, in the order ``--help`` lists the formats
-RENDERER_MODULES = ("table", "documents", "markdown", "html", "backtest", "cost")
+RENDERER_MODULES = ("table", "documents", "markdown", "html", "backtest", "cost", "audit", "sarif")
 for _module in RENDERER_MODULES:
     import_module(f"{__name__}.{_module}")
 

@@ -177,6 +177,11 @@ class Locator:
 
         return defaults[0] if defaults else None
 
+    def applied_namespace(self, directory: Path, own: str | None) -> str | None:
+        """The namespace ``directory``'s manifests are applied in, read-only (``audit`` names what it checks
+        with it): None when nothing sets one, ``""`` when Applications apply it to several."""
+        return self._namespace(directory, own, "", [])
+
     def opted_out(self, key: ContainerKey) -> str | None:
         """The file of a manifest of this workload annotated ``rightsizer.io/ignore: "true"``, if any."""
         for obj in self.files.objects:
