@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from rightsizer import kube
 from rightsizer.history import ContainerKey
 from rightsizer.patch.locate.deployers import PathNamespace, read_deployer
 from rightsizer.patch.locate.helm import HelmLayout
@@ -34,7 +35,6 @@ from rightsizer.patch.locate.kustomize import KUSTOMIZATION_NAMES, KustomizeLayo
 from rightsizer.patch.locate.mapping import MappingLayout
 from rightsizer.patch.locate.plain import PlainLayout
 from rightsizer.patch.locate.repofiles import RepoFiles
-from rightsizer.patch.manifests import env_value, find_container, pod_spec
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
 
@@ -177,14 +177,16 @@ class Locator:
         assert file is not None
         return file
 
-    def base_env(self, key: ContainerKey, init: bool, name: str) -> str | None:
-        """An env var's value in the object a patch applies to (so a patch that overrides it can keep it)."""
+    def base_container(self, key: ContainerKey, init: bool) -> dict[str, Any] | None:
+        """The container as the object a patch applies to sets it (its env, command and args are what a patch
+        that does not set them keeps)."""
         for obj in self.files.objects:
             if obj.kind == key.kind and obj.name == key.workload:
-                spec = pod_spec(self.files.documents(obj.file)[obj.doc])
-                container = find_container(spec, key.container, init) if spec is not None else None
-                if container is not None:
-                    return env_value(container, name)
+                spec = kube.pod_spec(self.files.data(obj.file)[obj.doc])
+                items = (spec or {}).get("initContainers" if init else "containers") if isinstance(spec, dict) else None
+                found = next((c for c in items or [] if isinstance(c, dict) and c.get("name") == key.container), None)
+                if found is not None:
+                    return found  # type: ignore[no-any-return]
         return None
 
     def hpas(self, namespace: str, kind: str, name: str) -> list[tuple[Path, int]]:
