@@ -21,8 +21,8 @@ from rightsizer.patch.yamltext import (
     content_end,
     flow_text,
     is_flow,
+    item_lines,
     key_column,
-    render_scalar,
 )
 from rightsizer.recommend.node_heap import FlagPlacement, place_heap_flag
 
@@ -163,6 +163,8 @@ def _edit_block(edits: TextEdits, mapping: CommentedMap, wanted: dict[str, Any],
                 present = {k: v for k, v in value.items() if v is not None}
                 if present:
                     appended += [" " * indent + f"{key}:", *block_lines(present, indent + step, step)]
+        elif isinstance(value, list):
+            set_list(edits, mapping, key, value, step)
         elif value is None:
             if key in mapping:
                 kline = mapping.lc.key(key)[0]
@@ -234,40 +236,76 @@ def edit_heap_flag(edits: TextEdits, container: CommentedMap, placement: FlagPla
         return
     for field_name, words in (("command", placement.command), ("args", placement.args)):
         if words is not None:
-            set_words(edits, container, field_name, words, step)
+            set_list(edits, container, field_name, words, step)
     if placement.node_options is not None:
         set_env(edits, container, NODE_OPTIONS, placement.node_options, step)
 
 
-def set_words(edits: TextEdits, container: CommentedMap, field_name: str, words: list[str], step: int) -> None:
-    """Make ``container[field_name]`` the list ``words``: items replaced or deleted where they stand, or a new
-    block list when the container does not set it (a patch over a base that does)."""
-    items = container.get(field_name)
-    if not isinstance(items, CommentedSeq):
-        indent = key_column(container)
-        last = content_end(edits.lines, container, container.lc.line)
-        edits.insert_after(last, [" " * indent + f"{field_name}:",
-                                  *(" " * (indent + step) + "- " + render_scalar(w) for w in words)])
+def set_list(edits: TextEdits, parent: CommentedMap, key: str, items: list[Any], step: int) -> None:
+    """Make ``parent[key]`` the list ``items``, changing as few lines as possible.
+
+    A block list is edited item by item (a scalar replaced or deleted where it stands, a
+    mapping item's changed values replaced, new items appended); a missing, empty, null or
+    one-line flow list is written as a new block list under its key.
+    """
+    existing = parent.get(key)
+    in_place = isinstance(existing, CommentedSeq) and existing and (
+        not is_flow(existing) or (len(existing) == len(items) and not any(isinstance(i, dict | list) for i in items)))
+    if not in_place:
+        indent = key_column(parent)
+        if key not in parent:
+            last = content_end(edits.lines, parent, parent.lc.line)
+            edits.insert_after(last, block_lines({key: items}, indent, step))
+            return
+        kline, (vline, vcol) = parent.lc.key(key)[0], parent.lc.value(key)
+        if vline == kline and vcol < len(edits.lines[vline].rstrip("\r\n")):
+            start, end, _ = _value_span(edits, vline, vcol)
+            edits.replace(vline, start - 1 if start > 0 and edits.lines[vline][start - 1] == " " else start, end,
+                          "" if items else " []")
+        elif not items:
+            return
+        edits.insert_after(kline, item_lines(items, indent + step, step))
         return
-    old = [str(w) for w in items]
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, words, autojunk=False).get_opcodes():
+    old = [_canonical(i) for i in existing]
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, [_canonical(i) for i in items],
+                                                      autojunk=False).get_opcodes():
         if op == "equal":
             continue
-        if j2 - j1 > i2 - i1:
-            raise PatchError(f"container {container.get('name')!r}: {field_name} cannot take the heap flag in "
-                             "place; set it by hand")
+        if j2 - j1 > i2 - i1 and i2 != len(existing):
+            raise PatchError(f"{key}: items would be inserted inside the list; set it by hand")
         for k in range(i1, i2):
-            line, col = items.lc.item(k)
-            if edits.lines[line][col:col + 1] in ("|", ">"):
-                raise PatchError(f"container {container.get('name')!r}: the heap flag is inside a block scalar of "
-                                 f"its {field_name}; set it by hand")
             if k - i1 < j2 - j1:
-                edits.replace_scalar(line, col, words[j1 + k - i1])
-            elif is_flow(items):
-                raise PatchError(f"container {container.get('name')!r}: {field_name} is a flow-style list; use a "
-                                 "block list or set the heap flag by hand")
+                _replace_item(edits, existing, k, items[j1 + k - i1], key)
             else:
-                edits.delete(line)
+                first = existing.lc.item(k)[0]
+                for line in range(first, content_end(edits.lines, existing[k], first) + 1):
+                    edits.delete(line)
+        added = items[j1 + (i2 - i1):j2]
+        if added:
+            column = existing.lc.item(0)[1]
+            dash = column - 2 if isinstance(existing[0], CommentedMap) else column
+            edits.insert_after(content_end(edits.lines, existing, existing.lc.item(len(existing) - 1)[0]),
+                               item_lines(added, dash, step))
+
+
+def _canonical(item: Any) -> str:
+    return repr(_plain(item)) if isinstance(item, dict) else str(item)
+
+
+def _replace_item(edits: TextEdits, items: CommentedSeq, k: int, new: Any, key: str) -> None:
+    """One list item changed in place: a scalar, or the differing scalar values of a flat mapping."""
+    current = items[k]
+    line, col = items.lc.item(k)
+    if isinstance(current, CommentedMap) and isinstance(new, dict) and set(current) == set(new) and \
+            all(not isinstance(v, dict | list) for v in new.values()):
+        for name, value in new.items():
+            if str(current[name]) != str(value):
+                vline, vcol = current.lc.value(name)
+                edits.replace_scalar(vline, vcol, value)
+        return
+    if isinstance(current, dict | list) or isinstance(new, dict | list) or edits.lines[line][col:col + 1] in "|>":
+        raise PatchError(f"{key}: item {k + 1} cannot be changed in place; set it by hand")
+    edits.replace_scalar(line, col, new)
 
 
 def env_value(container: dict[str, Any], name: str) -> str | None:
