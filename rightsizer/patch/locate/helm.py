@@ -21,11 +21,12 @@ container ``<chart>``, top-level ``resources``; the target says so.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rightsizer.history import ContainerKey
+from rightsizer.patch.locate.chartheap import Exposure, ExposureReader, chart_heap
 from rightsizer.patch.locate.deployers import Release
 from rightsizer.patch.locate.helmnames import NameResolver, merge_values
 from rightsizer.patch.locate.kustomize import KustomizeLayout
@@ -44,6 +45,7 @@ class TemplateContainer:
     init: bool
     values_path: tuple[str, ...] | None  # the values mapping holding `resources`; None: not from values
     literal: bool = False  # the template writes the resources itself
+    reader: ExposureReader | None = None  # what its env and args take from values (chartheap)
 
 
 @dataclass
@@ -145,7 +147,8 @@ class HelmLayout:
                             "values: edit the template, or expose them as values" if container.literal else
                             f"{where}: no .Values.<key>.resources is rendered into {key.container}")
                         continue
-                    self._add(found, chart.dir, release, values_file, style, container.values_path, where)
+                    heap = (container.reader.exposure if container.reader else None, values, chart.name)
+                    self._add(found, chart.dir, release, values_file, style, container.values_path, where, heap)
             if release is not None:
                 return  # a release has one set of values files
 
@@ -190,18 +193,19 @@ class HelmLayout:
         return node if isinstance(node, dict) else {}
 
     def _add(self, found: Found, chart: Path | str, release: Release | None, values_file: Path | None, style: Any,
-             values_path: tuple[str, ...], where: str) -> None:
+             values_path: tuple[str, ...], where: str,
+             heap: tuple[Exposure | None, dict[str, Any], str] | None = None) -> None:
         if values_file is not None:
             how = f"{where}: renders .Values.{'.'.join((*values_path, 'resources'))}, in {values_file.name}"
             if release is not None:
                 how += f" of {release.source}"
             target = Target(values_file, 0, values_path, style, how)
-            found.targets.append((target, release.namespace if release else None))
+            found.targets.append((self._with_heap(target, values_path, heap), release.namespace if release else None))
             return
         assert release is not None
         how = f"{where}: the values of {release.source}"
         for target in self._release_targets(release, values_path, how, found):
-            found.targets.append((target, release.namespace))
+            found.targets.append((self._with_heap(target, values_path, heap), release.namespace))
 
     def _release_targets(self, release: Release, values_path: tuple[str, ...], how: str,
                          found: Found) -> list[Target]:
@@ -228,6 +232,22 @@ class HelmLayout:
                                      f"{', '.join(str(r) for r, _ in roots)}: add a patch of its spec.values to "
                                      f"{root} (its environment) and run again")
         return out
+
+    def _with_heap(self, target: Target, values_path: tuple[str, ...],
+                   heap: tuple[Exposure | None, dict[str, Any], str] | None) -> Target:
+        """The target with how its chart lets values set the heap flag (None for a chart not in the repository).
+
+        An overlay's patch of a HelmRelease's values is merged over the release's own (lists replaced)."""
+        if heap is None:
+            return target
+        root = target.path[:len(target.path) - len(values_path)]
+        values = heap[1]
+        if target.rendered is not None:
+            node: Any = self.files.data(target.file)[target.doc]
+            for part in root:
+                node = node.get(part) if isinstance(node, dict) else None
+            values = merge_values(values, node)
+        return replace(target, chart_heap=chart_heap(heap[2], root, heap[0], values))
 
     # --- a published chart ----------------------------------------------------------------------
 
@@ -295,7 +315,7 @@ def _template_containers(doc_text: str) -> list[TemplateContainer]:
         item = re.match(r"^- name:\s*(.+?)\s*$", stripped)
         if item and item_indent in (-1, indent):
             item_indent = indent
-            out.append(TemplateContainer(item.group(1), section == "init", None))
+            out.append(TemplateContainer(item.group(1), section == "init", None, reader=ExposureReader(indent)))
             continue
         if out and out[-1].init == (section == "init"):
             _note_resources(out[-1], line, lines, i)
@@ -303,7 +323,10 @@ def _template_containers(doc_text: str) -> list[TemplateContainer]:
 
 
 def _note_resources(container: TemplateContainer, line: str, lines: list[str], i: int) -> None:
-    """Record where a container's resources come from: a values mapping, or the template's own text."""
+    """Record where a container's resources come from: a values mapping, or the template's own text (and
+    what its env and args take from values)."""
+    if container.reader is not None:
+        container.reader.line(line)
     if container.values_path is not None:
         return
     ref = _RESOURCES_REF.search(line)
