@@ -132,7 +132,8 @@ def test_podinfo_every_container_is_applied_in_its_own_file(tmp_path):
     assert_resources(values["resources"], "values-prod.yaml")
     assert "values.yaml" not in git(repo, "diff", "--name-only").replace("values-prod.yaml", ""), \
         "the defaults (staging) are left as they are"
-    assert chart_result.notes and "not rendered with helm template" in chart_result.notes[0]
+    if shutil.which("helm") is None:
+        assert chart_result.notes[0].startswith("Helm render not checked: helm not on PATH"), chart_result.notes
 
 
 def test_flux_helmrelease_values_are_patched_per_environment(tmp_path):

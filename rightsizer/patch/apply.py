@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rightsizer.fileio import write_text_atomic
+from rightsizer.patch.helmrender import check_helm
 from rightsizer.patch.locate import IGNORE_ANNOTATION, Locator
 from rightsizer.patch.manifests import edit_hpa
 from rightsizer.patch.plan import PlannedChange
@@ -82,11 +83,8 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
         style.create(locator, file, targets, result.files)
     if render_kustomize:
         check_kustomize(repo, result.files, by_file)
-    helm = sorted({str(t.file) for targets in by_file.values() for t, _ in targets
-                   if isinstance(t.style, ValuesStyle) and t.rendered is None and t.file in result.files})
-    if helm:
-        result.notes.append(f"Helm values edited in {', '.join(helm)} were checked as data, not rendered with "
-                            "helm template (the rendered resources were not checked)")
+    check_helm(repo, result.files, [(t, pc) for targets in by_file.values() for t, pc in targets
+                                    if isinstance(t.style, ValuesStyle)], result.notes)
     return result
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rightsizer.history import ContainerKey
+from rightsizer.patch.helmrender import HelmRender
 from rightsizer.patch.locate.chartheap import Exposure, ExposureReader, chart_heap
 from rightsizer.patch.locate.deployers import Release
 from rightsizer.patch.locate.helmnames import NameResolver, merge_values
@@ -148,7 +149,13 @@ class HelmLayout:
                             f"{where}: no .Values.<key>.resources is rendered into {key.container}")
                         continue
                     heap = (container.reader.exposure if container.reader else None, values, chart.name)
-                    self._add(found, chart.dir, release, values_file, style, container.values_path, where, heap)
+                    render = HelmRender(chart.dir, release.name if release else None,
+                                        release.namespace if release else None,
+                                        self._layers(chart, release, values_file),
+                                        ((release.file, release.doc, release.values_path),)
+                                        if release is not None and release.values_path is not None else ())
+                    self._add(found, chart.dir, release, values_file, style, container.values_path, where,
+                              (*heap, render))
             if release is not None:
                 return  # a release has one set of values files
 
@@ -194,7 +201,7 @@ class HelmLayout:
 
     def _add(self, found: Found, chart: Path | str, release: Release | None, values_file: Path | None, style: Any,
              values_path: tuple[str, ...], where: str,
-             heap: tuple[Exposure | None, dict[str, Any], str] | None = None) -> None:
+             heap: tuple[Exposure | None, dict[str, Any], str, HelmRender] | None = None) -> None:
         if values_file is not None:
             how = f"{where}: renders .Values.{'.'.join((*values_path, 'resources'))}, in {values_file.name}"
             if release is not None:
@@ -234,20 +241,29 @@ class HelmLayout:
         return out
 
     def _with_heap(self, target: Target, values_path: tuple[str, ...],
-                   heap: tuple[Exposure | None, dict[str, Any], str] | None) -> Target:
-        """The target with how its chart lets values set the heap flag (None for a chart not in the repository).
+                   heap: tuple[Exposure | None, dict[str, Any], str, HelmRender] | None) -> Target:
+        """The target with how its chart lets values set the heap flag and how helm renders its release (None
+        for a chart not in the repository).
 
         An overlay's patch of a HelmRelease's values is merged over the release's own (lists replaced)."""
         if heap is None:
             return target
         root = target.path[:len(target.path) - len(values_path)]
-        values = heap[1]
-        if target.rendered is not None:
+        values, render = heap[1], heap[3]
+        if target.rendered is not None and target.file != (render.inline[0][0] if render.inline else None):
             node: Any = self.files.data(target.file)[target.doc]
             for part in root:
                 node = node.get(part) if isinstance(node, dict) else None
             values = merge_values(values, node)
-        return replace(target, chart_heap=chart_heap(heap[2], root, heap[0], values))
+            render = replace(render, inline=(*render.inline, (target.file, target.doc, root)))
+        return replace(target, chart_heap=chart_heap(heap[2], root, heap[0], values), helm=render)
+
+    def _layers(self, chart: Chart, release: Release | None, values_file: Path | None) -> tuple[Path, ...]:
+        """The values files helm is given after the chart's values.yaml, in order."""
+        if release is not None and release.value_files:
+            paths = [repo_path(chart.dir / name) for name in release.value_files]
+            return tuple(p for p in paths if (self.files.repo / p).is_file() and p != chart.dir / "values.yaml")
+        return (values_file,) if values_file is not None and values_file != chart.dir / "values.yaml" else ()
 
     # --- a published chart ----------------------------------------------------------------------
 
