@@ -96,6 +96,8 @@ def _render(helm: str, repo: Path, files: dict[Path, tuple[str | None, str]], re
             for part in path:
                 node = node[part] if isinstance(node, list) and isinstance(part, int) else \
                     (node.get(part) if isinstance(node, dict) else None)
+            if isinstance(node, str):  # values embedded in a ConfigMap
+                node = (safe_documents(node, f"{file}: {'.'.join(map(str, path))}") or [None])[0]
             if isinstance(node, dict):
                 inline = Path(tmp) / f"inline-{i}.yaml"
                 inline.write_text(_dump(node))

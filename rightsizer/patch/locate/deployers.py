@@ -10,7 +10,7 @@ and for a chart, with which release name and values:
 * a Flux ``Kustomization`` (``spec.path``, ``spec.targetNamespace``, which overrides every
   namespace below it);
 * a Flux ``HelmRelease`` (``spec.chart.spec.chart``, ``spec.releaseName``,
-  ``spec.targetNamespace``, ``spec.values``).
+  ``spec.targetNamespace``, ``spec.values``, ``spec.valuesFrom``).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class Release:
     values_path: tuple[str | int, ...] | None  # the key path of inline values in that document, if any
     value_files: list[str] = field(default_factory=list)  # relative to the chart (Argo CD valueFiles)
     flux: bool = False  # a HelmRelease: its values may be patched per environment by an overlay
+    #: a HelmRelease's valuesFrom, in order: (kind, name, valuesKey, targetPath or None)
+    values_from: list[tuple[str, str, str, str | None]] = field(default_factory=list)
 
 
 def group(api_version: Any) -> str:
@@ -127,8 +129,12 @@ def read_deployer(doc: dict[str, Any], file: Path, index: int) -> tuple[list[Pat
     release = spec.get("releaseName") or (f"{target_ns}-{name}" if isinstance(target_ns, str) and target_ns
                                           else name)
     local = repo_path(chart) if chart.startswith((".", "/")) or "/" in chart else None
+    values_from = [(str(v.get("kind")), str(v.get("name")), str(v.get("valuesKey") or "values.yaml"),
+                    str(v["targetPath"]) if v.get("targetPath") else None)
+                   for v in spec.get("valuesFrom") or [] if isinstance(v, dict) and v.get("name")]
     return [], [Release(str(local) if local is not None else chart, str(release), namespace,
-                        f"Flux HelmRelease {name}", file, index, ("spec", "values"), flux=True)]
+                        f"Flux HelmRelease {name}", file, index, ("spec", "values"), flux=True,
+                        values_from=values_from)]
 
 
 def _application(doc: dict[str, Any], file: Path, index: int, inline_values: bool

@@ -32,10 +32,13 @@ from rightsizer.patch.locate.deployers import Release
 from rightsizer.patch.locate.helmnames import NameResolver, merge_values
 from rightsizer.patch.locate.kustomize import KustomizeLayout
 from rightsizer.patch.locate.repofiles import RepoFiles, first_line, repo_path
+from rightsizer.patch.locate.valuesfrom import ValuesFrom
 from rightsizer.patch.manifests import WORKLOAD_KINDS
+from rightsizer.patch.styles.embedded import EmbeddedValuesStyle
 from rightsizer.patch.styles.values import VALUES, VALUES_OVERRIDE
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
+from rightsizer.yamlsafety import safe_documents
 
 _RESOURCES_REF = re.compile(r"\.Values\.((?:[A-Za-z0-9_]+\.)*)resources\b")
 
@@ -80,6 +83,7 @@ class HelmLayout:
         self.kustomize = kustomize
         self.charts: dict[Path, Chart] = {}
         self.releases: list[Release] = []
+        self.values_from = ValuesFrom(files, kustomize)
 
     def add_chart(self, chart: Path) -> None:
         values_file = chart / "values.yaml"
@@ -220,19 +224,27 @@ class HelmLayout:
         assert release.values_path is not None
         base = Target(release.file, release.doc, (*release.values_path, *values_path), VALUES_OVERRIDE, how)
         roots = self.kustomize.roots_rendering(release.file) if release.flux else []
+        inline = self._inline_values(release)
         if not roots:
-            return [base]
+            from_config_map, note = self.values_from.target(release, None, [], values_path, inline, how)
+            return [from_config_map or replace(base, how=how + note)]
         name = str((self.files.data(release.file)[release.doc].get("metadata") or {}).get("name"))
         rendered = ("HelmRelease", name, ("spec", "values", *values_path))
         out = []
         for root, chain in roots:
             patch = self.kustomize.patch_of(chain, "HelmRelease", name)
-            if patch is not None:
+            patched = ((self.files.data(patch[0])[patch[1]].get("spec") or {}).get("values")
+                       if patch is not None else None)
+            from_config_map, note = self.values_from.target(release, root, chain, values_path,
+                                                            merge_values(inline, patched), how)
+            if from_config_map is not None:
+                out.append(from_config_map)
+            elif patch is not None:
                 file, doc, kdir = patch
                 out.append(Target(file, doc, ("spec", "values", *values_path), VALUES_OVERRIDE,
-                                  f"{how}, patched by {kdir}", kustomization=root, rendered=rendered))
+                                  f"{how}, patched by {kdir}{note}", kustomization=root, rendered=rendered))
             elif len(roots) == 1:
-                out.append(Target(base.file, base.doc, base.path, VALUES_OVERRIDE, how, kustomization=root,
+                out.append(Target(base.file, base.doc, base.path, VALUES_OVERRIDE, how + note, kustomization=root,
                                   rendered=rendered))
             else:
                 found.reasons.append(f"{release.source} in {release.file} is shared by the overlays "
@@ -250,12 +262,25 @@ class HelmLayout:
             return target
         root = target.path[:len(target.path) - len(values_path)]
         values, render = heap[1], heap[3]
-        if target.rendered is not None and target.file != (render.inline[0][0] if render.inline else None):
+        release_file = render.inline[0][0] if render.inline else None
+        if target.rendered is not None and target.file != release_file:
             node: Any = self.files.data(target.file)[target.doc]
             for part in root:
                 node = node.get(part) if isinstance(node, dict) else None
             values = merge_values(values, node)
             render = replace(render, inline=(*render.inline, (target.file, target.doc, root)))
+        elif release_file is not None and target.file != release_file:  # a valuesFrom ConfigMap: under spec.values
+            inline = self.files.data(release_file)[render.inline[0][1]]
+            for part in render.inline[0][2]:
+                inline = inline.get(part) if isinstance(inline, dict) else None
+            if isinstance(target.style, EmbeddedValuesStyle):
+                layer = (target.file, target.doc, ("data", target.style.key))
+                text = self.files.data(target.file)[target.doc]["data"][target.style.key]
+                values = merge_values(values, safe_documents(text)[0], inline)
+                render = replace(render, inline=(layer, *render.inline))
+            else:
+                values = merge_values(values, self.files.data(target.file)[0], inline)
+                render = replace(render, value_files=(*render.value_files, target.file))
         return replace(target, chart_heap=chart_heap(heap[2], root, heap[0], values), helm=render)
 
     def _layers(self, chart: Chart, release: Release | None, values_file: Path | None) -> tuple[Path, ...]:
