@@ -24,6 +24,7 @@ two places is an error until a mapping entry (or the environment) says which one
 from __future__ import annotations
 
 from dataclasses import replace
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class Locator:
         self.plain = PlainLayout(self.files)
         self.environment = environment
         self.paths: list[PathNamespace] = []
+        self.unexpanded: list[tuple[str, str]] = []  # (path pattern, why) an ApplicationSet could not be expanded
         self._scan()
         self.mapping = MappingLayout(repo, mapping)
         self.helm.releases += self.mapping.releases
@@ -69,9 +71,10 @@ class Locator:
         self.files.objects = [o for o in self.files.objects if o.file not in patches]  # a patch is not an object
         for file, index, doc in self.files.deployers:
             if file not in patches:
-                paths, releases = read_deployer(doc, file, index)
+                paths, releases, unresolved = read_deployer(doc, file, index, self.files.repo)
                 self.paths += paths
                 self.helm.releases += releases
+                self.unexpanded += [(pattern, f"{why} ({file})") for pattern, why in unresolved]
 
     def text(self, rel: Path) -> str:
         return self.files.text(rel)
@@ -98,13 +101,16 @@ class Locator:
                     unresolved += [plain] if namespace is None else []
                     elsewhere += namespace not in (None, key.namespace)
                 continue
+            rendered_in = {root: self._namespace(root, self.kustomize.namespace(chain, obj), key.namespace, shared)
+                           for root, chain in roots}
             for root, chain in roots:
-                namespace = self._namespace(root, self.kustomize.namespace(chain, obj), key.namespace, shared)
+                namespace = rendered_in[root]
                 if namespace == key.namespace:
-                    matched.append(self.kustomize.find(root, chain, obj, key, init, roots))
+                    matched.append(self.kustomize.find(root, chain, obj, key, init, roots, set(rendered_in.values())))
                 elif self.files.has_container(obj, key.container, init):
                     if namespace is None:
-                        unresolved.append(self.kustomize.find(root, chain, obj, key, init, roots))
+                        unresolved.append(self.kustomize.find(root, chain, obj, key, init, roots,
+                                                              set(rendered_in.values())))
                     else:
                         elsewhere += 1
         helm = self.helm.find(key, init, environment)
@@ -122,6 +128,7 @@ class Locator:
             where = "; ".join(f"{t.file} ({t.how})" for t in unique)
             raise PatchError(f"{key}: found in more than one place: {where}; add a mapping entry saying which"
                              + ("" if environment else " (or pass --environment NAME)"))
+        unknown = self._unexpanded(key)
         candidates = _in_environment(list(dict.fromkeys(unresolved)), environment)
         if len(candidates) == 1 and not elsewhere:
             only = candidates[0]
@@ -131,14 +138,14 @@ class Locator:
             where = "; ".join(f"{t.file} ({t.how})" for t in candidates)
             raise PatchError(f"{key}: ambiguous: no namespace is set for it in the repository and it is not unique "
                              f"there ({where}{f'; and {elsewhere} in other namespaces' if elsewhere else ''}): add "
-                             "a mapping entry saying which file")
+                             f"a mapping entry saying which file{unknown}")
         reasons = [*shared, *helm.reasons]
         if reasons:
-            raise PatchError(f"{key}: {'; '.join(dict.fromkeys(reasons))}")
+            raise PatchError(f"{key}: {'; '.join(dict.fromkeys(reasons))}{unknown}")
         skipped = self.files.skipped
         note = f"; skipped as not YAML: {', '.join(map(str, skipped))}" if skipped else ""
         raise PatchError(f"{key}: not found in the repository (no {key.kind} {key.workload!r} with container "
-                         f"{key.container!r} in namespace {key.namespace!r}){note}; add a mapping entry")
+                         f"{key.container!r} in namespace {key.namespace!r}){note}; add a mapping entry{unknown}")
 
     def _namespace(self, directory: Path, own: str | None, wanted: str, shared: list[str]) -> str | None:
         """The namespace a directory's manifests are applied in: a Flux targetNamespace over it wins; then the
@@ -157,6 +164,15 @@ class Locator:
             return ""  # in no one namespace
 
         return defaults[0] if defaults else None
+
+    def _unexpanded(self, key: ContainerKey) -> str:
+        """What ApplicationSets that may deploy this workload could not say (their generators need the cluster)."""
+        dirs = {obj.file.parent.as_posix() for obj in self.files.objects if obj.kind == key.kind
+                and obj.name == key.workload}
+        why = [reason for pattern, reason in self.unexpanded
+               if any(fnmatch(d, pattern) or fnmatch(d, f"{pattern}/*") for d in dirs)]
+        return "".join(f" ({w}: where and in which namespace it deploys is not known from the repository)"
+                       for w in dict.fromkeys(why))
 
     def opted_out(self, key: ContainerKey) -> str | None:
         """The file of a manifest of this workload annotated ``rightsizer.io/ignore: "true"``, if any."""
