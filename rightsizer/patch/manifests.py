@@ -282,8 +282,7 @@ def set_list(edits: TextEdits, parent: CommentedMap, key: str, items: list[Any],
                     edits.delete(line)
         added = items[j1 + (i2 - i1):j2]
         if added:
-            column = existing.lc.item(0)[1]
-            dash = column - 2 if isinstance(existing[0], CommentedMap) else column
+            dash = max(int(existing.lc.item(0)[1]) - 2, 0)  # an item's position is after its "- "
             edits.insert_after(content_end(edits.lines, existing, existing.lc.item(len(existing) - 1)[0]),
                                item_lines(added, dash, step))
 
