@@ -120,6 +120,10 @@ def patch(
     say(f"{verb} {len(result.files)} files for {len(result.applied)} containers; {len(result.skipped)} not applied")
     for _, why in sorted(result.skipped.items()):
         say(f"  - {why}")
+    for key, placement in sorted(result.heap.items()):
+        where = f"NODE_OPTIONS={placement.node_options!r}" if placement.where == "NODE_OPTIONS" else \
+            f"in its {placement.where}" + (f", NODE_OPTIONS={placement.node_options!r}" if placement.node_options else "")
+        say(f"  heap flag of {key}: {where}")
     for note in result.notes:
         say(f"  note: {note}")
     if recommendations is not None and recs is not None:  # a reviewed file: every entry is accounted for

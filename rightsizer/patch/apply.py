@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rightsizer.fileio import write_files_atomic
+from rightsizer.patch.helmrender import check_helm
 from rightsizer.patch.locate import IGNORE_ANNOTATION, Locator
 from rightsizer.patch.manifests import edit_hpa
 from rightsizer.patch.plan import PlannedChange
@@ -24,6 +25,7 @@ from rightsizer.patch.styles.values import ValuesStyle
 from rightsizer.patch.target import Target
 from rightsizer.patch.verify import REMOTE_TIMEOUT, HpaEdit, check_kustomize, verify_file
 from rightsizer.patch.yamltext import PatchError, TextEdits, indent_step, load_documents
+from rightsizer.recommend.node_heap import FlagPlacement
 
 
 @dataclass
@@ -32,6 +34,7 @@ class PatchResult:
     applied: list[tuple[str, Path, str]] = field(default_factory=list)  # what, file, how it was found
     skipped: dict[str, str] = field(default_factory=dict)  # what -> why
     notes: list[str] = field(default_factory=list)  # what the checks could not cover
+    heap: dict[str, FlagPlacement] = field(default_factory=dict)  # container -> where its heap flag is written
 
     def diff(self) -> str:
         out = []
@@ -65,14 +68,9 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
         except PatchError as exc:
             result.skipped[str(pc.key)] = str(exc)
             continue
-        if pc.change.heap_mib is not None and target.kustomization is not None:
-            pc.change.inherited_node_options = locator.base_env(pc.key, pc.init, "NODE_OPTIONS")
+        _place_heap(locator, target, pc, result)
         by_file[target.file].append((target, pc))
         result.applied.append((str(pc.key), target.file, target.how))
-        note = target.style.heap_note(target)
-        if note is not None and pc.change.heap_mib is not None:
-            result.skipped[f"NODE_OPTIONS of {pc.key}"] = (
-                f"{pc.key}: set --max-old-space-size={pc.change.heap_mib} in NODE_OPTIONS {note}")
         if pc.hpa is not None:
             _plan_hpa(locator, pc, hpa_edits, result)
     new_files: dict[Path, list[tuple[Target, PlannedChange]]] = {}
@@ -102,12 +100,22 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
     result.notes += [f"{file}: {why}" for file, why in sorted(locator.files.skipped.items())]
     if render_kustomize:
         check_kustomize(locator, result.files, by_file, remote_timeout if allow_remote else None)
-    helm = sorted({str(t.file) for targets in by_file.values() for t, _ in targets
-                   if isinstance(t.style, ValuesStyle) and t.rendered is None and t.file in result.files})
-    if helm:
-        result.notes.append(f"Helm values edited in {', '.join(helm)} were checked as data, not rendered with "
-                            "helm template (the rendered resources were not checked)")
+    check_helm(locator, result.files, [(t, pc) for targets in by_file.values() for t, pc in targets
+                                    if isinstance(t.style, ValuesStyle)], result.notes)
     return result
+
+
+def _place_heap(locator: Locator, target: Target, pc: PlannedChange, result: PatchResult) -> None:
+    """Where the container's heap flag is written (kept in ``result.heap``), or why it is a change by hand."""
+    if pc.change.heap_mib is None:
+        return
+    try:
+        pc.change.placement = target.style.place_heap(locator, target, pc)
+    except PatchError as exc:
+        pc.change.placement = None
+        result.skipped[f"NODE_OPTIONS of {pc.key}"] = f"{pc.key}: {exc}"
+        return
+    result.heap[str(pc.key)] = pc.change.placement
 
 
 def _plan_hpa(locator: Locator, pc: PlannedChange, hpa_edits: dict[Path, list[HpaEdit]],

@@ -7,15 +7,26 @@ means "remove this limit".
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from rightsizer import kube
-from rightsizer.patch.yamltext import PatchError, TextEdits, block_lines, content_end, flow_text, is_flow, key_column
-from rightsizer.recommend.node_heap import merge_node_options
+from rightsizer.patch.yamltext import (
+    PatchError,
+    TextEdits,
+    block_lines,
+    content_end,
+    flow_text,
+    is_flow,
+    item_lines,
+    key_column,
+)
+from rightsizer.recommend.node_heap import FlagPlacement, place_heap_flag
 
+NODE_OPTIONS = "NODE_OPTIONS"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Rollout", "Job", "ReplicaSet")
 
 
@@ -25,13 +36,44 @@ class ContainerChange:
 
     requests: dict[str, str] = field(default_factory=dict)
     limits: dict[str, str | None] = field(default_factory=dict)
-    heap_mib: int | None = None  # --max-old-space-size, merged into the container's NODE_OPTIONS
-    inherited_node_options: str | None = None  # NODE_OPTIONS a patch's base sets, kept when the patch overrides it
+    heap_mib: int | None = None  # --max-old-space-size, written where node reads it (see ``placement``)
+    #: the recommendation's NODE_OPTIONS (a reviewed report's value): the flags kept where the repository shows none
+    known_node_options: str | None = None
+    #: where and how the heap flag is written, once the container (and the base a patch applies to) is read;
+    #: None with ``heap_mib`` set: the flag is not written here (listed as a change by hand)
+    placement: FlagPlacement | None = None
 
-    def node_options(self, existing: str | None) -> str | None:
-        if self.heap_mib is None:
-            return None
-        return merge_node_options(existing if existing is not None else self.inherited_node_options, self.heap_mib)
+
+def heap_placement(change: ContainerChange, container: dict[str, Any] | None,
+                   base: dict[str, Any] | None = None) -> FlagPlacement | None:
+    """Where the heap flag goes in a container: its own NODE_OPTIONS, command and args, else the base's.
+
+    ``base`` is the container of the object a strategic-merge patch applies to: what the patch
+    does not set, the base does (env entries merge by name; ``command`` and ``args`` are
+    replaced whole).  A flag on node's command line wins over NODE_OPTIONS, so it is edited
+    there; NODE_OPTIONS keeps the container's other flags.  A NODE_OPTIONS read from a
+    ConfigMap or Secret (``valueFrom``) cannot be merged here: a PatchError says where to set it.
+    """
+    if change.heap_mib is None:
+        return None
+    own, inherited = container or {}, base or {}
+    entry = _env_entry(own, NODE_OPTIONS) or _env_entry(inherited, NODE_OPTIONS)
+    existing = entry.get("value") if entry is not None else change.known_node_options
+    placement = place_heap_flag(change.heap_mib, None if existing is None else str(existing),
+                                _words(own, inherited, "command"), _words(own, inherited, "args"))
+    if entry is not None and "value" not in entry and placement.node_options is not None:
+        raise PatchError(f"NODE_OPTIONS of {own.get('name') or inherited.get('name')!r} comes from valueFrom: set "
+                         f"--max-old-space-size={change.heap_mib} where it is read from (the ConfigMap or Secret)")
+    return placement
+
+
+def _env_entry(container: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((e for e in container.get("env") or [] if isinstance(e, dict) and e.get("name") == name), None)
+
+
+def _words(own: dict[str, Any], inherited: dict[str, Any], field_name: str) -> list[str] | None:
+    words = own[field_name] if field_name in own else inherited.get(field_name)
+    return [str(w) for w in words] if isinstance(words, list) else None
 
 
 def resources_wanted(change: ContainerChange) -> dict[str, Any]:
@@ -131,6 +173,8 @@ def _edit_block(edits: TextEdits, mapping: CommentedMap, wanted: dict[str, Any],
                 present = {k: v for k, v in value.items() if v is not None}
                 if present:
                     appended += [" " * indent + f"{key}:", *block_lines(present, indent + step, step)]
+        elif isinstance(value, list):
+            set_list(edits, mapping, key, value, step)
         elif value is None:
             if key in mapping:
                 kline = mapping.lc.key(key)[0]
@@ -193,10 +237,84 @@ def edit_container(edits: TextEdits, container: CommentedMap, change: ContainerC
     wanted = resources_wanted(change)
     if wanted:
         set_mapping(edits, container, "resources", wanted, step)
-    if change.heap_mib is not None:
-        value = change.node_options(env_value(container, "NODE_OPTIONS"))
-        assert value is not None
-        set_env(edits, container, "NODE_OPTIONS", value, step)
+    edit_heap_flag(edits, container, change.placement, step)
+
+
+def edit_heap_flag(edits: TextEdits, container: CommentedMap, placement: FlagPlacement | None, step: int) -> None:
+    """Write a placed heap flag: the edited command/args (in place, or whole where the base sets them), NODE_OPTIONS."""
+    if placement is None:
+        return
+    for field_name, words in (("command", placement.command), ("args", placement.args)):
+        if words is not None:
+            set_list(edits, container, field_name, words, step)
+    if placement.node_options is not None:
+        set_env(edits, container, NODE_OPTIONS, placement.node_options, step)
+
+
+def set_list(edits: TextEdits, parent: CommentedMap, key: str, items: list[Any], step: int) -> None:
+    """Make ``parent[key]`` the list ``items``, changing as few lines as possible.
+
+    A block list is edited item by item (a scalar replaced or deleted where it stands, a
+    mapping item's changed values replaced, new items appended); a missing, empty, null or
+    one-line flow list is written as a new block list under its key.
+    """
+    existing = parent.get(key)
+    in_place = isinstance(existing, CommentedSeq) and existing and (
+        not is_flow(existing) or (len(existing) == len(items) and not any(isinstance(i, dict | list) for i in items)))
+    if not in_place:
+        indent = key_column(parent)
+        if key not in parent:
+            last = content_end(edits.lines, parent, parent.lc.line)
+            edits.insert_after(last, block_lines({key: items}, indent, step))
+            return
+        kline, (vline, vcol) = parent.lc.key(key)[0], parent.lc.value(key)
+        if vline == kline and vcol < len(edits.lines[vline].rstrip("\r\n")):
+            start, end, _ = _value_span(edits, vline, vcol)
+            edits.replace(vline, start - 1 if start > 0 and edits.lines[vline][start - 1] == " " else start, end,
+                          "" if items else " []")
+        elif not items:
+            return
+        edits.insert_after(kline, item_lines(items, indent + step, step))
+        return
+    old = [_canonical(i) for i in existing]
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, [_canonical(i) for i in items],
+                                                      autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if j2 - j1 > i2 - i1 and i2 != len(existing):
+            raise PatchError(f"{key}: items would be inserted inside the list; set it by hand")
+        for k in range(i1, i2):
+            if k - i1 < j2 - j1:
+                _replace_item(edits, existing, k, items[j1 + k - i1], key)
+            else:
+                first = existing.lc.item(k)[0]
+                for line in range(first, content_end(edits.lines, existing[k], first) + 1):
+                    edits.delete(line)
+        added = items[j1 + (i2 - i1):j2]
+        if added:
+            dash = max(int(existing.lc.item(0)[1]) - 2, 0)  # an item's position is after its "- "
+            edits.insert_after(content_end(edits.lines, existing, existing.lc.item(len(existing) - 1)[0]),
+                               item_lines(added, dash, step))
+
+
+def _canonical(item: Any) -> str:
+    return repr(_plain(item)) if isinstance(item, dict) else str(item)
+
+
+def _replace_item(edits: TextEdits, items: CommentedSeq, k: int, new: Any, key: str) -> None:
+    """One list item changed in place: a scalar, or the differing scalar values of a flat mapping."""
+    current = items[k]
+    line, col = items.lc.item(k)
+    if isinstance(current, CommentedMap) and isinstance(new, dict) and set(current) == set(new) and \
+            all(not isinstance(v, dict | list) for v in new.values()):
+        for name, value in new.items():
+            if str(current[name]) != str(value):
+                vline, vcol = current.lc.value(name)
+                edits.replace_scalar(vline, vcol, value)
+        return
+    if isinstance(current, dict | list) or isinstance(new, dict | list) or edits.lines[line][col:col + 1] in "|>":
+        raise PatchError(f"{key}: item {k + 1} cannot be changed in place; set it by hand")
+    edits.replace_scalar(line, col, new)
 
 
 def env_value(container: dict[str, Any], name: str) -> str | None:

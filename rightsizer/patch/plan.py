@@ -22,6 +22,7 @@ class PlannedChange:
     init: bool
     change: ContainerChange
     hpa: tuple[str, int] | None = None  # (resource, new target utilization)
+    flag_in: str = "NODE_OPTIONS"  # where the recommendation says node reads the heap flag from
 
 
 def plan(recs: Iterable[Recommendation]) -> list[PlannedChange]:
@@ -40,8 +41,9 @@ def plan(recs: Iterable[Recommendation]) -> list[PlannedChange]:
                 change.limits[res] = fmt(new_limit) if new_limit is not None else None
         if rec.nodejs is not None:
             change.heap_mib = rec.nodejs.max_old_space_size_mib
+            change.known_node_options = rec.nodejs.node_options or None
         hpa = (rec.hpa.resource, int(rec.hpa.target)) if rec.hpa and rec.hpa.target != rec.hpa.current_target else None
-        out.append(PlannedChange(rec.key, rec.init, change, hpa))
+        out.append(PlannedChange(rec.key, rec.init, change, hpa, rec.nodejs.flag_in if rec.nodejs else "NODE_OPTIONS"))
     return out
 
 

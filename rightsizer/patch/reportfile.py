@@ -106,10 +106,15 @@ def _recommendation(entry: dict[str, Any]) -> Recommendation:
         confidence=float(entry.get("confidence") or 0.0), risk=str(entry.get("risk") or "low"),
         risk_reasons=list(entry.get("risk_reasons") or []),
         nodejs=None if not node else NodeOptions(int(node["max_old_space_size"]), str(node.get("node_options") or ""),
-                                                 node.get("version")),
+                                                 node.get("version"), _flag_in(node.get("flag_in"))),
         hpa=None if not hpa else HpaAdvice(str(hpa.get("name") or ""), hpa["resource"],
                                            hpa["current_target_utilization"], hpa["target_utilization"], False),
         oom_kills=int(entry.get("oom_kills") or 0),
         init=bool(entry.get("init_container")),
         cost=None if not cost else (float(cost["current_monthly"]), float(cost["recommended_monthly"])),
     )
+
+
+def _flag_in(value: Any) -> str:
+    """Where a report says node reads the heap flag from; anything else is NODE_OPTIONS (the engine's default)."""
+    return str(value) if value in ("command", "args") else "NODE_OPTIONS"

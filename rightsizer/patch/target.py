@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rightsizer.patch.helmrender import HelmRender
+    from rightsizer.patch.locate.chartheap import ChartHeap
     from rightsizer.patch.styles import EditStyle
 
 
@@ -28,3 +30,7 @@ class Target:
     #: what the rendered overlay must show instead of a workload's container: (kind, name, key path of the
     #: mapping that holds `resources`), e.g. a HelmRelease's spec.values
     rendered: tuple[str, str, tuple[str | int, ...]] | None = None
+    #: Helm values: how the chart lets values set the container's env and args (for its Node.js heap flag)
+    chart_heap: ChartHeap | None = field(default=None, compare=False)
+    #: Helm values of a chart in the repository: how ``helm template`` renders the release
+    helm: HelmRender | None = field(default=None, compare=False)

@@ -207,14 +207,29 @@ def indent_step(documents: list[Any]) -> int:
 
 
 def block_lines(data: dict[str, Any], indent: int, step: int) -> list[str]:
-    """A nested mapping as block YAML lines at ``indent``."""
+    """A nested mapping as block YAML lines at ``indent`` (lists of scalars or mappings too)."""
     out: list[str] = []
     for key, value in data.items():
         if isinstance(value, dict):
             out.append(" " * indent + f"{key}:")
             out.extend(block_lines(value, indent + step, step))
+        elif isinstance(value, list):
+            out.append(" " * indent + f"{key}:" + ("" if value else " []"))
+            out.extend(item_lines(value, indent + step, step))
         else:
             out.append(" " * indent + f"{key}: {render_scalar(value)}")
+    return out
+
+
+def item_lines(items: list[Any], indent: int, step: int) -> list[str]:
+    """Block list items with their dash at ``indent``; a mapping item's keys two columns further."""
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, dict) and item:
+            inner = block_lines(item, indent + 2, step)
+            out += [" " * indent + "- " + inner[0].lstrip(), *inner[1:]]
+        else:
+            out.append(" " * indent + "- " + render_scalar(item))
     return out
 
 

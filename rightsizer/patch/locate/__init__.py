@@ -24,9 +24,11 @@ two places is an error until a mapping entry (or the environment) says which one
 from __future__ import annotations
 
 from dataclasses import replace
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+from rightsizer import kube
 from rightsizer.history import ContainerKey
 from rightsizer.patch.locate.deployers import PathNamespace, read_deployer
 from rightsizer.patch.locate.helm import HelmLayout
@@ -34,7 +36,6 @@ from rightsizer.patch.locate.kustomize import KUSTOMIZATION_NAMES, KustomizeLayo
 from rightsizer.patch.locate.mapping import MappingLayout
 from rightsizer.patch.locate.plain import PlainLayout
 from rightsizer.patch.locate.repofiles import RepoFiles
-from rightsizer.patch.manifests import env_value, find_container, pod_spec
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
 
@@ -51,6 +52,7 @@ class Locator:
         self.plain = PlainLayout(self.files)
         self.environment = environment
         self.paths: list[PathNamespace] = []
+        self.unexpanded: list[tuple[str, str]] = []  # (path pattern, why) an ApplicationSet could not be expanded
         self._scan()
         self.mapping = MappingLayout(self.files, mapping)
         self.helm.releases += self.mapping.releases
@@ -77,9 +79,10 @@ class Locator:
         self.files.objects = [o for o in self.files.objects if o.file not in patches]  # a patch is not an object
         for file, index, doc in self.files.deployers:
             if file not in patches:
-                paths, releases = read_deployer(doc, file, index)
+                paths, releases, unresolved = read_deployer(doc, file, index, self.files.repo)
                 self.paths += paths
                 self.helm.releases += releases
+                self.unexpanded += [(pattern, f"{why} ({file})") for pattern, why in unresolved]
 
     def text(self, rel: Path) -> str:
         return self.files.text(rel)
@@ -117,13 +120,16 @@ class Locator:
                     unresolved += [plain] if namespace is None else []
                     elsewhere += namespace not in (None, key.namespace)
                 continue
+            rendered_in = {root: self._namespace(root, self.kustomize.namespace(chain, obj), key.namespace, shared)
+                           for root, chain in roots}
             for root, chain in roots:
-                namespace = self._namespace(root, self.kustomize.namespace(chain, obj), key.namespace, shared)
+                namespace = rendered_in[root]
                 if namespace == key.namespace:
-                    matched.append(self.kustomize.find(root, chain, obj, key, init, roots))
+                    matched.append(self.kustomize.find(root, chain, obj, key, init, roots, set(rendered_in.values())))
                 elif self.files.has_container(obj, key.container, init):
                     if namespace is None:
-                        unresolved.append(self.kustomize.find(root, chain, obj, key, init, roots))
+                        unresolved.append(self.kustomize.find(root, chain, obj, key, init, roots,
+                                                              set(rendered_in.values())))
                     else:
                         elsewhere += 1
         helm = self.helm.find(key, init, environment)
@@ -141,6 +147,7 @@ class Locator:
             where = "; ".join(f"{t.file} ({t.how})" for t in unique)
             raise PatchError(f"{key}: found in more than one place: {where}; add a mapping entry saying which"
                              + ("" if environment else " (or pass --environment NAME)"))
+        unknown = self._unexpanded(key)
         candidates = _in_environment(list(dict.fromkeys(unresolved)), environment)
         if len(candidates) == 1 and not elsewhere:
             only = candidates[0]
@@ -150,14 +157,14 @@ class Locator:
             where = "; ".join(f"{t.file} ({t.how})" for t in candidates)
             raise PatchError(f"{key}: ambiguous: no namespace is set for it in the repository and it is not unique "
                              f"there ({where}{f'; and {elsewhere} in other namespaces' if elsewhere else ''}): add "
-                             "a mapping entry saying which file")
+                             f"a mapping entry saying which file{unknown}")
         reasons = [*shared, *helm.reasons]
         if reasons:
-            raise PatchError(f"{key}: {'; '.join(dict.fromkeys(reasons))}")
+            raise PatchError(f"{key}: {'; '.join(dict.fromkeys(reasons))}{unknown}")
         skipped = self.files.skipped
         note = f"; files not read: {', '.join(map(str, skipped))}" if skipped else ""
         raise PatchError(f"{key}: not found in the repository (no {key.kind} {key.workload!r} with container "
-                         f"{key.container!r} in namespace {key.namespace!r}){note}; add a mapping entry")
+                         f"{key.container!r} in namespace {key.namespace!r}){note}; add a mapping entry{unknown}")
 
     def _namespace(self, directory: Path, own: str | None, wanted: str, shared: list[str]) -> str | None:
         """The namespace a directory's manifests are applied in: a Flux targetNamespace over it wins; then the
@@ -182,6 +189,15 @@ class Locator:
         with it): None when nothing sets one, ``""`` when Applications apply it to several."""
         return self._namespace(directory, own, "", [])
 
+    def _unexpanded(self, key: ContainerKey) -> str:
+        """What ApplicationSets that may deploy this workload could not say (their generators need the cluster)."""
+        dirs = {obj.file.parent.as_posix() for obj in self.files.objects if obj.kind == key.kind
+                and obj.name == key.workload}
+        why = [reason for pattern, reason in self.unexpanded
+               if any(fnmatch(d, pattern) or fnmatch(d, f"{pattern}/*") for d in dirs)]
+        return "".join(f" ({w}: where and in which namespace it deploys is not known from the repository)"
+                       for w in dict.fromkeys(why))
+
     def opted_out(self, key: ContainerKey) -> str | None:
         """The file of a manifest of this workload annotated ``rightsizer.io/ignore: "true"``, if any."""
         for obj in self.files.objects:
@@ -201,14 +217,16 @@ class Locator:
         assert file is not None
         return file
 
-    def base_env(self, key: ContainerKey, init: bool, name: str) -> str | None:
-        """An env var's value in the object a patch applies to (so a patch that overrides it can keep it)."""
+    def base_container(self, key: ContainerKey, init: bool) -> dict[str, Any] | None:
+        """The container as the object a patch applies to sets it (its env, command and args are what a patch
+        that does not set them keeps)."""
         for obj in self.files.objects:
             if obj.kind == key.kind and obj.name == key.workload:
-                spec = pod_spec(self.files.documents(obj.file)[obj.doc])
-                container = find_container(spec, key.container, init) if spec is not None else None
-                if container is not None:
-                    return env_value(container, name)
+                spec = kube.pod_spec(self.files.data(obj.file)[obj.doc])
+                items = (spec or {}).get("initContainers" if init else "containers") if isinstance(spec, dict) else None
+                found = next((c for c in items or [] if isinstance(c, dict) and c.get("name") == key.container), None)
+                if found is not None:
+                    return found  # type: ignore[no-any-return]
         return None
 
     def hpas(self, namespace: str, kind: str, name: str) -> list[tuple[Path, int]]:

@@ -6,19 +6,20 @@ and for a chart, with which release name and values:
 
 * an Argo CD ``Application`` (``spec.source`` or ``spec.sources``: ``path``, ``helm.releaseName``,
   ``helm.valueFiles``, ``helm.valuesObject``; ``spec.destination.namespace`` for resources
-  that name none), and an ``ApplicationSet`` whose generators are fixed lists;
+  that name none), and an ``ApplicationSet`` (expanded in ``appsets.py``);
 * a Flux ``Kustomization`` (``spec.path``, ``spec.targetNamespace``, which overrides every
   namespace below it);
 * a Flux ``HelmRelease`` (``spec.chart.spec.chart``, ``spec.releaseName``,
-  ``spec.targetNamespace``, ``spec.values``).
+  ``spec.targetNamespace``, ``spec.values``, ``spec.valuesFrom``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from rightsizer.patch.locate.appsets import expand
 
 #: kinds read here, by API group
 DEPLOYER_KINDS = {("argoproj.io", "Application"), ("argoproj.io", "ApplicationSet"),
@@ -48,6 +49,8 @@ class Release:
     values_path: tuple[str | int, ...] | None  # the key path of inline values in that document, if any
     value_files: list[str] = field(default_factory=list)  # relative to the chart (Argo CD valueFiles)
     flux: bool = False  # a HelmRelease: its values may be patched per environment by an overlay
+    #: a HelmRelease's valuesFrom, in order: (kind, name, valuesKey, targetPath or None)
+    values_from: list[tuple[str, str, str, str | None]] = field(default_factory=list)
 
 
 def group(api_version: Any) -> str:
@@ -66,54 +69,33 @@ def repo_path(value: Any) -> Path | None:
     return Path(*parts) if parts and ".." not in parts else Path(".")
 
 
-def expand_application_set(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Applications of an ApplicationSet whose generators are fixed lists (others are not expanded)."""
-    template = (doc.get("spec") or {}).get("template")
-    if not isinstance(template, dict):
-        return []
-    out = []
-    for generator in (doc.get("spec") or {}).get("generators") or []:
-        elements = ((generator or {}).get("list") or {}).get("elements") if isinstance(generator, dict) else None
-        for element in elements or []:
-            if isinstance(element, dict):
-                out.append(_substitute(template, {str(k): str(v) for k, v in element.items()}))
-    return out
-
-
-def _substitute(node: Any, params: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        return {k: _substitute(v, params) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_substitute(v, params) for v in node]
-    if isinstance(node, str):
-        return re.sub(r"\{\{\s*\.?([A-Za-z0-9_.-]+)\s*\}\}", lambda m: params.get(m.group(1), m.group(0)), node)
-    return node
-
-
-def read_deployer(doc: dict[str, Any], file: Path, index: int) -> tuple[list[PathNamespace], list[Release]]:
-    """The namespaced paths and Helm releases one deployer document declares."""
+def read_deployer(doc: dict[str, Any], file: Path, index: int, repo: Path | None = None
+                  ) -> tuple[list[PathNamespace], list[Release], list[tuple[str, str]]]:
+    """The namespaced paths and Helm releases one deployer document declares, and (path pattern, why) for
+    what an ApplicationSet deploys that cannot be known from the repository (``appsets.py``)."""
     kind = doc.get("kind")
     meta = doc.get("metadata") or {}
     name = str(meta.get("name") or "")
     spec = doc.get("spec") or {}
     if not isinstance(spec, dict):
-        return [], []
+        return [], [], []
     if kind == "ApplicationSet":
         paths: list[PathNamespace] = []
         releases: list[Release] = []
-        for app in expand_application_set(doc):
+        apps, unresolved = expand(doc, repo)
+        for app in apps:
             p, r = _application(app, file, index, inline_values=False)
             paths += p
             releases += r
-        return paths, releases
+        return paths, releases, unresolved
     if kind == "Application":
-        return _application(doc, file, index, inline_values=True)
+        return (*_application(doc, file, index, inline_values=True), [])
     if kind == "Kustomization":
         path = repo_path(spec.get("path"))
         target = spec.get("targetNamespace")
         if path is not None and isinstance(target, str) and target:
-            return [PathNamespace(path, target, True, f"Flux Kustomization {name}")], []
-        return [], []
+            return [PathNamespace(path, target, True, f"Flux Kustomization {name}")], [], []
+        return [], [], []
     # HelmRelease
     chart_spec = ((spec.get("chart") or {}).get("spec") or {}) if isinstance(spec.get("chart"), dict) else {}
     chart = chart_spec.get("chart")
@@ -121,14 +103,18 @@ def read_deployer(doc: dict[str, Any], file: Path, index: int) -> tuple[list[Pat
         ref = spec.get("chartRef") or {}
         chart = str(ref.get("name") or "") if isinstance(ref, dict) else ""
     if not chart:
-        return [], []
+        return [], [], []
     target_ns = spec.get("targetNamespace")
     namespace = target_ns if isinstance(target_ns, str) and target_ns else meta.get("namespace")
     release = spec.get("releaseName") or (f"{target_ns}-{name}" if isinstance(target_ns, str) and target_ns
                                           else name)
     local = repo_path(chart) if chart.startswith((".", "/")) or "/" in chart else None
+    values_from = [(str(v.get("kind")), str(v.get("name")), str(v.get("valuesKey") or "values.yaml"),
+                    str(v["targetPath"]) if v.get("targetPath") else None)
+                   for v in spec.get("valuesFrom") or [] if isinstance(v, dict) and v.get("name")]
     return [], [Release(str(local) if local is not None else chart, str(release), namespace,
-                        f"Flux HelmRelease {name}", file, index, ("spec", "values"), flux=True)]
+                        f"Flux HelmRelease {name}", file, index, ("spec", "values"), flux=True,
+                        values_from=values_from)], []
 
 
 def _application(doc: dict[str, Any], file: Path, index: int, inline_values: bool

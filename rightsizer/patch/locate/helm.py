@@ -21,19 +21,24 @@ container ``<chart>``, top-level ``resources``; the target says so.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rightsizer.history import ContainerKey
+from rightsizer.patch.helmrender import HelmRender
+from rightsizer.patch.locate.chartheap import Exposure, ExposureReader, chart_heap
 from rightsizer.patch.locate.deployers import Release
 from rightsizer.patch.locate.helmnames import NameResolver, merge_values
 from rightsizer.patch.locate.kustomize import KustomizeLayout
 from rightsizer.patch.locate.repofiles import RepoFiles, first_line, repo_path
+from rightsizer.patch.locate.valuesfrom import ValuesFrom
 from rightsizer.patch.manifests import WORKLOAD_KINDS
+from rightsizer.patch.styles.embedded import EmbeddedValuesStyle
 from rightsizer.patch.styles.values import VALUES, VALUES_OVERRIDE
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
+from rightsizer.yamlsafety import safe_documents
 
 _RESOURCES_REF = re.compile(r"\.Values\.((?:[A-Za-z0-9_]+\.)*)resources\b")
 
@@ -44,6 +49,7 @@ class TemplateContainer:
     init: bool
     values_path: tuple[str, ...] | None  # the values mapping holding `resources`; None: not from values
     literal: bool = False  # the template writes the resources itself
+    reader: ExposureReader | None = None  # what its env and args take from values (chartheap)
 
 
 @dataclass
@@ -77,6 +83,7 @@ class HelmLayout:
         self.kustomize = kustomize
         self.charts: dict[Path, Chart] = {}
         self.releases: list[Release] = []
+        self.values_from = ValuesFrom(files, kustomize)
 
     def add_chart(self, chart: Path) -> None:
         values_file = chart / "values.yaml"
@@ -143,7 +150,14 @@ class HelmLayout:
                             "values: edit the template, or expose them as values" if container.literal else
                             f"{where}: no .Values.<key>.resources is rendered into {key.container}")
                         continue
-                    self._add(found, chart.dir, release, values_file, style, container.values_path, where)
+                    heap = (container.reader.exposure if container.reader else None, values, chart.name)
+                    render = HelmRender(chart.dir, release.name if release else None,
+                                        release.namespace if release else None,
+                                        self._layers(chart, release, values_file),
+                                        ((release.file, release.doc, release.values_path),)
+                                        if release is not None and release.values_path is not None else ())
+                    self._add(found, chart.dir, release, values_file, style, container.values_path, where,
+                              (*heap, render))
             if release is not None:
                 return  # a release has one set of values files
 
@@ -189,18 +203,19 @@ class HelmLayout:
         return node if isinstance(node, dict) else {}
 
     def _add(self, found: Found, chart: Path | str, release: Release | None, values_file: Path | None, style: Any,
-             values_path: tuple[str, ...], where: str) -> None:
+             values_path: tuple[str, ...], where: str,
+             heap: tuple[Exposure | None, dict[str, Any], str, HelmRender] | None = None) -> None:
         if values_file is not None:
             how = f"{where}: renders .Values.{'.'.join((*values_path, 'resources'))}, in {values_file.name}"
             if release is not None:
                 how += f" of {release.source}"
             target = Target(values_file, 0, values_path, style, how)
-            found.targets.append((target, release.namespace if release else None))
+            found.targets.append((self._with_heap(target, values_path, heap), release.namespace if release else None))
             return
         assert release is not None
         how = f"{where}: the values of {release.source}"
         for target in self._release_targets(release, values_path, how, found):
-            found.targets.append((target, release.namespace))
+            found.targets.append((self._with_heap(target, values_path, heap), release.namespace))
 
     def _release_targets(self, release: Release, values_path: tuple[str, ...], how: str,
                          found: Found) -> list[Target]:
@@ -208,25 +223,71 @@ class HelmLayout:
         assert release.values_path is not None
         base = Target(release.file, release.doc, (*release.values_path, *values_path), VALUES_OVERRIDE, how)
         roots = self.kustomize.roots_rendering(release.file) if release.flux else []
+        inline = self._inline_values(release)
         if not roots:
-            return [base]
+            from_config_map, note = self.values_from.target(release, None, [], values_path, inline, how)
+            return [from_config_map or replace(base, how=how + note)]
         name = str((self.files.data(release.file)[release.doc].get("metadata") or {}).get("name"))
         rendered = ("HelmRelease", name, ("spec", "values", *values_path))
         out = []
         for root, chain in roots:
             patch = self.kustomize.patch_of(chain, "HelmRelease", name)
-            if patch is not None:
+            patched = ((self.files.data(patch[0])[patch[1]].get("spec") or {}).get("values")
+                       if patch is not None else None)
+            from_config_map, note = self.values_from.target(release, root, chain, values_path,
+                                                            merge_values(inline, patched), how)
+            if from_config_map is not None:
+                out.append(from_config_map)
+            elif patch is not None:
                 file, doc, kdir = patch
                 out.append(Target(file, doc, ("spec", "values", *values_path), VALUES_OVERRIDE,
-                                  f"{how}, patched by {kdir}", kustomization=root, rendered=rendered))
+                                  f"{how}, patched by {kdir}{note}", kustomization=root, rendered=rendered))
             elif len(roots) == 1:
-                out.append(Target(base.file, base.doc, base.path, VALUES_OVERRIDE, how, kustomization=root,
+                out.append(Target(base.file, base.doc, base.path, VALUES_OVERRIDE, how + note, kustomization=root,
                                   rendered=rendered))
             else:
                 found.reasons.append(f"{release.source} in {release.file} is shared by the overlays "
                                      f"{', '.join(str(r) for r, _ in roots)}: add a patch of its spec.values to "
                                      f"{root} (its environment) and run again")
         return out
+
+    def _with_heap(self, target: Target, values_path: tuple[str, ...],
+                   heap: tuple[Exposure | None, dict[str, Any], str, HelmRender] | None) -> Target:
+        """The target with how its chart lets values set the heap flag and how helm renders its release (None
+        for a chart not in the repository).
+
+        An overlay's patch of a HelmRelease's values is merged over the release's own (lists replaced)."""
+        if heap is None:
+            return target
+        root = target.path[:len(target.path) - len(values_path)]
+        values, render = heap[1], heap[3]
+        release_file = render.inline[0][0] if render.inline else None
+        if target.rendered is not None and target.file != release_file:
+            node: Any = self.files.data(target.file)[target.doc]
+            for part in root:
+                node = node.get(part) if isinstance(node, dict) else None
+            values = merge_values(values, node)
+            render = replace(render, inline=(*render.inline, (target.file, target.doc, root)))
+        elif release_file is not None and target.file != release_file:  # a valuesFrom ConfigMap: under spec.values
+            inline = self.files.data(release_file)[render.inline[0][1]]
+            for part in render.inline[0][2]:
+                inline = inline.get(part) if isinstance(inline, dict) else None
+            if isinstance(target.style, EmbeddedValuesStyle):
+                layer = (target.file, target.doc, ("data", target.style.key))
+                text = self.files.data(target.file)[target.doc]["data"][target.style.key]
+                values = merge_values(values, safe_documents(text)[0], inline)
+                render = replace(render, inline=(layer, *render.inline))
+            else:
+                values = merge_values(values, self.files.data(target.file)[0], inline)
+                render = replace(render, value_files=(*render.value_files, target.file))
+        return replace(target, chart_heap=chart_heap(heap[2], root, heap[0], values), helm=render)
+
+    def _layers(self, chart: Chart, release: Release | None, values_file: Path | None) -> tuple[Path, ...]:
+        """The values files helm is given after the chart's values.yaml, in order."""
+        if release is not None and release.value_files:
+            paths = [repo_path(chart.dir / name) for name in release.value_files]
+            return tuple(p for p in paths if (self.files.repo / p).is_file() and p != chart.dir / "values.yaml")
+        return (values_file,) if values_file is not None and values_file != chart.dir / "values.yaml" else ()
 
     # --- a published chart ----------------------------------------------------------------------
 
@@ -294,7 +355,7 @@ def _template_containers(doc_text: str) -> list[TemplateContainer]:
         item = re.match(r"^- name:\s*(.+?)\s*$", stripped)
         if item and item_indent in (-1, indent):
             item_indent = indent
-            out.append(TemplateContainer(item.group(1), section == "init", None))
+            out.append(TemplateContainer(item.group(1), section == "init", None, reader=ExposureReader(indent)))
             continue
         if out and out[-1].init == (section == "init"):
             _note_resources(out[-1], line, lines, i)
@@ -302,7 +363,10 @@ def _template_containers(doc_text: str) -> list[TemplateContainer]:
 
 
 def _note_resources(container: TemplateContainer, line: str, lines: list[str], i: int) -> None:
-    """Record where a container's resources come from: a values mapping, or the template's own text."""
+    """Record where a container's resources come from: a values mapping, or the template's own text (and
+    what its env and args take from values)."""
+    if container.reader is not None:
+        container.reader.line(line)
     if container.values_path is not None:
         return
     ref = _RESOURCES_REF.search(line)

@@ -195,8 +195,11 @@ class KustomizeLayout:
         return obj.namespace
 
     def find(self, root: Path, chain: list[Path], obj: WorkloadObject, key: ContainerKey, init: bool,
-             roots: list[Rendering]) -> Target:
-        """Where to set the container as rendered by ``root``: a patch, the base, or a new patch."""
+             roots: list[Rendering], namespaces: set[str | None] | None = None) -> Target:
+        """Where to set the container as rendered by ``root``: a patch, the base, or a new patch.
+
+        ``namespaces``: those the roots render it in, as whatever applies them says (an Argo CD
+        Application's destination too); by default the kustomizations' own."""
         for kdir in chain:  # the overlay closest to the root wins
             k = self.kustomizations[kdir]
             for target_spec, patch in k.json_patches:
@@ -209,7 +212,7 @@ class KustomizeLayout:
                     doc, path, has_container = in_patch
                     return Target(patch_file, doc, path, PATCH_CONTAINER if has_container else ADD_TO_PATCH,
                                   f"strategic-merge patch of {kdir}", kustomization=root)
-        namespaces = {self.namespace(c, obj) for _, c in roots}
+        namespaces = namespaces if namespaces is not None else {self.namespace(c, obj) for _, c in roots}
         if len(namespaces) == 1 and self.files.has_container(obj, key.container, init):
             return Target(obj.file, obj.doc, self.files.container_path(obj, key.container, init), CONTAINER,
                           f"{obj.kind} manifest rendered by {root}", kustomization=root)

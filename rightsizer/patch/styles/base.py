@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from rightsizer.patch.manifests import ContainerChange
-from rightsizer.patch.yamltext import TextEdits
+from rightsizer.patch.manifests import NODE_OPTIONS, ContainerChange, heap_placement
+from rightsizer.patch.yamltext import PatchError, TextEdits
+from rightsizer.recommend.node_heap import FlagPlacement
 
 if TYPE_CHECKING:
+    from rightsizer.patch.locate import Locator
     from rightsizer.patch.plan import PlannedChange
     from rightsizer.patch.target import Target
 
@@ -19,9 +21,18 @@ if TYPE_CHECKING:
 class EditStyle:
     """How a located container is changed: a subclass per kind of place (see ``patch/styles/``)."""
 
-    def heap_note(self, target: Target) -> str | None:
-        """Where NODE_OPTIONS must be set by hand when this style cannot write it (None: it writes it)."""
-        return None
+    def place_heap(self, locator: Locator, target: Target, pc: PlannedChange) -> FlagPlacement:
+        """Where the container's heap flag is written here; a PatchError says why it must be set by hand."""
+        raise PatchError(f"set --max-old-space-size={pc.change.heap_mib} in NODE_OPTIONS by hand ({target.how})")
+
+
+def container_heap(locator: Locator, container: dict[str, Any] | None, target: Target,
+                   pc: PlannedChange) -> FlagPlacement:
+    """The heap flag of a container edited in a manifest or a patch (over the base a kustomization patches)."""
+    base = locator.base_container(pc.key, pc.init) if target.kustomization is not None else None
+    placement = heap_placement(pc.change, container, base)
+    assert placement is not None
+    return placement
 
 
 class InPlaceStyle(EditStyle):
@@ -49,7 +60,8 @@ def node_at(doc: Any, path: tuple[str | int, ...]) -> Any:
 def as_patch(change: ContainerChange) -> ContainerChange:
     """The change as a merge patch writes it: a removed limit becomes an explicit null."""
     limits = {k: ("null" if v is None else v) for k, v in change.limits.items()}
-    return ContainerChange(dict(change.requests), limits, change.heap_mib, change.inherited_node_options)
+    return ContainerChange(dict(change.requests), limits, change.heap_mib, change.known_node_options,
+                           change.placement)
 
 
 def intend_container(container: dict[str, Any], change: ContainerChange, null: bool = False) -> None:
@@ -68,13 +80,23 @@ def intend_container(container: dict[str, Any], change: ContainerChange, null: b
                 else:
                     current[name] = value
             resources[section] = current
-    if change.heap_mib is not None:
+    intend_heap_flag(container, change.placement)
+
+
+def intend_heap_flag(container: dict[str, Any], placement: FlagPlacement | None) -> None:
+    """A placed heap flag, as data: the edited command/args, the merged NODE_OPTIONS."""
+    if placement is None:
+        return
+    for field_name, words in (("command", placement.command), ("args", placement.args)):
+        if words is not None:
+            container[field_name] = list(words)
+    if placement.node_options is not None:
         env = container.setdefault("env", [])
-        entry = next((e for e in env if isinstance(e, dict) and e.get("name") == "NODE_OPTIONS"), None)
+        entry = next((e for e in env if isinstance(e, dict) and e.get("name") == NODE_OPTIONS), None)
         if entry is None:
-            env.append({"name": "NODE_OPTIONS", "value": DoubleQuotedScalarString(change.node_options(None))})
+            env.append({"name": NODE_OPTIONS, "value": DoubleQuotedScalarString(placement.node_options)})
         else:
-            entry["value"] = change.node_options(entry.get("value"))
+            entry["value"] = placement.node_options
 
 
 def dump_yaml(data: dict[str, Any]) -> str:

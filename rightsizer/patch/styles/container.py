@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml.comments import CommentedSeq
 
-from rightsizer.patch.manifests import ContainerChange, edit_container, resources_wanted
-from rightsizer.patch.styles.base import InPlaceStyle, as_patch, intend_container, node_at
+from rightsizer.patch.manifests import NODE_OPTIONS, ContainerChange, edit_container, resources_wanted
+from rightsizer.patch.styles.base import InPlaceStyle, as_patch, container_heap, intend_container, node_at
 from rightsizer.patch.yamltext import TextEdits, block_lines, content_end, key_column, render_scalar
 
 if TYPE_CHECKING:
+    from rightsizer.patch.locate import Locator
     from rightsizer.patch.plan import PlannedChange
     from rightsizer.patch.target import Target
+    from rightsizer.recommend.node_heap import FlagPlacement
 
 
 class ContainerStyle(InPlaceStyle):
@@ -28,6 +30,9 @@ class ContainerStyle(InPlaceStyle):
 
     def intend(self, docs: list[Any], target: Target, pc: PlannedChange) -> None:
         intend_container(node_at(docs[target.doc], target.path), pc.change, null=self.null_removes)
+
+    def place_heap(self, locator: Locator, target: Target, pc: PlannedChange) -> FlagPlacement:
+        return container_heap(locator, node_at(locator.files.data(target.file)[target.doc], target.path), target, pc)
 
 
 class PatchContainerStyle(ContainerStyle):
@@ -49,11 +54,18 @@ class AddToPatchStyle(InPlaceStyle):
         resources = resources_wanted(change)
         if resources:
             lines += [" " * item_col + "resources:", *block_lines(resources, item_col + step, step)]
-        value = change.node_options(None)
-        if value is not None:
-            lines += [" " * item_col + "env:", " " * (item_col + step) + "- name: NODE_OPTIONS",
-                      " " * (item_col + step + 2) + f"value: {render_scalar(value, chr(34))}"]
+        placement = change.placement
+        for field_name, words in (("command", placement and placement.command), ("args", placement and placement.args)):
+            if words is not None:
+                lines += [" " * item_col + f"{field_name}:",
+                          *(" " * (item_col + step) + "- " + render_scalar(w) for w in words)]
+        if placement is not None and placement.node_options is not None:
+            lines += [" " * item_col + "env:", " " * (item_col + step) + f"- name: {NODE_OPTIONS}",
+                      " " * (item_col + step + 2) + f"value: {render_scalar(placement.node_options, chr(34))}"]
         edits.insert_after(content_end(edits.lines, items, items.lc.line), lines)
+
+    def place_heap(self, locator: Locator, target: Target, pc: PlannedChange) -> FlagPlacement:
+        return container_heap(locator, None, target, pc)
 
     def intend(self, docs: list[Any], target: Target, pc: PlannedChange) -> None:
         added: dict[str, Any] = {"name": pc.key.container}

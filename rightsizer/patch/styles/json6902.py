@@ -11,8 +11,10 @@ from rightsizer.patch.styles.base import InPlaceStyle
 from rightsizer.patch.yamltext import PatchError, TextEdits, content_end, key_column
 
 if TYPE_CHECKING:
+    from rightsizer.patch.locate import Locator
     from rightsizer.patch.plan import PlannedChange
     from rightsizer.patch.target import Target
+    from rightsizer.recommend.node_heap import FlagPlacement
 
 
 def _operations(ops: list[Any], target: Target, change: ContainerChange) -> list[tuple[str, str, Any]]:
@@ -46,8 +48,9 @@ class Json6902Style(InPlaceStyle):
     """A list of JSON 6902 operations in a file a kustomization applies to the workload."""
 
 
-    def heap_note(self, target: Target) -> str | None:
-        return f"by hand ({target.how} sets the resources, not the env)"
+    def place_heap(self, locator: Locator, target: Target, pc: PlannedChange) -> FlagPlacement:
+        raise PatchError(f"set --max-old-space-size={pc.change.heap_mib} in NODE_OPTIONS by hand ({target.how} "
+                         "sets the resources, not the env)")
 
     def edit(self, edits: TextEdits, docs: list[Any], target: Target, pc: PlannedChange, step: int) -> None:
         ops = docs[target.doc]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from rightsizer import kube
-from rightsizer.patch.styles.base import EditStyle, dump_yaml, intend_container
+from rightsizer.patch.styles.base import EditStyle, container_heap, dump_yaml, intend_container
 from rightsizer.patch.yamltext import PatchError, TextEdits, content_end, indent_step, key_column, load_documents
 from rightsizer.yamlsafety import safe_documents
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rightsizer.patch.locate import Locator
     from rightsizer.patch.plan import PlannedChange
     from rightsizer.patch.target import Target
+    from rightsizer.recommend.node_heap import FlagPlacement
 
 #: path -> (old text, None for a new file; new text)
 Files = dict[Path, tuple[str | None, str]]
@@ -27,6 +28,9 @@ Files = dict[Path, tuple[str | None, str]]
 
 class NewPatchStyle(EditStyle):
     """Writes a whole file, for all the workload's containers at once, rather than editing a node."""
+
+    def place_heap(self, locator: Locator, target: Target, pc: PlannedChange) -> FlagPlacement:
+        return container_heap(locator, None, target, pc)
 
     def create(self, locator: Locator, file: Path, targets: list[tuple[Target, PlannedChange]], files: Files) -> None:
         """Add the patch file and its kustomization entry to ``files``."""
