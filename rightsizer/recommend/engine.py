@@ -142,14 +142,22 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
                            "to learn from")
         return None
     recent, ratio, variation = found
-    # the model knows weeks; a peak may fall between samples, and a steady series' next high day may pass the
-    # last by a few times its day-to-day swing: the floor, at most twice the margin
-    ratio = max(ratio, 1 + min(max(p.margin, p.variability * variation), 2 * p.margin))
     basis = round_up(recent, MiB)
-    rec.reasons.append(
-        f"memory margin learned from {calibration.rows:,} weekly backtests of {calibration.containers:,} containers: "
-        f"peak of the last {HORIZON} days {format_memory(basis)} x {ratio:.2f}, so that at most {p.risk:.0%} of "
-        "containers pass it before the next run")
+    learned = (f"memory margin learned from {calibration.rows:,} rolling-origin backtests of "
+               f"{calibration.containers:,} containers (the model decided): peak of the last {HORIZON} days "
+               f"{format_memory(basis)} x {ratio:.2f}, so that at most {p.risk:.0%} of containers pass it before "
+               "the next run")
+    # a steady series' next high day passes the last by a few times its day-to-day swing, and a peak may fall
+    # between samples: more than a model of the whole cluster's weeks gives it.  A bursty one (a swing of more
+    # than twice the margin) is the model's alone: its last week's peak may be a plateau that has ended.
+    swing = p.variability * variation
+    if swing <= 2 * p.margin and 1 + max(p.margin, swing) > ratio:
+        floor = 1 + max(p.margin, swing)
+        learned = learned.replace("(the model decided)", "(the steady-series floor decided)").replace(
+            f"x {ratio:.2f}", f"x {floor:.2f} (1 + the larger of the {p.margin:.0%} margin and "
+            f"{p.variability:g}x its {variation:.1%} day-to-day variation; the model gave x {ratio:.2f})")
+        ratio = floor
+    rec.reasons.append(learned)
     return recent * ratio, f"{format_memory(basis)} x {ratio:.2f}"
 
 
@@ -159,9 +167,12 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     peaks = ch.per_step("memory", ctx.history.n_steps, "max")
     if learned is not None:
         value, why = learned
-        expected = _growth(ctx, rec, peaks)
-        if expected is not None and expected * (1 + p.margin) > value:  # one week of history teaches no trend
-            value, why = expected * (1 + p.margin), f"{format_memory(round_up(expected, MiB))} + {p.margin:.0%}"
+        # one week of history teaches no trend; the model sizes the swings, so a day far above the line
+        # weeks ago is not added to where the line is going
+        expected = _growth(ctx, rec, peaks, recent=True)
+        if expected is not None and expected * (1 + p.margin) > value:
+            value, why = expected * (1 + p.margin), (f"{format_memory(round_up(expected, MiB))} + {p.margin:.0%} "
+                                                     "(the growth trend decided, above the learned margin)")
         value = max(p.min_bytes, round_up(value, p.granularity))
         if value == p.min_bytes:
             why = f"the {format_memory(p.min_bytes)} minimum"
@@ -185,20 +196,20 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     return _leak(ch, ctx, rec, *_floored(ch, ctx, rec, value, why))
 
 
-def _growth(ctx: Context, rec: Recommendation, peaks: np.ndarray, lower: bool = False, above: float = 0.0
-            ) -> float | None:
+def _growth(ctx: Context, rec: Recommendation, peaks: np.ndarray, lower: bool = False, above: float = 0.0,
+            recent: bool = False) -> float | None:
     """Where daily peaks will be at the next run when they trend (None: no significant trend worth saying).
 
     Growth lifts the figure to where it will be at the next run; a shrinking trend may lower
     a window peak (``lower``), but project() never lets it below the peak of the last days.
     The line runs through the middle of the daily peaks: a day's peak may rise above it by as
-    much as one did.
+    much as one did (``recent``: one of the last ``trend.recent_days``).
     """
     days, peaks_per_day = per_day(ctx.times, peaks, "max")
     trend = project(days, peaks_per_day, ctx.policy.trend)
     if trend is None or not trend.significant:
         return None
-    expected = trend.projected + trend.spread
+    expected = trend.projected + (trend.recent_spread if recent else trend.spread)
     if not lower and (expected <= above or trend.slope_per_day <= 0):
         return None
     rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: daily peaks up to "

@@ -1,7 +1,7 @@
 """Memory headroom learned from the cluster's own history: how far above last week's peak next week goes.
 
 A fixed multiple of the day-to-day variation doubles a bounded bursty service and still
-misses one that steps up.  Instead, every container's window is replayed week by week
+misses one that steps up.  Instead, every container's window is replayed day by day
 (rolling origins: the days before an origin predict the peak of the 7 days after it),
 and one quantile model over the whole cluster learns, from features of the days before
 each origin, the ratio of the next week's peak to the last week's.  The model is
@@ -164,9 +164,16 @@ def _stack(all_series: dict[ContainerKey, DailySeries]) -> tuple[np.ndarray, np.
     return peaks, means, np.array(restarts, dtype=np.int64).reshape(-1, 2)
 
 
+#: days between rolling origins: every day starts a week to predict.  The weeks overlap, but a
+#: 23-day window gives ten origins per container instead of two, and the quantile and its
+#: conformal shift rest on five times the rows (the folds are by container, so no container
+#: is scored by a model that saw it)
+STRIDE = 1
+
+
 def _rows(peaks: np.ndarray, means: np.ndarray, restarts: np.ndarray, min_days: int
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, log next-week peak over last week's, container row) for every weekly origin."""
+    """(features, log next-week peak over last week's, container row) for every origin, a day apart."""
     xs, ys, groups = [], [], []
     origin = peaks.shape[1] - HORIZON
     while origin >= min_days:
@@ -177,7 +184,7 @@ def _rows(peaks: np.ndarray, means: np.ndarray, restarts: np.ndarray, min_days: 
         xs.append(x[keep])
         ys.append(np.log(np.maximum(_nanmax(ahead[keep]), 1.0) / recent[keep]))
         groups.append(np.flatnonzero(keep))
-        origin -= HORIZON
+        origin -= STRIDE
     if not xs:
         return np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, dtype=np.int64)
     return np.vstack(xs), np.concatenate(ys), np.concatenate(groups).astype(np.int64)
