@@ -15,7 +15,7 @@ from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.cpu import estimate_cpu
 from rightsizer.recommend.hpa import keep_scaling_point
 from rightsizer.recommend.leak import detect as detect_leak
-from rightsizer.recommend.margins import HORIZON, calibration_for
+from rightsizer.recommend.margins import HORIZON, ClusterSeries, series_of
 from rightsizer.recommend.memory import estimate_memory, oom_floor
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
@@ -32,6 +32,8 @@ class Context:
     history: ClusterHistory
     policy: Policy
     workload: Workload | None
+    #: the daily series of the whole cluster when ``history`` is one part of it (None: the history is all)
+    cluster: ClusterSeries | None = None
 
     @property
     def times(self) -> np.ndarray:
@@ -132,7 +134,7 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
     p = ctx.policy.memory
     if p.margins != "learned":
         return None
-    calibration = calibration_for(ctx.history, p.risk)
+    calibration = (ctx.cluster or series_of(ctx.history)).calibration(p.risk)
     if calibration.model is None:
         rec.reasons.append(f"memory margin from the rules: {calibration.why}")
         return None
@@ -142,22 +144,24 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
                            "to learn from")
         return None
     recent, ratio, variation = found
-    basis = round_up(recent, MiB)
-    learned = (f"memory margin learned from {calibration.rows:,} rolling-origin backtests of "
-               f"{calibration.containers:,} containers (the model decided): peak of the last {HORIZON} days "
-               f"{format_memory(basis)} x {ratio:.2f}, so that at most {p.risk:.0%} of containers pass it before "
-               "the next run")
-    # a steady series' next high day passes the last by a few times its day-to-day swing, and a peak may fall
-    # between samples: more than a model of the whole cluster's weeks gives it.  A bursty one (a swing of more
-    # than twice the margin) is the model's alone: its last week's peak may be a plateau that has ended.
+    # the model knows the cluster's weeks; the policy's margin is the least headroom whatever it says, and a
+    # steady series' next high day passes the last by a few times its day-to-day swing.  A bursty one (a swing
+    # of more than twice the margin) gets no more from its swing than the model gives it: its last week's peak
+    # may be a plateau that has ended, which the model sees and a multiple of the swing does not.
     swing = p.variability * variation
-    if swing <= 2 * p.margin and 1 + max(p.margin, swing) > ratio:
-        floor = 1 + max(p.margin, swing)
-        learned = learned.replace("(the model decided)", "(the steady-series floor decided)").replace(
-            f"x {ratio:.2f}", f"x {floor:.2f} (1 + the larger of the {p.margin:.0%} margin and "
-            f"{p.variability:g}x its {variation:.1%} day-to-day variation; the model gave x {ratio:.2f})")
+    steady = swing <= 2 * p.margin
+    floor = 1 + max(p.margin, swing if steady else 0.0)
+    decided, shown = "the model", f"x {ratio:.2f}"
+    if floor > ratio:
+        why = (f"1 + {p.variability:g}x its {variation:.1%} day-to-day variation, a steady series"
+               if steady and swing > p.margin else f"1 + the {p.margin:.0%} margin")
+        decided, shown = "the floor", f"x {floor:.2f} ({why}; the model gave x {ratio:.2f})"
         ratio = floor
-    rec.reasons.append(learned)
+    basis = round_up(recent, MiB)
+    rec.reasons.append(
+        f"memory margin learned from {calibration.rows:,} rolling-origin backtests of {calibration.containers:,} "
+        f"containers ({decided} decided): peak of the last {HORIZON} days {format_memory(basis)} {shown}, so that "
+        f"at most {p.risk:.0%} of containers pass it before the next run")
     return recent * ratio, f"{format_memory(basis)} x {ratio:.2f}"
 
 
@@ -398,5 +402,6 @@ class Rightsizer(Strategy):
     # of each container's latest pod, not which node ran it
     needs = DataNeeds(cpu_mean=False, memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
                       pod_nodes=False)
+    learns_from_cluster = True
     container = staticmethod(recommend_container)
     workload = staticmethod(apply_hpa)
