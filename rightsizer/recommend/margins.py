@@ -196,6 +196,10 @@ def _rows(peaks: np.ndarray, means: np.ndarray, restarts: np.ndarray, min_days: 
 
 
 def threadpool_limits(n: int) -> object:
+    """At most ``n`` threads in the model's OpenMP loops.  The model library is imported first: a limit set
+    before its OpenMP runtime is loaded limits nothing, and on a busy machine threads that wait for each other
+    turn a fit of a few hundred rows from milliseconds into tens of seconds."""
+    import sklearn.ensemble  # noqa: F401
     from threadpoolctl import threadpool_limits as limits
 
     return limits(n)
