@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory
 from rightsizer.recommend.margins import ClusterSeries
 
@@ -52,6 +53,10 @@ def gathered(parts: Iterable[ClusterHistory], cluster: ClusterSeries) -> Iterato
 
 def _spill(part: ClusterHistory, directory: Path, index: int) -> Path:
     path = directory / f"part-{index}.pickle"
-    with open(path, "wb") as f:
-        pickle.dump(part, f, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        with open(path, "wb") as f:
+            pickle.dump(part, f, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError as exc:
+        raise RightsizerError(f"could not keep a batch of the history in {directory.parent} ({exc.strerror}): "
+                              "free some space there or point TMPDIR at a larger disk") from None
     return path
