@@ -40,10 +40,11 @@ def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None 
     """:func:`recommend` over a history read in parts (batches of whole workloads), one part held at a time.
 
     ``each`` sees every part with its recommendations while the part is still in memory
-    (the CLI prices them there).  A strategy that learns from the whole cluster (the default's
-    memory margins) sees every part before recommending any (:mod:`~rightsizer.recommend.gather`).  The result is what :func:`recommend` gives for the
-    whole history: recommendations are per workload, a part always holds whole ones, and
-    they are listed by container key however the parts were cut.
+    (the CLI prices them there).  A strategy that learns from the whole cluster (the
+    default's memory margins) sees every part before recommending any
+    (:mod:`~rightsizer.recommend.gather`).  The result is what :func:`recommend` gives for
+    the whole history: recommendations are per workload, a part always holds whole ones,
+    and they are listed by container key however the parts were cut.
     """
     run = find(strategy)
     policies = policies or PolicySet()
