@@ -151,3 +151,27 @@ def test_the_calibration_is_computed_once_per_history(cluster, monkeypatch):
     train, _ = split_at(cluster, 21)
     recommend(history(train))
     assert len(calls) == 1
+
+
+def test_the_reasons_name_what_decided_and_it_did(cluster):
+    import re
+
+    train, _ = split_at(cluster, 21)
+    decided = {}
+    for r in recommend(history(train)):
+        (learned,) = [x for x in r.reasons if x.startswith("memory margin learned from")]
+        found = re.search(r"\((the model|the floor) decided\): peak of the last 7 days (\d+)Mi x ([\d.]+)"
+                          r"(?: \(.*; the model gave x ([\d.]+)\))?", learned)
+        assert found, learned
+        who, basis, ratio = found.group(1), int(found.group(2)), float(found.group(3))
+        if who == "the floor":
+            assert ratio >= float(found.group(4)), learned  # the floor was above what the model gave (rounded)
+        final = r.reasons[-1]
+        if "growth trend decided" in final:
+            who = "the growth trend"
+            assert r.limits.memory > basis * MiB * ratio
+        else:
+            assert r.limits.memory == pytest.approx(basis * MiB * ratio, rel=0.01), (learned, final)
+        decided[r.key.workload] = who
+    assert decided["rising"] == "the growth trend"
+    assert {"the model", "the floor"} <= set(decided.values())

@@ -13,6 +13,8 @@ from rightsizer.config import PolicySet
 from rightsizer.history import ClusterHistory, ContainerHistory, WorkloadKey
 from rightsizer.recommend import baselines  # noqa: F401  (registers the baselines, after the default it imports)
 from rightsizer.recommend.engine import Context
+from rightsizer.recommend.gather import gathered
+from rightsizer.recommend.margins import ClusterSeries
 from rightsizer.recommend.model import NodeOptions, Recommendation, RecommendationSet
 from rightsizer.recommend.strategy import STRATEGIES, Strategy, find
 
@@ -38,18 +40,24 @@ def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None 
     """:func:`recommend` over a history read in parts (batches of whole workloads), one part held at a time.
 
     ``each`` sees every part with its recommendations while the part is still in memory
-    (the CLI prices them there).  The result is what :func:`recommend` gives for the
-    whole history: recommendations are per workload, a part always holds whole ones, and
-    they are listed by container key however the parts were cut.
+    (the CLI prices them there).  A strategy that learns from the whole cluster (the
+    default's memory margins) sees every part before recommending any
+    (:mod:`~rightsizer.recommend.gather`).  The result is what :func:`recommend` gives for
+    the whole history: recommendations are per workload, a part always holds whole ones,
+    and they are listed by container key however the parts were cut.
     """
     run = find(strategy)
     policies = policies or PolicySet()
+    cluster = None
+    if run.learns_from_cluster:  # every part read before the first is recommended, one held at a time
+        cluster = ClusterSeries()
+        parts = gathered(parts, cluster)
     items: list[Recommendation] = []
     missing: dict[str, str] = {}
     dropped: dict[str, str] = {}
     window = source = ""
     for part in parts:
-        recs = _recommend_part(part, policies, run)
+        recs = _recommend_part(part, policies, run, cluster)
         if each is not None:
             each(recs, part)
         items.extend(recs.items)
@@ -63,7 +71,8 @@ def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None 
                              dropped=dropped)
 
 
-def _recommend_part(history: ClusterHistory, policies: PolicySet, run: Strategy) -> RecommendationSet:
+def _recommend_part(history: ClusterHistory, policies: PolicySet, run: Strategy,
+                    cluster: ClusterSeries | None = None) -> RecommendationSet:
     """The recommendations of one part: the strategy's rule per container, then its step per workload."""
     items: list[Recommendation] = []
     dropped = _gone(history, policies)
@@ -72,7 +81,7 @@ def _recommend_part(history: ClusterHistory, policies: PolicySet, run: Strategy)
         if str(ch.key) not in dropped:
             by_workload.setdefault(ch.key.workload_key, []).append(ch)
     for key, containers in by_workload.items():
-        ctx = Context(history, policies.for_workload(key), history.workloads.get(key))
+        ctx = Context(history, policies.for_workload(key), history.workloads.get(key), cluster)
         recs = [run.container(ch, ctx) for ch in containers]
         run.workload(recs, ctx)
         items.extend(recs)

@@ -15,7 +15,7 @@ from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.cpu import estimate_cpu
 from rightsizer.recommend.hpa import keep_scaling_point
 from rightsizer.recommend.leak import detect as detect_leak
-from rightsizer.recommend.margins import HORIZON, calibration_for
+from rightsizer.recommend.margins import HORIZON, ClusterSeries, series_of
 from rightsizer.recommend.memory import estimate_memory, oom_floor
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
@@ -33,6 +33,8 @@ class Context:
     history: ClusterHistory
     policy: Policy
     workload: Workload | None
+    #: the daily series of the whole cluster when ``history`` is one part of it (None: the history is all)
+    cluster: ClusterSeries | None = None
 
     @property
     def times(self) -> np.ndarray:
@@ -141,7 +143,7 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
     p = ctx.policy.memory
     if p.margins != "learned":
         return None
-    calibration = calibration_for(ctx.history, p.risk)
+    calibration = (ctx.cluster or series_of(ctx.history)).calibration(p.risk)
     if calibration.model is None:
         rec.reasons.append(f"memory margin from the rules: {calibration.why}")
         return None
@@ -151,14 +153,24 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
                            "to learn from")
         return None
     recent, ratio, variation = found
-    # the model knows weeks; a peak may fall between samples, and a steady series' next high day may pass the
-    # last by a few times its day-to-day swing: the floor, at most twice the margin
-    ratio = max(ratio, 1 + min(max(p.margin, p.variability * variation), 2 * p.margin))
+    # the model knows the cluster's weeks; the policy's margin is the least headroom whatever it says, and a
+    # steady series' next high day passes the last by a few times its day-to-day swing.  A bursty one (a swing
+    # of more than twice the margin) gets no more from its swing than the model gives it: its last week's peak
+    # may be a plateau that has ended, which the model sees and a multiple of the swing does not.
+    swing = p.variability * variation
+    steady = swing <= 2 * p.margin
+    floor = 1 + max(p.margin, swing if steady else 0.0)
+    decided, shown = "the model", f"x {ratio:.2f}"
+    if floor > ratio:
+        why = (f"1 + {p.variability:g}x its {variation:.1%} day-to-day variation, a steady series"
+               if steady and swing > p.margin else f"1 + the {p.margin:.0%} margin")
+        decided, shown = "the floor", f"x {floor:.2f} ({why}; the model gave x {ratio:.2f})"
+        ratio = floor
     basis = round_up(recent, MiB)
     rec.reasons.append(
-        f"memory margin learned from {calibration.rows:,} weekly backtests of {calibration.containers:,} containers: "
-        f"peak of the last {HORIZON} days {format_memory(basis)} x {ratio:.2f}, so that at most {p.risk:.0%} of "
-        "containers pass it before the next run")
+        f"memory margin learned from {calibration.rows:,} rolling-origin backtests of {calibration.containers:,} "
+        f"containers ({decided} decided): peak of the last {HORIZON} days {format_memory(basis)} {shown}, so that "
+        f"at most {p.risk:.0%} of containers pass it before the next run")
     return recent * ratio, f"{format_memory(basis)} x {ratio:.2f}"
 
 
@@ -168,9 +180,12 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     peaks = ch.per_step("memory", ctx.history.n_steps, "max")
     if learned is not None:
         value, why = learned
-        expected = _growth(ctx, rec, peaks)
-        if expected is not None and expected * (1 + p.margin) > value:  # one week of history teaches no trend
-            value, why = expected * (1 + p.margin), f"{format_memory(round_up(expected, MiB))} + {p.margin:.0%}"
+        # one week of history teaches no trend; the model sizes the swings, so a day far above the line
+        # weeks ago is not added to where the line is going
+        expected = _growth(ctx, rec, peaks, recent=True)
+        if expected is not None and expected * (1 + p.margin) > value:
+            value, why = expected * (1 + p.margin), (f"{format_memory(round_up(expected, MiB))} + {p.margin:.0%} "
+                                                     "(the growth trend decided, above the learned margin)")
         value = max(p.min_bytes, round_up(value, p.granularity))
         if value == p.min_bytes:
             why = f"the {format_memory(p.min_bytes)} minimum"
@@ -194,20 +209,20 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     return _leak(ch, ctx, rec, *_floored(ch, ctx, rec, value, why))
 
 
-def _growth(ctx: Context, rec: Recommendation, peaks: np.ndarray, lower: bool = False, above: float = 0.0
-            ) -> float | None:
+def _growth(ctx: Context, rec: Recommendation, peaks: np.ndarray, lower: bool = False, above: float = 0.0,
+            recent: bool = False) -> float | None:
     """Where daily peaks will be at the next run when they trend (None: no significant trend worth saying).
 
     Growth lifts the figure to where it will be at the next run; a shrinking trend may lower
     a window peak (``lower``), but project() never lets it below the peak of the last days.
     The line runs through the middle of the daily peaks: a day's peak may rise above it by as
-    much as one did.
+    much as one did (``recent``: one of the last ``trend.recent_days``).
     """
     days, peaks_per_day = per_day(ctx.times, peaks, "max")
     trend = project(days, peaks_per_day, ctx.policy.trend)
     if trend is None or not trend.significant:
         return None
-    expected = trend.projected + trend.spread
+    expected = trend.projected + (trend.recent_spread if recent else trend.spread)
     if not lower and (expected <= above or trend.slope_per_day <= 0):
         return None
     rec.reasons.append(f"memory trend {trend.slope_per_day:+.1%}/day: daily peaks up to "
@@ -396,5 +411,6 @@ class Rightsizer(Strategy):
     # of each container's latest pod, not which node ran it
     needs = DataNeeds(cpu_mean=False, memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
                       pod_nodes=False)
+    learns_from_cluster = True
     container = staticmethod(recommend_container)
     workload = staticmethod(apply_hpa)

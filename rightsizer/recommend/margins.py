@@ -1,7 +1,7 @@
 """Memory headroom learned from the cluster's own history: how far above last week's peak next week goes.
 
 A fixed multiple of the day-to-day variation doubles a bounded bursty service and still
-misses one that steps up.  Instead, every container's window is replayed week by week
+misses one that steps up.  Instead, every container's window is replayed day by day
 (rolling origins: the days before an origin predict the peak of the 7 days after it),
 and one quantile model over the whole cluster learns, from features of the days before
 each origin, the ratio of the next week's peak to the last week's.  The model is
@@ -10,11 +10,11 @@ containers' ratios fall under the prediction at the policy's ``risk`` rate), so 
 chance of passing the limit before the next weekly run is about ``memory.risk`` on this
 cluster, not on the project's own generator.
 
-Features (each from daily working-set peaks, so a 5-minute and an hourly history give
-the same ones): how the last week's peak compares with the whole history's and with
+Features (each from daily working-set peaks only, so a 5-minute and an hourly history
+give the same ones): how the last week's peak compares with the whole history's and with
 the last three days' (a plateau that ended, a step up), the day-to-day variation, the
-trend slope, the largest day-to-day jump, how peaky the days are, restarts, and how
-many days there are.  Too few containers with a long enough history, or a model that
+trend slope, the largest day-to-day jump, how far the peak sits above the week's mean
+hourly peak, restarts, and how many days there are.  Too few containers with a long enough history, or a model that
 cannot be fitted, leave the rule-based estimate in charge; the reasons say which one
 decided.
 """
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey
-from rightsizer.units import DAY
+from rightsizer.units import DAY, HOUR
 
 #: days in a weekly run's horizon: the peak a recommendation must hold until the next run
 HORIZON = 7
@@ -38,7 +38,8 @@ FEATURES = ("older_peak", "last_days", "variation", "slope", "jump", "peakiness"
 
 @dataclass(frozen=True)
 class DailySeries:
-    """One container's daily working-set peaks and means (across its pods), NaN on days without data."""
+    """One container's daily working-set peaks and the mean of each day's hourly peaks (across its pods), NaN on
+    days without data."""
 
     peaks: np.ndarray
     means: np.ndarray
@@ -47,22 +48,26 @@ class DailySeries:
 
 
 def daily_series(ch: ContainerHistory, history: ClusterHistory) -> DailySeries | None:
-    """Per-day peak and mean of the working set over the whole grid (None: no memory data)."""
+    """Per-day peak and mean hourly peak of the working set over the whole grid (None: no memory data).
+
+    Both come from hourly peaks, so a history of 5-minute peaks and one of hourly peaks (what a
+    report fetches, and what its snapshot holds) give the same days.
+    """
     values = ch.samples["memory"]
     ok = np.isfinite(values)
     if not ok.any():
         return None
     first = math.floor((history.start - history.step) / DAY)
     n = math.floor((history.start + history.step * (history.n_steps - 2)) / DAY) - first + 1
-    # a step is stamped with its end: its day is the one its interval begins in
-    day = (np.floor((history.start + history.step * (ch.samples.step[ok] - 1.0)) / DAY) - first).astype(np.int64)
-    used = values[ok].astype(np.float64)
-    peaks = np.full(n, -np.inf)
-    np.maximum.at(peaks, day, used)
-    peaks[~np.isfinite(peaks)] = np.nan
-    counts = np.bincount(day, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.bincount(day, weights=used, minlength=n) / counts
+    # a step is stamped with its end: its hour (and day) is the one its interval begins in
+    hour = np.floor((history.start + history.step * (ch.samples.step[ok] - 1.0)) / HOUR).astype(np.int64)
+    hourly = np.full(n * 24, -np.inf)
+    np.maximum.at(hourly, hour - first * 24, values[ok].astype(np.float64))
+    hourly = hourly.reshape(n, 24)
+    seen = np.isfinite(hourly)
+    had = seen.any(axis=1)
+    peaks = np.where(had, hourly.max(axis=1), np.nan)
+    means = np.where(had, np.where(seen, hourly, 0.0).sum(axis=1) / np.maximum(seen.sum(axis=1), 1), np.nan)
     restarts = np.array([math.floor(e.time / DAY) - first for e in ch.events], dtype=np.int64)
     return DailySeries(peaks, means, first, restarts)
 
@@ -164,9 +169,16 @@ def _stack(all_series: dict[ContainerKey, DailySeries]) -> tuple[np.ndarray, np.
     return peaks, means, np.array(restarts, dtype=np.int64).reshape(-1, 2)
 
 
+#: days between rolling origins: every day starts a week to predict.  The weeks overlap, but a
+#: 23-day window gives ten origins per container instead of two, and the quantile and its
+#: conformal shift rest on five times the rows (the folds are by container, so no container
+#: is scored by a model that saw it)
+STRIDE = 1
+
+
 def _rows(peaks: np.ndarray, means: np.ndarray, restarts: np.ndarray, min_days: int
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, log next-week peak over last week's, container row) for every weekly origin."""
+    """(features, log next-week peak over last week's, container row) for every origin, a day apart."""
     xs, ys, groups = [], [], []
     origin = peaks.shape[1] - HORIZON
     while origin >= min_days:
@@ -177,13 +189,17 @@ def _rows(peaks: np.ndarray, means: np.ndarray, restarts: np.ndarray, min_days: 
         xs.append(x[keep])
         ys.append(np.log(np.maximum(_nanmax(ahead[keep]), 1.0) / recent[keep]))
         groups.append(np.flatnonzero(keep))
-        origin -= HORIZON
+        origin -= STRIDE
     if not xs:
         return np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, dtype=np.int64)
     return np.vstack(xs), np.concatenate(ys), np.concatenate(groups).astype(np.int64)
 
 
 def threadpool_limits(n: int) -> object:
+    """At most ``n`` threads in the model's OpenMP loops.  The model library is imported first: a limit set
+    before its OpenMP runtime is loaded limits nothing, and on a busy machine threads that wait for each other
+    turn a fit of a few hundred rows from milliseconds into tens of seconds."""
+    import sklearn.ensemble  # noqa: F401
     from threadpoolctl import threadpool_limits as limits
 
     return limits(n)
@@ -198,7 +214,11 @@ def _model(quantile: float) -> object:
 
 def calibrate(all_series: dict[ContainerKey, DailySeries], risk: float, min_days: int = HORIZON,
               min_containers: int = 20) -> Calibration:
-    """Fit the quantile model on every weekly origin and shift it so held-out containers exceed it at ``risk``."""
+    """Fit the quantile model on every origin and shift it so held-out containers exceed it at ``risk``.
+
+    Containers are taken in key order, so the folds and the fit do not depend on the order they were read in.
+    """
+    all_series = dict(sorted(all_series.items()))
     stacked = _stack(all_series) if all_series else (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 2), int))
     x, y, groups = _rows(*stacked, min_days)
     containers = len(np.unique(groups))
@@ -234,22 +254,47 @@ def calibrate(all_series: dict[ContainerKey, DailySeries], risk: float, min_days
     return Calibration(model, shift, risk, len(y), containers, predictions)
 
 
-_CACHE: dict[tuple[int, float], tuple[weakref.ref[ClusterHistory], Calibration]] = {}
+class ClusterSeries:
+    """The daily series of every container of a cluster, gathered part by part, and one calibration per risk
+    level fitted on all of them.
+
+    A large cluster is read in batches of a few namespaces; a calibration per batch would rest on a
+    few dozen containers and change with how the cluster was cut.  The daily series are small (two
+    floats a day per container), so every batch's are kept and the model is fitted once on the
+    whole cluster: a live report read in batches, one read at once and its snapshot learn the same
+    margins.
+    """
+
+    def __init__(self) -> None:
+        self.series: dict[ContainerKey, DailySeries] = {}
+        self._calibrations: dict[float, Calibration] = {}
+
+    def add(self, history: ClusterHistory) -> None:
+        """Keep the daily series of ``history``'s containers (a part of the cluster)."""
+        for ch in history:
+            found = daily_series(ch, history)
+            if found is not None:
+                self.series[ch.key] = found
+        self._calibrations.clear()
+
+    def calibration(self, risk: float) -> Calibration:
+        """The calibration at ``risk`` over every container added, fitted once however many workloads ask."""
+        if risk not in self._calibrations:
+            self._calibrations[risk] = calibrate(self.series, risk)
+        return self._calibrations[risk]
 
 
-def calibration_for(history: ClusterHistory, risk: float) -> Calibration:
-    """The calibration of ``history`` at ``risk``, computed once per history however many workloads ask."""
-    key = (id(history), risk)
-    cached = _CACHE.get(key)
+_CACHE: dict[int, tuple[weakref.ref[ClusterHistory], ClusterSeries]] = {}
+
+
+def series_of(history: ClusterHistory) -> ClusterSeries:
+    """The daily series of one whole history (a cluster read at once), gathered once per history."""
+    cached = _CACHE.get(id(history))
     if cached is not None and cached[0]() is history:
         return cached[1]
     for stale in [k for k, (ref, _) in _CACHE.items() if ref() is None]:
         del _CACHE[stale]
-    series = {}
-    for ch in history:
-        found = daily_series(ch, history)
-        if found is not None:
-            series[ch.key] = found
-    calibration = calibrate(series, risk)
-    _CACHE[key] = (weakref.ref(history), calibration)
-    return calibration
+    gathered = ClusterSeries()
+    gathered.add(history)
+    _CACHE[id(history)] = (weakref.ref(history), gathered)
+    return gathered

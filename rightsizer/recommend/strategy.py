@@ -29,6 +29,9 @@ class Strategy:
     name: ClassVar[str]
     #: what the strategy reads of a history: the source lets the server aggregate the rest
     needs: ClassVar[DataNeeds] = EVERY_STEP
+    #: learns from the whole cluster (the memory margins): a cluster read in parts is gathered before any
+    #: part is recommended
+    learns_from_cluster: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

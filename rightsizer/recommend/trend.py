@@ -34,6 +34,7 @@ class Trend:
     level: float  # fitted value at the window's middle
     significant: bool
     spread: float = 0.0  # the largest amount a day rose above the line: a peak at the horizon may too
+    recent_spread: float = 0.0  # ... over the last ``recent_days`` days only
 
     @property
     def factor(self) -> float:
@@ -82,8 +83,9 @@ def project(days: np.ndarray, values: np.ndarray, policy: TrendPolicy) -> Trend 
     projected = intercept + slope * policy.horizon_days
     significant = abs(projected - middle) / middle >= policy.min_growth and \
         bool(kendalltau(days, adjusted).pvalue < 0.05)
-    spread = float(np.max(adjusted - (intercept + slope * x)))
+    above = adjusted - (intercept + slope * x)
+    last = days > days[-1] - policy.recent_days
     if slope < 0:
-        recent = values[days > days[-1] - policy.recent_days]
-        projected = max(projected, float(recent.max()))
-    return Trend(slope / middle, projected, middle, significant, max(spread, 0.0))
+        projected = max(projected, float(values[last].max()))
+    return Trend(slope / middle, projected, middle, significant, max(float(above.max()), 0.0),
+                 max(float(above[last].max()), 0.0))

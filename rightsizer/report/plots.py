@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rightsizer.errors import RightsizerError
-from rightsizer.history import ClusterHistory, ContainerKey
+from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey
 from rightsizer.recommend.model import Recommendation, RecommendationSet
 from rightsizer.units import MiB
 
@@ -85,17 +85,19 @@ def plot_container(history: ClusterHistory, key: ContainerKey, recs: Recommendat
     mem_hist = fig.add_subplot(grid[1, 2])
     fig.suptitle(str(key), fontsize=11, x=0.01, ha="left")
 
-    cpu = ch.per_step("cpu", history.n_steps, "max")
+    # the CPU the request was sized on: each step's last scrape interval where the source measured it
+    series, what = _cpu_series(ch, history)
+    cpu = ch.per_step(series, history.n_steps, "max")
     t, v = _bucket_max(times, cpu, max_points)
-    cpu_ax.plot(t, v, color="#4575b4", linewidth=0.8, label="cpu, hottest pod")
+    cpu_ax.plot(t, v, color="#4575b4", linewidth=0.8, label=f"cpu {what}, hottest pod")
     _lines(cpu_ax, rec, "cpu", 1.0)
     cpu_ax.set_ylabel("cores")
     cpu_ax.legend(loc="upper left", fontsize=7, ncols=3, frameon=False)
-    samples = ch.samples["cpu"][np.isfinite(ch.samples["cpu"])]
+    samples = ch.samples[series][np.isfinite(ch.samples[series])]
     if len(samples):
         cpu_hist.hist(samples, bins=40, color="#4575b4", alpha=0.8)
     _lines(cpu_hist, rec, "cpu", 1.0, vertical=True)
-    cpu_hist.set_title("cpu samples, all pods", fontsize=8)
+    cpu_hist.set_title(f"cpu samples {what}, all pods", fontsize=8)
 
     memory = ch.per_step("memory", history.n_steps, "max") / MiB
     t, v = _bucket_max(times, memory, max_points)
@@ -121,6 +123,14 @@ def plot_container(history: ClusterHistory, key: ContainerKey, recs: Recommendat
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.2)
     return fig
+
+
+def _cpu_series(ch: ContainerHistory, history: ClusterHistory) -> tuple[str, str]:
+    """The CPU series the recommendation read (see ``ContainerHistory.cpu_at_scrape``) and how to label it."""
+    if ch.samples.has("cpu_scrape"):
+        interval = f"{history.scrape_interval:g}s " if history.scrape_interval else ""
+        return "cpu_scrape", f"at the {interval}scrape interval"
+    return "cpu", f"({history.step:g}s step means)"
 
 
 def figure_svg(fig: Figure) -> str:
