@@ -63,6 +63,12 @@ def _changes(file: Path | None, flags: SourceFlags, window: WindowOptions, polic
     return one_cluster(plan(recs)), recs
 
 
+AllowRemote = Annotated[bool, typer.Option(
+    "--allow-remote-resources", help="Let kubectl kustomize fetch the remote resources (http(s), git) "
+                                     "kustomizations list, within 30 s, to check the edit; by default what "
+                                     "they render is not edited.")]
+
+
 def patch(
     *,
     repo: Annotated[Path | None, typer.Option("--repo", help="The GitOps repository checkout to edit.")] = None,
@@ -74,10 +80,7 @@ def patch(
         "-o", "--output-dir", help="Write kubectl strategic-merge patch files here instead of editing a repo.")] = None,
     mapping: Mapping = None,
     environment: Environment = None,
-    allow_remote: Annotated[bool, typer.Option(
-        "--allow-remote-resources", help="Let kubectl kustomize fetch the remote resources (http(s), git) "
-                                         "kustomizations list, within 30 s, to check the edit; by default what "
-                                         "they render is not edited.")] = False,
+    allow_remote: AllowRemote = False,
     policy: PolicyOptions,
 ) -> None:
     """Apply the recommendations to a GitOps checkout: plain manifests, Kustomize overlays, Helm values.
@@ -156,6 +159,7 @@ def pull_request(
     window: WindowOptions,
     mapping: Mapping = None,
     environment: Environment = None,
+    allow_remote: AllowRemote = False,
     prices: PricingOptions,
     policy: PolicyOptions,
 ) -> None:
@@ -179,7 +183,8 @@ def pull_request(
     changes, recs = _changes(recommendations, source,
                              window, policy, prices, evidence)
     outcome = open_pull_request(host, changes, recs, base=base, branch=branch, workdir=workdir, mapping=mapping,
-                                environment=environment, policies=policies, evidence=evidence)
+                                environment=environment, policies=policies, evidence=evidence,
+                                allow_remote=allow_remote)
     if outcome.action == "declined":
         say("this change was declined before (its pull request was closed without merging): not proposed again")
     elif outcome.pull_request is None:

@@ -44,11 +44,12 @@ class PrOutcome:
 def open_or_update(repo: GitRepo, provider: Provider, changes: list[PlannedChange], recs: RecommendationSet | None,
                    base: str, branch: str, mapping: Path | None = None, return_to: str | None = None,
                    cluster: str = "", environment: str | None = None, left_alone: dict[str, str] | None = None,
-                   evidence: BacktestEvidence | None = None) -> PrOutcome:
-    """``left_alone`` (container -> why) is listed as not applied; ``evidence`` is the backtest the body shows."""
+                   evidence: BacktestEvidence | None = None, allow_remote: bool = False) -> PrOutcome:
+    """``left_alone`` (container -> why) is listed as not applied; ``evidence`` is the backtest the body shows;
+    ``allow_remote`` lets the kustomize check fetch remote resources."""
     try:
         existed = repo.prepare_branch(base, branch)
-        result = build_patch(repo.path, changes, mapping, environment=environment)
+        result = build_patch(repo.path, changes, mapping, environment=environment, allow_remote=allow_remote)
         result.skipped.update(left_alone or {})
         if not result.files:
             return PrOutcome("none", None, result, branch)

@@ -64,14 +64,16 @@ def code_host(repo: str, provider: str | None = None, token_env: str | None = No
 def open_pull_request(host: CodeHost, changes: list[PlannedChange], recs: RecommendationSet | None = None, *,
                       base: str = "main", branch: str = DEFAULT_BRANCH, workdir: Path | None = None,
                       mapping: Path | None = None, environment: str | None = None,
-                      policies: PolicySet | None = None, evidence: BacktestEvidence | None = None) -> PrOutcome:
+                      policies: PolicySet | None = None, evidence: BacktestEvidence | None = None,
+                      allow_remote: bool = False) -> PrOutcome:
     """Apply ``changes`` on ``branch`` (from ``base``) and open, or update, the pull request that carries them.
 
     ``recs`` (with costs) makes the pull request's body show what the change saves, and ``evidence`` (the
     backtest of the history ``recs`` came from) how the policy fared against the baselines; no change, no pull
     request.  Workloads ``policies`` exclude are left alone and listed.  With several clusters in one store the
     default branch gets the cluster's name.  ``environment`` names the overlay, ``values-NAME.yaml`` or
-    HelmRelease patch to edit where the repository has several.
+    HelmRelease patch to edit where the repository has several.  ``allow_remote`` lets the kustomize check fetch the
+    remote resources a kustomization lists (refused by default).
     """
     where = cluster_of(changes)
     changes, left_alone = set_aside(changes, policies)
@@ -82,4 +84,5 @@ def open_pull_request(host: CodeHost, changes: list[PlannedChange], recs: Recomm
     name = host.project or project_from_remote(git.remote_url())
     client = host.host_type(name, host.token, host.api_url or host.host_type.default_api_url)
     return open_or_update(git, client, changes, recs, base, work_branch(branch, where), mapping, return_to,
-                          cluster=where, environment=environment, left_alone=left_alone, evidence=evidence)
+                          cluster=where, environment=environment, left_alone=left_alone, evidence=evidence,
+                          allow_remote=allow_remote)

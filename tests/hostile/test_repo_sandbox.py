@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from fake_hosts import TOKEN, FakeHost
 
 from rightsizer.api import load_history
 from rightsizer.errors import RightsizerError
@@ -458,3 +459,27 @@ def test_crlf_files_keep_crlf_and_only_the_value_lines_change(tmp_path):
     assert changed == [(b"              cpu: 100m", b"              cpu: 250m"),
                        (b"              memory: 128Mi", b"              memory: 300Mi")]
     assert b"cpu: 250m\n" in (repo / "apps/api.yaml").read_bytes(), "an LF file stays LF"
+
+
+def test_pr_refuses_remote_resources_unless_allowed(tmp_path):
+    """The weekly job reads the same repositories as ``patch``: a remote resource is not fetched by default."""
+    with hanging_server() as (url, received):
+        seed = remote_repo(tmp_path / "seed", f"{url}/remote.yaml")
+        base = subprocess.run(["git", "-C", str(seed), "branch", "--show-current"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        bare = tmp_path / "remote.git"
+        subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(bare)], check=True)
+        with FakeHost() as host:
+            result = subprocess.run(
+                [sys.executable, "-m", "rightsizer", "pr", "--repo", str(bare), "--project", "acme/gitops",
+                 "--provider", "github", "--api-url", host.url, "--allow-insecure-remote", "--base", base,
+                 "--workdir", str(tmp_path / "wd"), "--recommendations",
+                 str(recommendations_for(tmp_path, ["web", "api"]))],
+                capture_output=True, text=True, timeout=120, check=False,
+                env={**os.environ, "GITHUB_TOKEN": TOKEN})
+            assert received == [], "nothing is fetched"
+            pulls = dict(host.pulls)
+    assert_no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert "overlays/prod/kustomization.yaml" in result.stderr and "--allow-remote-resources" in result.stderr
+    assert len(pulls) == 1 and "apps/api.yaml" in pulls[1]["body"], "the rest of the change is proposed"
