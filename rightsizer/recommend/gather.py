@@ -13,11 +13,11 @@ cluster) is never written anywhere.
 from __future__ import annotations
 
 import pickle
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rightsizer.errors import RightsizerError
+from rightsizer.fileio import scratch_directory
 from rightsizer.history import ClusterHistory
 from rightsizer.recommend.margins import ClusterSeries
 
@@ -34,14 +34,14 @@ def gathered(parts: Iterable[ClusterHistory], cluster: ClusterSeries) -> Iterato
     if second is None:
         yield first
         return
-    with tempfile.TemporaryDirectory(prefix="rightsizer-parts-") as tmp:
-        files = [_spill(first, Path(tmp), 0)]
+    with scratch_directory("rightsizer-parts-") as tmp:  # removed on SIGTERM too
+        files = [_spill(first, tmp, 0)]
         del first
         part: ClusterHistory | None = second
         del second
         while part is not None:
             cluster.add(part)
-            files.append(_spill(part, Path(tmp), len(files)))
+            files.append(_spill(part, tmp, len(files)))
             part = next(iterator, None)
         for path in files:
             with open(path, "rb") as f:
