@@ -354,3 +354,7 @@ def test_a_template_shared_by_releases_is_edited_only_for_one_recommendation(tmp
     assert [n for o, n in zip(old_lines, new_lines, strict=True) if o != n] == \
         ["              cpu: 123m  # measured in March", "              memory: 77Mi", "              memory: 77Mi"]
     assert_resources(_literal_resources(new_lines, "resources:"), "the template")
+    template = repo / "charts/cache/templates/deployment.yaml"
+    template.write_text(CHART["templates/deployment.yaml"].replace("cpu: 50m", "cpu: {{ .Values.cpu }}"))
+    dynamic = build_patch(repo, [PlannedChange(east, False, NEW), PlannedChange(west, False, NEW)])
+    assert not dynamic.files and "holds a template action" in dynamic.skipped[str(east)]

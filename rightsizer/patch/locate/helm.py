@@ -11,7 +11,8 @@ says which values key to edit.  Where to edit it depends on the release:
 * the last of an Application's ``helm.valueFiles``;
 * with no release in the repository: ``values-<environment>.yaml`` or
   ``values-<namespace>.yaml``; ``values.yaml`` only when the chart has no per-environment
-  file (editing the defaults would change every environment).
+  file (editing the defaults would change every environment);
+* a template that writes the resources as literal YAML: in the template (``styles/template.py``).
 
 A chart that is not in the repository (a HelmRelease or Application of a published chart)
 is matched by the ``helm create`` convention only: workload ``<release>[-<chart>]``,
@@ -169,9 +170,8 @@ class HelmLayout:
                      render: HelmRender) -> Target:
         """The resources block the template writes itself: edited there, for every release of the chart."""
         releases = tuple((r.namespace, r.name) for r in self.releases if Path(r.chart) == chart.dir)
-        how = f"{where}, line {line + 1}: {TEMPLATE_NOTE}"
         style = TemplateResourcesStyle(line, (release.namespace, release.name) if release else None, releases)
-        return Target(file, 0, (), style, how, helm=render)
+        return Target(file, 0, (), style, f"{where}, line {line + 1}: {TEMPLATE_NOTE}", helm=render)
 
     def _values_files(self, chart: Chart, release: Release | None, namespace: str, environment: str | None,
                       found: Found) -> list[tuple[Path | None, Any]]:
@@ -329,7 +329,6 @@ class HelmLayout:
 def _matches(resolver: NameResolver, expression: str, name: str) -> bool:
     pattern = resolver.pattern(expression)
     return pattern is not None and pattern.fullmatch(name) is not None
-
 
 
 def _template_name(doc_text: str) -> str | None:
