@@ -182,7 +182,7 @@ def test_a_relative_pr_workdir_and_repo_are_taken_from_where_the_command_runs(tm
     with FakeHost() as host:
         result = subprocess.run(
             [sys.executable, "-m", "rightsizer", "pr", "--demo", "--repo", "remote.git", "--workdir", "wd",
-             "--project", "acme/gitops", "--provider", "github", "--api-url", host.url],
+             "--project", "acme/gitops", "--provider", "github", "--api-url", host.url, "--allow-insecure-remote"],
             capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
             env={**os.environ, "GITHUB_TOKEN": TOKEN, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
         assert result.returncode == 0, result.stderr
