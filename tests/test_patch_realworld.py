@@ -111,8 +111,13 @@ def test_podinfo_every_container_is_applied_in_its_own_file(tmp_path):
     located = len(result.applied) + len(chart_result.applied)
     print(f"podinfo: located {located}/{total}")
     assert not result.skipped, result.skipped
-    assert [a[1] for a in chart_result.applied] == [Path("charts/podinfo/values-prod.yaml")], "prod's values file"
-    assert "in the template itself" in chart_result.skipped["podinfo/Deployment/podinfo-redis/redis"]
+    assert not chart_result.skipped, chart_result.skipped
+    assert located == total == 37
+    assert [a[1] for a in chart_result.applied] == [Path("charts/podinfo/values-prod.yaml"),
+                                                    Path("charts/podinfo/templates/redis/deployment.yaml")], \
+        "prod's values file; redis in the template that writes its resources"
+    assert "edited in the chart's template" in chart_result.applied[1][2]
+    assert any("every release of the chart gets them" in note for note in chart_result.notes)
     files = {str(key): str(file) for key, file, _ in result.applied}
     assert files["production/CronJob/warm-cache/warm-cache-init"] == \
         "deploy/overlays/production/rightsizer-warm-cache.yaml", "a base shared by three overlays is not edited"
@@ -130,6 +135,15 @@ def test_podinfo_every_container_is_applied_in_its_own_file(tmp_path):
     assert_resources(podinfod["containers"][0]["resources"], "kustomize/")
     values = safe_documents((repo / "charts/podinfo/values-prod.yaml").read_text())[0]
     assert_resources(values["resources"], "values-prod.yaml")
+    template = "charts/podinfo/templates/redis/deployment.yaml"
+    before, after = git(repo, "show", f"HEAD:{template}").splitlines(), (repo / template).read_text().splitlines()
+    assert len(before) == len(after)
+    edited = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+    assert {a.strip().split(":")[0] for _, a in edited} == {"cpu", "memory"}, edited
+    assert all(b.split(":")[0] == a.split(":")[0] for b, a in edited), "same keys, same indentation"
+    redis = _literal_resources(after, "resources:")
+    assert_resources(redis, template)
+    assert parse_quantity(redis["limits"]["cpu"]) == parse_quantity("1000m"), "what is not recommended stays"
     assert "values.yaml" not in git(repo, "diff", "--name-only").replace("values-prod.yaml", ""), \
         "the defaults (staging) are left as they are"
     if shutil.which("helm") is None:
@@ -145,12 +159,15 @@ def test_flux_helmrelease_values_are_patched_per_environment(tmp_path):
         result = build_patch(repo, [PlannedChange(key, False, NEW), PlannedChange(redis, False, NEW)],
                              environment=environment)
         assert [str(f) for _, f, _ in result.applied] == [f"apps/{environment}/podinfo-values.yaml"]
-        assert "only its main container is located" in result.skipped[str(redis)]
+        why = result.skipped[str(redis)]
+        assert "only its main container is located" in why and "not in the repository" in why
+        assert "hard-codes" in why and "vendor the chart" in why and "maintainers" in why
         located += len(result.applied)
         write_patch(repo, result)
         release = next(d for d in kustomize(repo / "apps" / environment) if d["kind"] == "HelmRelease")
         assert_resources(release["spec"]["values"]["resources"], environment)
-    print(f"flux2-kustomize-helm-example: located {located}/4 (redis: the chart sets it in its template)")
+    print(f"flux2-kustomize-helm-example: located {located}/4 (redis: a published chart, not in the repository)")
+    assert located == 2
     assert_only_values_changed(repo)
     assert "apps/base/podinfo/release.yaml" not in git(repo, "diff", "--name-only"), "the shared base stays"
     both = build_patch(repo, [PlannedChange(key, False, ContainerChange({"cpu": "200m"}))])
@@ -270,3 +287,74 @@ def test_heap_flags_on_podinfo_are_written_where_node_reads_them_or_listed_by_ha
                     written += 1
     print(f"podinfo heap flags: {written} written, {len(by_hand)} listed by hand")
     assert written == len(keys) - len(by_hand)
+
+
+def _literal_resources(lines: list[str], head: str) -> dict:
+    """The resources block a template writes after its ``head`` line, parsed on its own."""
+    start = next(i for i, line in enumerate(lines) if line.strip() == head)
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = next((i for i in range(start + 1, len(lines)) if len(lines[i]) - len(lines[i].lstrip()) <= indent),
+               len(lines))
+    return safe_documents("\n".join(line[indent:] for line in lines[start:end]))[0]["resources"]
+
+
+CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: cache\nversion: 1.0.0\n",
+    "values.yaml": "replicas: 1\n",
+    "templates/deployment.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-cache
+spec:
+  replicas: {{ .Values.replicas }}
+  template:
+    spec:
+      containers:
+        - name: cache
+          image: redis:7
+          resources:
+            # sized for the smallest shop
+            requests:
+              cpu: 50m  # measured in March
+              memory: 64Mi
+            limits:
+              memory: 64Mi
+""",
+}
+
+
+def _release(namespace: str) -> str:
+    return APPLICATION.replace("shop-prod", f"shop-{namespace}").replace("charts/podinfo", "charts/cache") \
+        .replace("      valueFiles:\n        - values.yaml\n        - values-prod.yaml\n", "") \
+        .replace("namespace: shop\n", f"namespace: {namespace}\n")
+
+
+def test_a_template_shared_by_releases_is_edited_only_for_one_recommendation(tmp_path):
+    repo = tmp_path / "repo"
+    for name, text in CHART.items():
+        (repo / "charts/cache" / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / "charts/cache" / name).write_text(text)
+    (repo / "argocd").mkdir()
+    for namespace in ("east", "west"):
+        (repo / f"argocd/{namespace}.yaml").write_text(_release(namespace))
+    east, west = (ContainerKey(ns, "Deployment", "storefront-cache", "cache") for ns in ("east", "west"))
+    other = ContainerChange({"cpu": "300m"}, {})
+    result = build_patch(repo, [PlannedChange(east, False, NEW), PlannedChange(west, False, other)])
+    assert not result.applied and not result.files, "nothing is written"
+    for key in (east, west):
+        why = result.skipped[str(key)]
+        assert "different recommendations" in why and "east, west" in why and "expose the resources as values" in why
+    alone = build_patch(repo, [PlannedChange(east, False, NEW)])
+    assert not alone.files and "storefront in west has no recommendation" in alone.skipped[str(east)]
+    same = build_patch(repo, [PlannedChange(east, False, NEW), PlannedChange(west, False, NEW)])
+    assert [str(f) for _, f, _ in same.applied] == ["charts/cache/templates/deployment.yaml"] * 2, same.skipped
+    new = same.files[Path("charts/cache/templates/deployment.yaml")][1]
+    old_lines, new_lines = CHART["templates/deployment.yaml"].splitlines(), new.splitlines()
+    assert [n for o, n in zip(old_lines, new_lines, strict=True) if o != n] == \
+        ["              cpu: 123m  # measured in March", "              memory: 77Mi", "              memory: 77Mi"]
+    assert_resources(_literal_resources(new_lines, "resources:"), "the template")
+    template = repo / "charts/cache/templates/deployment.yaml"
+    template.write_text(CHART["templates/deployment.yaml"].replace("cpu: 50m", "cpu: {{ .Values.cpu }}"))
+    dynamic = build_patch(repo, [PlannedChange(east, False, NEW), PlannedChange(west, False, NEW)])
+    assert not dynamic.files and "holds a template action" in dynamic.skipped[str(east)]

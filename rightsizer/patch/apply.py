@@ -21,6 +21,8 @@ from rightsizer.patch.manifests import edit_hpa
 from rightsizer.patch.plan import PlannedChange
 from rightsizer.patch.repotree import inside
 from rightsizer.patch.styles import InPlaceStyle, NewPatchStyle
+from rightsizer.patch.styles.template import NOTE as TEMPLATE_NOTE
+from rightsizer.patch.styles.template import TemplateResourcesStyle, edit_template
 from rightsizer.patch.styles.values import ValuesStyle
 from rightsizer.patch.target import Target
 from rightsizer.patch.verify import REMOTE_TIMEOUT, HpaEdit, check_kustomize, verify_file
@@ -81,8 +83,11 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
             continue
         try:
             old = locator.text(file)
-            new = _edit_file(old, str(file), targets, hpa_edits.get(file, []))
-            verify_file(old, new, str(file), targets, hpa_edits.get(file, []))
+            if targets and isinstance(targets[0][0].style, TemplateResourcesStyle):
+                new = edit_template(old, str(file), targets)  # a chart's template: not YAML until rendered
+            else:
+                new = _edit_file(old, str(file), targets, hpa_edits.get(file, []))
+                verify_file(old, new, str(file), targets, hpa_edits.get(file, []))
         except Exception as exc:  # noqa: BLE001 - one file that cannot be edited safely stops only its own edits
             _leave_out(file, _why_not_edited(file, exc), by_file, hpa_edits, result)
             continue
@@ -101,7 +106,9 @@ def build_patch(repo: Path, changes: list[PlannedChange], mapping: Path | None =
     if render_kustomize:
         check_kustomize(locator, result.files, by_file, remote_timeout if allow_remote else None)
     check_helm(locator, result.files, [(t, pc) for targets in by_file.values() for t, pc in targets
-                                    if isinstance(t.style, ValuesStyle)], result.notes)
+                                    if isinstance(t.style, ValuesStyle | TemplateResourcesStyle)], result.notes)
+    result.notes += [f"{file}: {pc.key} {TEMPLATE_NOTE}" for file, targets in sorted(by_file.items())
+                     for t, pc in targets if isinstance(t.style, TemplateResourcesStyle) and file in result.files]
     return result
 
 

@@ -11,7 +11,8 @@ says which values key to edit.  Where to edit it depends on the release:
 * the last of an Application's ``helm.valueFiles``;
 * with no release in the repository: ``values-<environment>.yaml`` or
   ``values-<namespace>.yaml``; ``values.yaml`` only when the chart has no per-environment
-  file (editing the defaults would change every environment).
+  file (editing the defaults would change every environment);
+* a template that writes the resources as literal YAML: in the template (``styles/template.py``).
 
 A chart that is not in the repository (a HelmRelease or Application of a published chart)
 is matched by the ``helm create`` convention only: workload ``<release>[-<chart>]``,
@@ -35,6 +36,8 @@ from rightsizer.patch.locate.repofiles import RepoFiles, first_line, repo_path
 from rightsizer.patch.locate.valuesfrom import ValuesFrom
 from rightsizer.patch.manifests import WORKLOAD_KINDS
 from rightsizer.patch.styles.embedded import EmbeddedValuesStyle
+from rightsizer.patch.styles.template import NOTE as TEMPLATE_NOTE
+from rightsizer.patch.styles.template import TemplateResourcesStyle
 from rightsizer.patch.styles.values import VALUES, VALUES_OVERRIDE
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
@@ -48,7 +51,7 @@ class TemplateContainer:
     name: str  # the template's expression
     init: bool
     values_path: tuple[str, ...] | None  # the values mapping holding `resources`; None: not from values
-    literal: bool = False  # the template writes the resources itself
+    literal: int | None = None  # the template writes the resources itself: the line of its `resources:`
     reader: ExposureReader | None = None  # what its env and args take from values (chartheap)
 
 
@@ -97,12 +100,12 @@ class HelmLayout:
         helpers = "".join(self.files.text(p) for p in self.files.under(chart / "templates", (".tpl",)))
         workloads = []
         for rel in self.files.under(chart / "templates", (".yaml", ".yml")):
-            for doc_text in re.split(r"(?m)^---\s*$", self.files.text(rel)):
+            for first, doc_text in _documents(self.files.text(rel)):
                 kind = re.search(r"(?m)^kind:\s*(\w+)", doc_text)
                 workload_name = _template_name(doc_text)
                 if kind and kind.group(1) in WORKLOAD_KINDS and workload_name is not None:
                     workloads.append(TemplateWorkload(rel, kind.group(1), workload_name,
-                                                      _template_containers(doc_text)))
+                                                      _template_containers(doc_text, first)))
         self.charts[chart] = Chart(chart, name.group(1) if name else chart.name, helpers,
                                    defaults if isinstance(defaults, dict) else {}, workloads)
 
@@ -144,22 +147,31 @@ class HelmLayout:
                     if broken is not None:
                         found.reasons.append(f"{broken}: fix it, then run again")
                         continue
-                    if container.values_path is None:
-                        found.reasons.append(
-                            f"{where} sets the resources of {key.container} in the template itself, not through "
-                            "values: edit the template, or expose them as values" if container.literal else
-                            f"{where}: no .Values.<key>.resources is rendered into {key.container}")
-                        continue
-                    heap = (container.reader.exposure if container.reader else None, values, chart.name)
                     render = HelmRender(chart.dir, release.name if release else None,
                                         release.namespace if release else None,
                                         self._layers(chart, release, values_file),
                                         ((release.file, release.doc, release.values_path),)
                                         if release is not None and release.values_path is not None else ())
+                    if container.values_path is None and container.literal is not None:
+                        found.targets.append((self._in_template(chart, workload.file, container.literal, release,
+                                                                where, render),
+                                              release.namespace if release else None))
+                        continue
+                    if container.values_path is None:
+                        found.reasons.append(f"{where}: no .Values.<key>.resources is rendered into {key.container}")
+                        continue
+                    heap = (container.reader.exposure if container.reader else None, values, chart.name)
                     self._add(found, chart.dir, release, values_file, style, container.values_path, where,
                               (*heap, render))
             if release is not None:
                 return  # a release has one set of values files
+
+    def _in_template(self, chart: Chart, file: Path, line: int, release: Release | None, where: str,
+                     render: HelmRender) -> Target:
+        """The resources block the template writes itself: edited there, for every release of the chart."""
+        releases = tuple((r.namespace, r.name) for r in self.releases if Path(r.chart) == chart.dir)
+        style = TemplateResourcesStyle(line, (release.namespace, release.name) if release else None, releases)
+        return Target(file, 0, (), style, f"{where}, line {line + 1}: {TEMPLATE_NOTE}", helm=render)
 
     def _values_files(self, chart: Chart, release: Release | None, namespace: str, environment: str | None,
                       found: Found) -> list[tuple[Path | None, Any]]:
@@ -297,9 +309,12 @@ class HelmLayout:
         if release.namespace not in (None, key.namespace) or not key.workload.startswith(workload):
             return
         if init or key.kind != "Deployment" or key.workload != workload or key.container != chart:
-            found.reasons.append(f"{release.source} deploys the published chart {chart}, whose templates are not in "
-                                 "the repository: only its main container is located (by the helm create "
-                                 "convention); add a mapping entry for the others")
+            found.reasons.append(f"{release.source} deploys the published chart {chart}, which is not in the "
+                                 "repository: only its main container is located (by the helm create convention), "
+                                 f"and resources the chart hard-codes in its templates for {key.container} cannot be "
+                                 "edited from here; if the chart takes them from values, add a mapping entry naming "
+                                 "the key; if it hard-codes them, ask the chart's maintainers to expose them as "
+                                 "values, or vendor the chart into the repository")
             return
         if release.values_path is None:
             found.reasons.append(f"{release.source} deploys the published chart {chart} with no inline values to "
@@ -316,15 +331,25 @@ def _matches(resolver: NameResolver, expression: str, name: str) -> bool:
     return pattern is not None and pattern.fullmatch(name) is not None
 
 
-
 def _template_name(doc_text: str) -> str | None:
     meta = re.search(r"(?m)^metadata:\s*\n((?:[ \t]+.*\n?)*)", doc_text)
     name = re.search(r"(?m)^  name:\s*(.+?)\s*$", meta.group(1)) if meta else None
     return name.group(1).strip() if name else None
 
 
-def _template_containers(doc_text: str) -> list[TemplateContainer]:
-    """Each container of a workload template, with the values mapping its resources come from.
+def _documents(text: str) -> list[tuple[int, str]]:
+    """The documents of a template, each with the file line (0-based) its text starts on."""
+    out, position = [], 0
+    for separator in re.finditer(r"(?m)^---\s*$", text):
+        out.append((text.count("\n", 0, position), text[position:separator.start()]))
+        position = separator.end()
+    out.append((text.count("\n", 0, position), text[position:]))
+    return out
+
+
+def _template_containers(doc_text: str, first: int = 0) -> list[TemplateContainer]:
+    """Each container of a workload template, with the values mapping its resources come from (``first``: the
+    file line the document starts on).
 
     A container is a ``- name:`` item at the indentation of the list's first item; deeper
     ``- name:`` items are env vars, ports or mounts.  Template-only lines do not end a list.
@@ -339,7 +364,7 @@ def _template_containers(doc_text: str) -> list[TemplateContainer]:
             continue
         if stripped.startswith("{{"):
             if section is not None and out and out[-1].init == (section == "init"):
-                _note_resources(out[-1], line, lines, i)
+                _note_resources(out[-1], line, lines, i, first)
             continue
         indent = len(line) - len(line.lstrip())
         heading = re.match(r"(initContainers|containers):\s*$", stripped)
@@ -358,11 +383,11 @@ def _template_containers(doc_text: str) -> list[TemplateContainer]:
             out.append(TemplateContainer(item.group(1), section == "init", None, reader=ExposureReader(indent)))
             continue
         if out and out[-1].init == (section == "init"):
-            _note_resources(out[-1], line, lines, i)
+            _note_resources(out[-1], line, lines, i, first)
     return out
 
 
-def _note_resources(container: TemplateContainer, line: str, lines: list[str], i: int) -> None:
+def _note_resources(container: TemplateContainer, line: str, lines: list[str], i: int, first: int) -> None:
     """Record where a container's resources come from: a values mapping, or the template's own text (and
     what its env and args take from values)."""
     if container.reader is not None:
@@ -373,4 +398,4 @@ def _note_resources(container: TemplateContainer, line: str, lines: list[str], i
     if ref:
         container.values_path = tuple(p for p in ref.group(1).split(".") if p)
     elif line.strip() == "resources:" and i + 1 < len(lines) and "{{" not in lines[i + 1]:
-        container.literal = True
+        container.literal = first + i

@@ -7,6 +7,8 @@ must produce, side by side, so the verifier needs no knowledge of any style:
   ``null``); or added to a patch that does not name it yet;
 * ``values.py``: a Helm values mapping holding ``resources``;
 * ``json6902.py``: a JSON 6902 operation list;
+* ``template.py``: a ``resources:`` block a chart's template writes as literal YAML (the
+  template is not YAML, so it has its own text-side check);
 * ``newpatch.py``: a new patch file in an overlay (written whole, not edited in place).
 """
 
