@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 import pytest
+from realworld import REALWORLD
 
 import rightsizer as rs
 from rightsizer.audit import RULES, AuditResult, Finding
@@ -28,17 +29,6 @@ from rightsizer.yamlsafety import safe_documents
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "gitops-repo"
 SCHEMA = Path(__file__).resolve().parent / "schemas" / "sarif-schema-2.1.0.json"
-
-
-def _realworld() -> Path | None:
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "realworld" / "gitops"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-REALWORLD = _realworld()
 needs_realworld = pytest.mark.skipif(REALWORLD is None, reason="shared/realworld/gitops is not on this machine")
 
 

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from realworld import REALWORLD
 
 from rightsizer import kube
 from rightsizer.history import ContainerKey
@@ -21,16 +22,6 @@ from rightsizer.patch.manifests import ContainerChange
 from rightsizer.quantity import parse_quantity
 from rightsizer.yamlsafety import safe_documents
 
-
-def _realworld() -> Path | None:
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "realworld" / "gitops"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-REALWORLD = _realworld()
 pytestmark = pytest.mark.skipif(REALWORLD is None, reason="the real-world GitOps repositories (shared/realworld/"
                                                           "gitops next to the project) are not on this machine")
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob")

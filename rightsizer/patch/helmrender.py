@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from rightsizer import kube
 from rightsizer.fileio import scratch_directory
 from rightsizer.patch.repotree import copy_into
+from rightsizer.patch.verify import check_rendered_resources
 from rightsizer.patch.yamltext import PatchError
-from rightsizer.quantity import parse_quantity
 from rightsizer.yamlsafety import safe_documents
 
 if TYPE_CHECKING:
@@ -134,13 +134,7 @@ def _check(rendered: list[Any], render: HelmRender, release: str, target: Target
     container = next((c for c in items if isinstance(c, dict) and c.get("name") == key.container), None)
     if container is None:
         raise PatchError(f"{where} does not render {key}; nothing was written")
-    resources = container.get("resources") or {}
-    for section, values in (("requests", pc.change.requests), ("limits", pc.change.limits)):
-        for name, value in values.items():
-            got = (resources.get(section) or {}).get(name)
-            if (value is None) != (got is None) or (value is not None and parse_quantity(got) != parse_quantity(value)):
-                raise PatchError(f"{where} renders {key} {section}.{name} = {got!r}, not {value!r}: another "
-                                 "values layer or the template overrides it; nothing was written")
+    check_rendered_resources(container.get("resources") or {}, pc, where, "another values layer or the template")
     placement = pc.change.placement
     if placement is None:
         return

@@ -168,10 +168,15 @@ def _check_rendered(rendered: list[Any], root: Path, target: Target, pc: Planned
         holder = next((c for c in items if c.get("name") == key.container), None)
     if not isinstance(holder, dict):
         raise PatchError(f"kubectl kustomize {root} does not render {key}; nothing was written")
-    resources = holder.get("resources") or {}
+    check_rendered_resources(holder.get("resources") or {}, pc, f"kubectl kustomize {root}", "another patch")
+
+
+def check_rendered_resources(resources: dict[str, Any], pc: PlannedChange, renderer: str, overrider: str) -> None:
+    """The rendered ``resources`` of ``pc``'s container must carry exactly the recommended values: an edit that
+    a later layer (``overrider``) overrides would be a pull request that changes nothing."""
     for section, values in (("requests", pc.change.requests), ("limits", pc.change.limits)):
         for name, value in values.items():
             got = (resources.get(section) or {}).get(name)
             if (value is None) != (got is None) or (value is not None and parse_quantity(got) != parse_quantity(value)):
-                raise PatchError(f"kubectl kustomize {root} renders {key} {section}.{name} = {got!r}, not {value!r}: "
-                                 "another patch overrides it; nothing was written")
+                raise PatchError(f"{renderer} renders {pc.key} {section}.{name} = {got!r}, not {value!r}: "
+                                 f"{overrider} overrides it; nothing was written")
