@@ -21,6 +21,7 @@ from rightsizer.fileio import scratch_directory
 from rightsizer.patch.plan import PlannedChange
 from rightsizer.patch.repotree import copy_into
 from rightsizer.patch.styles import InPlaceStyle
+from rightsizer.patch.styles.postrender import rendered_container
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
 from rightsizer.quantity import parse_quantity
@@ -163,6 +164,8 @@ def _check_rendered(rendered: list[Any], root: Path, target: Target, pc: Planned
         holder: Any = obj
         for part in target.rendered[2]:
             holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, list):  # a HelmRelease's postRenderers: the container as its patch sets it
+            holder = rendered_container(holder, key.kind, key.workload, key.container, pc.init)
     else:
         items = (kube.pod_spec(obj) or {}).get("initContainers" if pc.init else "containers") or []
         holder = next((c for c in items if c.get("name") == key.container), None)

@@ -16,7 +16,9 @@ says which values key to edit.  Where to edit it depends on the release:
 
 A chart that is not in the repository (a HelmRelease or Application of a published chart)
 is matched by the ``helm create`` convention only: workload ``<release>[-<chart>]``,
-container ``<chart>``, top-level ``resources``; the target says so.
+container ``<chart>``, top-level ``resources``; the target says so.  Its other containers
+(named ``<release>...``) are set by a Flux post-renderer when a HelmRelease deploys it
+(``styles/postrender.py``); for an Argo CD Application they are left to the user.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from rightsizer.patch.locate.repofiles import RepoFiles, first_line, repo_path
 from rightsizer.patch.locate.valuesfrom import ValuesFrom
 from rightsizer.patch.manifests import WORKLOAD_KINDS
 from rightsizer.patch.styles.embedded import EmbeddedValuesStyle
+from rightsizer.patch.styles.postrender import NOTE as POST_NOTE
+from rightsizer.patch.styles.postrender import POST_RENDERED, PostRenderStyle
 from rightsizer.patch.styles.template import NOTE as TEMPLATE_NOTE
 from rightsizer.patch.styles.template import TemplateResourcesStyle
 from rightsizer.patch.styles.values import VALUES, VALUES_OVERRIDE
@@ -308,7 +312,11 @@ class HelmLayout:
         workload = (release.name if chart in release.name else f"{release.name}-{chart}")[:63].rstrip("-")
         if release.namespace not in (None, key.namespace) or not key.workload.startswith(workload):
             return
-        if init or key.kind != "Deployment" or key.workload != workload or key.container != chart:
+        main = not init and key.kind == "Deployment" and key.workload == workload and key.container == chart
+        if not main and release.flux and key.kind in POST_RENDERED:
+            self._post_rendered(release, chart, key, found)
+            return
+        if not main:
             found.reasons.append(f"{release.source} deploys the published chart {chart}, which is not in the "
                                  "repository: only its main container is located (by the helm create convention), "
                                  f"and resources the chart hard-codes in its templates for {key.container} cannot be "
@@ -324,6 +332,19 @@ class HelmLayout:
                "layout, top-level resources)")
         for target in self._release_targets(release, (), how, found):
             found.targets.append((target, release.namespace))
+
+    def _post_rendered(self, release: Release, chart: str, key: ContainerKey, found: Found) -> None:
+        """A container of a published chart other than its main one: a post-renderer patch in the HelmRelease
+        document that sets its values (the environment's overlay patch, else the release itself)."""
+        how = (f"{POST_NOTE} (chart {chart} of {release.source} is not in the repository, and its values set only "
+               "the main container's resources)")
+        name = str((self.files.data(release.file)[release.doc].get("metadata") or {}).get("name"))
+        style = PostRenderStyle(key.kind, key.workload)
+        for target in self._release_targets(release, (), how, found):
+            if target.path[:2] == ("spec", "values") and target.style is VALUES_OVERRIDE:
+                found.targets.append((replace(target, path=("spec",), style=style, how=how,
+                                              rendered=("HelmRelease", name, ("spec", "postRenderers"))),
+                                      release.namespace))
 
 
 def _matches(resolver: NameResolver, expression: str, name: str) -> bool:
