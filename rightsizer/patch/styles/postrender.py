@@ -54,7 +54,8 @@ class PostRenderStyle(InPlaceStyle):
         if not isinstance(patches, CommentedSeq) or not patches or patches.fa.flow_style():
             raise PatchError(f"{target.file}: its postRenderers have no block list of kustomize patches to add "
                              f"to; add the patch for {self.kind}/{self.workload} by hand")
-        column = int(patches.lc.item(0)[1])
+        first = edits.lines[int(patches.lc.item(0)[0])]
+        column = len(first) - len(first.lstrip())  # the dash's column (positions give the item's content)
         same = self._same(patches)
         if same is None:
             edits.insert_after(content_end(edits.lines, patches, patches.lc.line), _lines([item], column, step))
@@ -141,7 +142,9 @@ def _lines(data: Any, indent: int, step: int) -> list[str]:
     yaml.width = 4096
     buffer = io.StringIO()
     yaml.dump(literal(data), buffer)
-    return [" " * indent + line if line else line for line in buffer.getvalue().splitlines()]
+    lines = buffer.getvalue().splitlines()
+    margin = min(len(line) - len(line.lstrip()) for line in lines if line.strip())  # a top-level list's offset
+    return [" " * indent + line[margin:] if line else line for line in lines]
 
 
 def rendered_container(renderers: list[Any], kind: str, workload: str, container: str,
