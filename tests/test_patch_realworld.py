@@ -8,6 +8,7 @@ from their templates by hand.  Each copy is a real git repository, so the checks
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,8 +67,9 @@ def changed_lines(repo: Path) -> list[str]:
     return [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
 
 
-def assert_only_values_changed(repo: Path) -> None:
-    value_line = ("cpu:", "memory:", "requests:", "limits:", "resources:", "values:", "patches:", "- path: rightsizer-")
+def assert_only_values_changed(repo: Path, also: tuple[str, ...] = ()) -> None:
+    value_line = ("cpu:", "memory:", "requests:", "limits:", "resources:", "values:", "patches:", "- path: rightsizer-",
+                  *also)
     lines = changed_lines(repo)
     assert lines, "something was edited"
     assert all(line[1:].strip().startswith(value_line) for line in lines), lines
@@ -149,20 +151,60 @@ def test_flux_helmrelease_values_are_patched_per_environment(tmp_path):
     for environment in ("staging", "production"):
         result = build_patch(repo, [PlannedChange(key, False, NEW), PlannedChange(redis, False, NEW)],
                              environment=environment)
-        assert [str(f) for _, f, _ in result.applied] == [f"apps/{environment}/podinfo-values.yaml"]
-        why = result.skipped[str(redis)]
-        assert "only its main container is located" in why and "not in the repository" in why
-        assert "hard-codes" in why and "vendor the chart" in why and "maintainers" in why
+        values_file = f"apps/{environment}/podinfo-values.yaml"
+        assert [(k, str(f)) for k, f, _ in result.applied] == [(str(key), values_file), (str(redis), values_file)]
+        assert not result.skipped
+        how = next(h for k, _, h in result.applied if k == str(redis))
+        assert how.startswith("set by a Flux post-renderer: the chart hard-codes these resources"), how
         located += len(result.applied)
         write_patch(repo, result)
         release = next(d for d in kustomize(repo / "apps" / environment) if d["kind"] == "HelmRelease")
         assert_resources(release["spec"]["values"]["resources"], environment)
-    print(f"flux2-kustomize-helm-example: located {located}/4 (redis: a published chart, not in the repository)")
-    assert located == 2
-    assert_only_values_changed(repo)
-    assert "apps/base/podinfo/release.yaml" not in git(repo, "diff", "--name-only"), "the shared base stays"
+        (renderer,) = release["spec"]["postRenderers"]
+        (entry,) = renderer["kustomize"]["patches"]
+        assert entry["target"] == {"kind": "Deployment", "name": "podinfo-redis"}
+        rendered = post_render(tmp_path / environment, entry)
+        (container,) = kube.pod_spec(rendered)["containers"]
+        assert container["image"] == "redis:chart", "the rest of the chart's container stays"
+        assert_resources(container["resources"], environment)
+        assert container["resources"]["limits"]["cpu"] == "1000m", "what is not recommended stays the chart's"
+    print(f"flux2-kustomize-helm-example: located {located}/4 (redis: by a Flux post-renderer)")
+    assert located == 4
+    assert_only_values_changed(repo, POST_RENDERER_LINE)
+    assert not [line for line in changed_lines(repo) if line.startswith("-")], "only lines added"
+    assert sorted(git(repo, "diff", "--name-only").split()) == ["apps/production/podinfo-values.yaml",
+                                                                "apps/staging/podinfo-values.yaml"]
     both = build_patch(repo, [PlannedChange(key, False, ContainerChange({"cpu": "200m"}))])
     assert "more than one place" in both.skipped[str(key)] and "--environment" in both.skipped[str(key)]
+    again = build_patch(repo, [PlannedChange(redis, False, ContainerChange({"cpu": "200m"}, {"cpu": None}))],
+                        environment="staging")
+    write_patch(repo, again)
+    release = next(d for d in kustomize(repo / "apps" / "staging") if d["kind"] == "HelmRelease")
+    (entry,) = release["spec"]["postRenderers"][0]["kustomize"]["patches"]
+    resources = kube.pod_spec(post_render(tmp_path / "again", entry))["containers"][0]["resources"]
+    assert parse_quantity(resources["requests"]["cpu"]) == parse_quantity("200m"), "the same target's patch replaced"
+    assert parse_quantity(resources["requests"]["memory"]) == parse_quantity("77Mi"), "what it set before stays"
+    assert "cpu" not in resources["limits"], "a removed limit is a null in the patch: the chart's is deleted"
+
+
+#: the lines a post-renderer adds besides resources (its list, target and patch text)
+POST_RENDERER_LINE = ("postRenderers:", "- kustomize:", "- target:", "kind: Deployment", "name: podinfo-redis",
+                      "patch: |", "apiVersion: apps/v1", "metadata:", "spec:", "template:", "containers:",
+                      "- name: redis")
+#: a Deployment as a chart renders it, with resources hard-coded (cpu limit included) for the patch to override
+CHART_REDIS = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "podinfo-redis"},
+               "spec": {"template": {"spec": {"containers": [{
+                   "name": "redis", "image": "redis:chart",
+                   "resources": {"limits": {"cpu": "1000m", "memory": "1Gi"}, "requests": {"cpu": "100m"}}}]}}}}
+
+
+def post_render(workdir: Path, entry: dict) -> dict:
+    """The chart's Deployment with a post-renderer patch applied as Flux does (a kustomize patch with a target)."""
+    workdir.mkdir()
+    (workdir / "deployment.yaml").write_text(json.dumps(CHART_REDIS))
+    (workdir / "kustomization.yaml").write_text(json.dumps({
+        "resources": ["deployment.yaml"], "patches": [{"target": entry["target"], "patch": entry["patch"]}]}))
+    return next(d for d in kustomize(workdir) if d["kind"] == "Deployment")
 
 
 APPLICATION = """\
