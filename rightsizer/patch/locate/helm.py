@@ -19,6 +19,9 @@ is matched by the ``helm create`` convention only: workload ``<release>[-<chart>
 container ``<chart>``, top-level ``resources``; the target says so.  Its other containers
 (named ``<release>...``) are set by a Flux post-renderer when a HelmRelease deploys it
 (``styles/postrender.py``); for an Argo CD Application they are left to the user.
+
+A little over 400 lines: reading a chart and finding its releases' values share the records
+below, and the published-chart half is short enough not to stand alone.
 """
 
 from __future__ import annotations
@@ -38,8 +41,7 @@ from rightsizer.patch.locate.repofiles import RepoFiles, first_line, repo_path
 from rightsizer.patch.locate.valuesfrom import ValuesFrom
 from rightsizer.patch.manifests import WORKLOAD_KINDS
 from rightsizer.patch.styles.embedded import EmbeddedValuesStyle
-from rightsizer.patch.styles.postrender import NOTE as POST_NOTE
-from rightsizer.patch.styles.postrender import POST_RENDERED, PostRenderStyle
+from rightsizer.patch.styles.postrender import POST_RENDERED, post_render_how, post_render_targets
 from rightsizer.patch.styles.template import NOTE as TEMPLATE_NOTE
 from rightsizer.patch.styles.template import TemplateResourcesStyle
 from rightsizer.patch.styles.values import VALUES, VALUES_OVERRIDE
@@ -334,17 +336,11 @@ class HelmLayout:
             found.targets.append((target, release.namespace))
 
     def _post_rendered(self, release: Release, chart: str, key: ContainerKey, found: Found) -> None:
-        """A container of a published chart other than its main one: a post-renderer patch in the HelmRelease
-        document that sets its values (the environment's overlay patch, else the release itself)."""
-        how = (f"{POST_NOTE} (chart {chart} of {release.source} is not in the repository, and its values set only "
-               "the main container's resources)")
+        """A container of a published chart other than its main one: a Flux post-renderer patch."""
         name = str((self.files.data(release.file)[release.doc].get("metadata") or {}).get("name"))
-        style = PostRenderStyle(key.kind, key.workload)
-        for target in self._release_targets(release, (), how, found):
-            if target.path[:2] == ("spec", "values") and target.style is VALUES_OVERRIDE:
-                found.targets.append((replace(target, path=("spec",), style=style, how=how,
-                                              rendered=("HelmRelease", name, ("spec", "postRenderers"))),
-                                      release.namespace))
+        how = post_render_how(chart, release.source)
+        targets = self._release_targets(release, (), how, found)
+        found.targets += [(t, release.namespace) for t in post_render_targets(targets, name, key, how)]
 
 
 def _matches(resolver: NameResolver, expression: str, name: str) -> bool:

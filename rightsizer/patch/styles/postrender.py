@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
@@ -20,10 +20,12 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from rightsizer.patch.manifests import ContainerChange
 from rightsizer.patch.styles.base import InPlaceStyle, dump_yaml, intend_container, node_at
+from rightsizer.patch.styles.values import VALUES_OVERRIDE
 from rightsizer.patch.yamltext import PatchError, TextEdits, content_end, key_column
 from rightsizer.yamlsafety import safe_documents
 
 if TYPE_CHECKING:
+    from rightsizer.history import ContainerKey
     from rightsizer.patch.plan import PlannedChange
     from rightsizer.patch.target import Target
 
@@ -163,3 +165,16 @@ def rendered_container(renderers: list[Any], kind: str, workload: str, container
         holder = holder.get(part) if isinstance(holder, dict) else None
     items = (holder or {}).get("initContainers" if init else "containers") or []
     return next((c for c in items if isinstance(c, dict) and c.get("name") == container), None)
+
+
+def post_render_how(chart: str, source: str) -> str:
+    return (f"{NOTE} (chart {chart} of {source} is not in the repository, and its values set only the main "
+            "container's resources)")
+
+
+def post_render_targets(values_targets: list[Target], release: str, key: ContainerKey, how: str) -> list[Target]:
+    """The HelmRelease documents holding the release's values for each environment (the overlay's patch, else
+    the release), as post-renderer targets for ``key``; a valuesFrom ConfigMap has no place for one."""
+    style = PostRenderStyle(key.kind, key.workload)
+    return [replace(t, path=("spec",), style=style, how=how, rendered=("HelmRelease", release, ("spec", "postRenderers")))
+            for t in values_targets if t.path[:2] == ("spec", "values") and t.style is VALUES_OVERRIDE]
