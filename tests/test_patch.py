@@ -356,3 +356,75 @@ def test_mapping_entries_pick_their_document_and_refuse_a_typo(repo, tmp_path):
     result = build_patch(repo, [PlannedChange(app, False, ContainerChange({"cpu": "123m"}))], mapping)
     values = safe_documents(result.files[Path("charts/payments-api/values.yaml")][1])[0]
     assert values["paymentApi"]["resources"]["requests"]["cpu"] == "123m", "written where the entry says"
+
+
+FLUX_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: shop
+spec:
+  chart:
+    spec:
+      chart: web
+  values:
+    replicas: 2
+  postRenderers:
+    # keep the proxy's labels
+    - kustomize:
+        patches:
+          - target:
+              kind: Deployment
+              name: web-proxy
+            patch: |
+              - op: add
+                path: /metadata/labels/tier
+                value: edge
+"""
+
+
+def test_a_published_charts_other_container_gets_a_flux_post_renderer_patch(tmp_path):
+    (tmp_path / "release.yaml").write_text(FLUX_RELEASE)
+    worker = ContainerKey("shop", "StatefulSet", "web-worker", "queue")
+    change = ContainerChange({"cpu": "50m"}, {"cpu": None, "memory": "64Mi"})
+    result = build_patch(tmp_path, [PlannedChange(worker, True, change)])
+    assert [(k, str(f)) for k, f, _ in result.applied] == [(str(worker), "release.yaml")], result.skipped
+    assert result.applied[0][2].startswith("set by a Flux post-renderer")
+    write_patch(tmp_path, result)
+    text = (tmp_path / "release.yaml").read_text()
+    assert text.startswith(FLUX_RELEASE), "appended after the existing patch, nothing else moved"
+    (doc,) = safe_documents(text)
+    proxy, added = doc["spec"]["postRenderers"][0]["kustomize"]["patches"]
+    assert proxy["target"]["name"] == "web-proxy"
+    assert added["target"] == {"kind": "StatefulSet", "name": "web-worker"}
+    (body,) = safe_documents(added["patch"])
+    assert body["kind"] == "StatefulSet" and body["metadata"]["name"] == "web-worker"
+    (queue,) = body["spec"]["template"]["spec"]["initContainers"]
+    assert queue == {"name": "queue", "resources": {"requests": {"cpu": "50m"},
+                                                   "limits": {"cpu": None, "memory": "64Mi"}}}
+
+
+def test_an_argo_application_of_a_published_chart_leaves_other_containers_by_hand(tmp_path):
+    (tmp_path / "app.yaml").write_text("""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web
+  namespace: argocd
+spec:
+  source:
+    repoURL: https://charts.example.com
+    chart: web
+    targetRevision: 1.0.0
+    helm:
+      valuesObject:
+        replicas: 2
+  destination:
+    namespace: shop
+""")
+    worker = ContainerKey("shop", "Deployment", "web-worker", "queue")
+    result = build_patch(tmp_path, [PlannedChange(worker, False, ContainerChange({"cpu": "50m"}))])
+    assert not result.applied
+    why = result.skipped[str(worker)]
+    assert "published chart web" in why and "only its main container is located" in why, why
