@@ -428,3 +428,23 @@ spec:
     assert not result.applied
     why = result.skipped[str(worker)]
     assert "published chart web" in why and "only its main container is located" in why, why
+
+
+def test_a_workload_in_the_manifests_is_not_given_a_post_renderer(tmp_path):
+    (tmp_path / "release.yaml").write_text(FLUX_RELEASE)
+    (tmp_path / "worker.yaml").write_text("""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web-worker
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: queue
+          image: queue:1
+""")
+    worker = ContainerKey("shop", "Deployment", "web-worker", "queue")
+    result = build_patch(tmp_path, [PlannedChange(worker, False, ContainerChange({"cpu": "50m"}))])
+    assert [(k, str(f)) for k, f, _ in result.applied] == [(str(worker), "worker.yaml")], result.skipped

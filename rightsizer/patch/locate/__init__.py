@@ -36,6 +36,7 @@ from rightsizer.patch.locate.kustomize import KUSTOMIZATION_NAMES, KustomizeLayo
 from rightsizer.patch.locate.mapping import MappingLayout
 from rightsizer.patch.locate.plain import PlainLayout
 from rightsizer.patch.locate.repofiles import RepoFiles
+from rightsizer.patch.styles.postrender import PostRenderStyle
 from rightsizer.patch.target import Target
 from rightsizer.patch.yamltext import PatchError
 
@@ -133,7 +134,10 @@ class Locator:
                     else:
                         elsewhere += 1
         helm = self.helm.find(key, init, environment)
+        in_manifests = bool(matched or unresolved or elsewhere)
         for target, namespace in helm.targets:
+            if in_manifests and isinstance(target.style, PostRenderStyle):
+                continue  # a post-renderer guesses the chart's workload: one in the repository's manifests wins
             if namespace == key.namespace:
                 matched.append(target)
             elif namespace is None:
