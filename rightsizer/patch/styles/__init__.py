@@ -9,6 +9,8 @@ must produce, side by side, so the verifier needs no knowledge of any style:
 * ``json6902.py``: a JSON 6902 operation list;
 * ``template.py``: a ``resources:`` block a chart's template writes as literal YAML (the
   template is not YAML, so it has its own text-side check);
+* ``postrender.py``: a Flux HelmRelease's post-renderer patch, for a container of a published
+  chart that its values do not size;
 * ``newpatch.py``: a new patch file in an overlay (written whole, not edited in place).
 """
 
