@@ -157,7 +157,11 @@ def node(options: str | None = None, limit: str = "512Mi", **extra: Any) -> dict
 
 def test_node_heap_missing(tmp_path):
     [f] = found(repo(tmp_path, workload(node("--enable-source-maps"))), "node-heap-missing")
-    assert "512Mi" in f.message and "--max-old-space-size=384" in f.fix
+    # the engine's sizing with no heap metrics: 512Mi - a quarter for non-heap (128) - 48Mi young generation
+    assert "512Mi" in f.message and "--max-old-space-size=336 (66% of the limit" in f.fix
+    # 64Mi leaves nothing for a heap once a quarter and the young generation are kept: the limit must rise
+    [tiny] = found(repo(tmp_path, workload(node("--enable-source-maps", limit="64Mi"))), "node-heap-missing")
+    assert "limit raised to" in tiny.fix and "do not fit in 64Mi" in tiny.fix
     [by_image] = found(repo(tmp_path, workload(node(image="node:20-alpine"))), "node-heap-missing")
     assert any("node:20-alpine" in e for e in by_image.evidence)
     assert not found(repo(tmp_path, workload(node("--max-old-space-size=384"))), "node-heap-missing")

@@ -14,13 +14,15 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from rightsizer.audit.model import Finding
 from rightsizer.audit.registry import ContainerRule, Context
 from rightsizer.audit.rules.quantities import bytes_of, memory_text
 from rightsizer.audit.views import ContainerView, Place, WorkloadView
 from rightsizer.config import NodePolicy
 from rightsizer.history import is_node_image
-from rightsizer.recommend.node_heap import heap_flags
+from rightsizer.recommend.node_heap import heap_flags, size_heap
 from rightsizer.units import MiB
 
 #: ``node`` run as a command: the word itself (a path too), or a command inside a shell line
@@ -102,8 +104,17 @@ class _NodeRule(ContainerRule):
         raise NotImplementedError
 
 
-def _suggested(limit: float) -> int:
-    return int(NodePolicy().heap_share * limit // MiB)
+def _suggested(limit: float) -> str:
+    """The flag `patch` would write for ``limit`` with no heap metrics, and its share: the engine's sizing, which
+    keeps room for the young generation and what lives outside the heap, not a bare share of the limit."""
+    none = np.zeros(0)
+    advice = size_heap(limit, none, none, none, NodePolicy())
+    if advice.raised:
+        return (f"--max-old-space-size={advice.max_old_space_mib} with the memory limit raised to "
+                f"{memory_text(advice.memory_limit)} (the least heap V8 runs with, and room outside it, do not fit "
+                f"in {memory_text(limit)})")
+    return (f"--max-old-space-size={advice.max_old_space_mib} ({advice.max_old_space_mib * MiB / limit:.0%} of the "
+            "limit, leaving room for the young generation and memory outside the heap)")
 
 
 class NodeHeapMissing(_NodeRule):
@@ -111,7 +122,8 @@ class NodeHeapMissing(_NodeRule):
     severity = "warning"
     summary = "Node.js with a memory limit and no --max-old-space-size"
     why = ("Node 18 sizes its heap from the node's memory, not the container's: the heap can grow past the limit "
-           "and the process is OOM-killed before V8 collects. An explicit flag at ~75% of the limit fits it.")
+           "and the process is OOM-killed before V8 collects. An explicit flag below the limit, with room for "
+           "what lives outside the heap, fits it.")
 
     def judge(self, workload: WorkloadView, container: ContainerView, ctx: Context, limit: float,
               flags: list[HeapFlag], evidence: list[str]) -> Iterator[Finding]:
@@ -120,8 +132,7 @@ class NodeHeapMissing(_NodeRule):
         place = container.place.at("env") if container.spec.get("env") else container.place
         yield ctx.finding(self, workload, place, f"no --max-old-space-size under a {memory_text(limit)} memory limit",
                           container=container, evidence=evidence,
-                          fix=f"set NODE_OPTIONS=--max-old-space-size={_suggested(limit)} (75% of the limit); "
-                              "`rightsizer patch` writes it")
+                          fix=f"set NODE_OPTIONS={_suggested(limit)}; `rightsizer patch` writes it")
 
 
 class NodeHeapTwice(_NodeRule):
@@ -156,8 +167,8 @@ class NodeHeapOverLimit(_NodeRule):
             yield ctx.finding(self, workload, flags[0].place,
                               f"heap {flags[0].mib:.0f} MiB is not below the {memory_text(limit)} memory limit",
                               container=container, evidence=evidence,
-                              fix=f"set --max-old-space-size={_suggested(limit)} (75% of the limit), or raise the "
-                                  "limit to fit the heap the service needs")
+                              fix=f"set {_suggested(limit)}, or raise the limit to fit the heap the service "
+                                  "needs")
 
 
 class NodeHeapShare(_NodeRule):
@@ -173,7 +184,7 @@ class NodeHeapShare(_NodeRule):
         if not flags or flags[0].mib * MiB >= limit:
             return
         share = flags[0].mib * MiB / limit
-        fix = f"set --max-old-space-size={_suggested(limit)} (75% of the limit); `rightsizer patch` sizes it from use"
+        fix = f"set {_suggested(limit)}; `rightsizer patch` sizes it from use"
         if share > HIGH_SHARE:
             yield ctx.finding(self, workload, flags[0].place, f"heap {flags[0].mib:.0f} MiB is {share:.0%} of the "
                               f"{memory_text(limit)} limit", container=container, evidence=evidence, fix=fix)
