@@ -9,6 +9,12 @@ test-week peak (1.0 is the least that would have served the test week).  The tra
 real behaviour the project's generator lacks (step changes, plateaus that end, bursts
 with no daily rhythm, idle weeks, a 31-hour gap), so tuning on the generator alone shows
 here.  The files are read in place, never copied into the project.
+
+One week of 100 VMs is a small sample: a single VM more or less passing its limit moves the
+count by one.  ``--weeks N`` also replays the N test weeks that end 0, 2, 4, ... days
+before the end of the traces (each trained on everything before it) and prints each
+week's figures and their totals, so a change is judged on several weeks, not fitted to
+the last one.  ``--risk`` sets ``memory.risk`` for the frontier of margins against OOMs.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from rightsizer.backtest import Backtest, backtest, split
+from rightsizer.config import PolicySet
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, Samples, Workload
 from rightsizer.units import DAY, GiB
 
@@ -87,14 +94,56 @@ def oracle(test: ClusterHistory) -> tuple[float, float]:
     return cores, gib
 
 
-def run(traces: Path = TRACES, test_days: float = 7.0) -> tuple[Backtest, tuple[float, float], float]:
+def _policies(risk: float | None) -> PolicySet | None:
+    return None if risk is None else PolicySet(overrides={"memory": {"risk": risk}})
+
+
+def run(traces: Path = TRACES, test_days: float = 7.0, risk: float | None = None
+        ) -> tuple[Backtest, tuple[float, float], float]:
     """Backtest every strategy on the traces; (result, oracle cores and GiB, seconds)."""
     history = load(traces)
     began = time.perf_counter()
     total = history.n_steps * STEP / DAY
     train, test = split(history, (total - test_days) * DAY, test_days * DAY)
-    result = backtest(train, test)
+    result = backtest(train, test, policies=_policies(risk))
     return result, oracle(test), time.perf_counter() - began
+
+
+def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, risk: float | None = None
+            ) -> pd.DataFrame:
+    """One row per strategy and test week: the week ending ``2 x i`` days before the end, trained on all before it."""
+    per_day = round(DAY / STEP)
+    rows = []
+    for i in range(weeks):
+        stop = history.n_steps - 2 * i * per_day
+        cut = stop - int(test_days * per_day)
+        train, test = history.window(0, cut), history.window(cut, stop)
+        cores, gib = oracle(test)
+        summary = backtest(train, test, policies=_policies(risk)).summary
+        for row in summary.itertuples():
+            rows.append({"week ends": f"-{2 * i} d", "strategy": row.strategy,
+                         "would-OOM VMs": row.would_oom_containers, "CPU p95 > request": row.cpu_p95_above_request,
+                         "cores / oracle": row.requested_cores / cores, "GiB / oracle": row.requested_gib / gib})
+    return pd.DataFrame(rows)
+
+
+def rolling_table(frame: pd.DataFrame) -> list[str]:
+    """The Markdown table of the rolling weeks: each week's figures per strategy, then the totals."""
+    strategies = list(dict.fromkeys(frame["strategy"]))
+    lines = ["| test week ends | " + " | ".join(f"{s}: OOM / CPU over / cores x / GiB x" for s in strategies) + " |",
+             "|---|" + "---:|" * len(strategies)]
+    for week, part in frame.groupby("week ends", sort=False):
+        cells = [f"{r['would-OOM VMs']:.0f} / {r['CPU p95 > request']:.0f} / {r['cores / oracle']:.2f} / "
+                 f"{r['GiB / oracle']:.2f}"
+                 for _, r in part.set_index("strategy").loc[strategies].iterrows()]
+        lines.append(f"| {week} | " + " | ".join(cells) + " |")
+    totals = frame.groupby("strategy", sort=False).agg(oom=("would-OOM VMs", "sum"), cpu=("CPU p95 > request", "sum"),
+                                                       cores=("cores / oracle", "mean"), gib=("GiB / oracle", "mean"))
+    lines.append("| **all weeks** (sums; mean ratios) | " + " | ".join(
+        f"**{totals.loc[s, 'oom']:.0f} / {totals.loc[s, 'cpu']:.0f} / {totals.loc[s, 'cores']:.2f} / "
+        f"{totals.loc[s, 'gib']:.2f}**"
+        for s in strategies) + " |")
+    return lines
 
 
 def table(result: Backtest, floor: tuple[float, float]) -> list[str]:
@@ -125,12 +174,13 @@ def checks(result: Backtest, floor: tuple[float, float]) -> dict[str, bool]:
     }
 
 
-def report(traces: Path, test_days: float = 7.0) -> int:
-    """Print the table and the bar; the number of checks missed (1 when the traces are not there)."""
+def report(traces: Path, test_days: float = 7.0, weeks: int = 1, risk: float | None = None) -> int:
+    """Print the table and the bar (and the rolling weeks' table); the number of checks missed (1 when the traces
+    are not there)."""
     if not traces.is_dir():
         print(f"no traces at {traces}: pass --traces DIR", file=sys.stderr)
         return 1
-    result, floor, elapsed = run(traces, test_days)
+    result, floor, elapsed = run(traces, test_days, risk)
     print(f"\nReal traces ({traces.name}): {result.summary.containers.iloc[0]} VMs, trained on "
           f"{result.train_window}, tested on {result.test_window} ({elapsed:.0f} s).\n")
     print("\n".join(table(result, floor)))
@@ -139,6 +189,10 @@ def report(traces: Path, test_days: float = 7.0) -> int:
     for name, ok in checks(result, floor).items():
         print(f"- {'met' if ok else 'MISSED'}: {name}")
         failures += not ok
+    if weeks > 1:
+        print(f"\nThe {weeks} test weeks ending 0 to {2 * (weeks - 1)} days before the end (OOM: would-OOM VMs; "
+              "CPU over: VMs with test p95 CPU above the request; cores x and GiB x: requested over the oracle):\n")
+        print("\n".join(rolling_table(rolling(load(traces), weeks, test_days, risk))))
     return failures
 
 
@@ -146,8 +200,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--traces", type=Path, default=TRACES)
     parser.add_argument("--test-days", type=float, default=7.0)
+    parser.add_argument("--weeks", type=int, default=5, help="test weeks replayed, 2 days apart (1: the last only)")
+    parser.add_argument("--risk", type=float, help="memory.risk for rightsizer (default: the policy's)")
     args = parser.parse_args()
-    return 1 if report(args.traces, args.test_days) else 0
+    return 1 if report(args.traces, args.test_days, args.weeks, args.risk) else 0
 
 
 if __name__ == "__main__":
