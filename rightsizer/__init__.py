@@ -11,6 +11,9 @@ has its call here::
     rs.estimate_cost(history, recs, rs.load_catalog(), "us-east-1")        # cost
     result = rs.build_patch("gitops/", rs.plan(recs)); rs.write_patch("gitops/", result)  # patch
     rs.open_pull_request(rs.code_host("https://github.com/acme/gitops"), rs.plan(recs), recs)  # pr
+    evidence = rs.BacktestEvidence()              # pr with the body's backtest, scored as parts are read
+    recs = rs.recommend_parts(evidence.watch(rs.iter_history(demo=True)))
+    rs.open_pull_request(rs.code_host("https://github.com/acme/gitops"), rs.plan(recs), recs, evidence=evidence)
     rs.save_snapshot(history, "cluster.parquet")  # snapshot
     rs.audit("gitops/", history).to_dataframe()   # audit: the production checklist, with evidence
 """
@@ -27,6 +30,7 @@ from rightsizer.cost.catalog import load_catalog
 from rightsizer.cost.estimate import estimate_cost
 from rightsizer.cost.pricing import Pricing
 from rightsizer.errors import RightsizerError
+from rightsizer.gitops.evidence import BacktestEvidence
 from rightsizer.gitops.weekly import code_host, open_pull_request
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, WorkloadKey
 from rightsizer.patch import build_patch, plan, read_recommendations, write_kubectl_patches, write_patch
@@ -40,6 +44,7 @@ __all__ = [
     "DEMO_SNAPSHOT",
     "AuditResult",
     "Backtest",
+    "BacktestEvidence",
     "ClusterHistory",
     "ContainerHistory",
     "ContainerKey",

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from rightsizer import BacktestEvidence  # the public name a notebook or job uses
 from rightsizer.api import load_history
 from rightsizer.backtest import backtest, split
-from rightsizer.gitops.evidence import BacktestEvidence
 from rightsizer.gitops.prbody import evidence_lines
 from rightsizer.recommend import find
 from rightsizer.sources.prometheus import load_prometheus_history
