@@ -31,13 +31,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from rightsizer.errors import RightsizerError
 from rightsizer.history import WorkloadKey
 from rightsizer.units import GiB, MiB
-from rightsizer.yamlsafety import check_shape
+from rightsizer.yamlsafety import safe_documents
 
 
 class _Strict(BaseModel):
@@ -276,12 +275,13 @@ MAX_CONFIG_BYTES = 1_000_000
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    """The settings mapping of a policy file, through the one YAML loader with limits (size, depth, aliases)."""
     if not path.is_file():
         raise RightsizerError(f"config file {path} does not exist")
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise RightsizerError(f"config file {path} is larger than {MAX_CONFIG_BYTES // 1000} kB")
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        docs = safe_documents(path.read_text(encoding="utf-8"), str(path))
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -291,9 +291,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise RightsizerError(f"{path} is not UTF-8 text") from None
     except RecursionError:
         raise RightsizerError(f"{path}: nested too deeply to read: refused") from None
+    if len(docs) > 1:
+        raise RightsizerError(f"{path} holds {len(docs)} YAML documents: a policy file is one mapping of settings")
+    data = docs[0] if docs else None
     if data is None:
         return {}
-    check_shape(data, str(path))
     if not isinstance(data, dict):
         raise RightsizerError(f"{path}: expected a mapping of settings at the top, got {type(data).__name__}")
     return data

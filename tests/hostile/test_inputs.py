@@ -83,6 +83,9 @@ def test_any_instant_text_is_a_time_in_range_or_a_clear_error(text):
     ("policy:\n  memory: {min_bytes: .inf}\n", "policy.memory.min_bytes"),
     ("policy:\n  memory: {min_bytes: 1e300}\n", "policy.memory.min_bytes"),
     ("policy:\n  memory: {granularity: .nan}\n", "policy.memory.granularity"),
+    ("policy: {}\n---\npolicy: {memory: {margin: 3}}\n", "holds 2 YAML documents"),
+    ("a: &x [1, 2]\nb: [" + ", ".join(["*x"] * 10) + "]\n" + "".join(
+        f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}" if i else "*x"] * 10) + "]\n" for i in range(6)), "aliases"),
 ])
 def test_config_values_no_policy_can_hold_are_refused(tmp_path, body, needle):
     config = tmp_path / "rightsizer.yaml"
