@@ -12,9 +12,9 @@ from rightsizer.config import PolicySet
 from rightsizer.history import ClusterHistory, ContainerEvent, ContainerHistory, ContainerKey, Resources, Samples
 from rightsizer.recommend import recommend
 from rightsizer.recommend.node_heap import merge_node_options
-from rightsizer.recommend.trend import project
+from rightsizer.recommend.trend import grown_percentile, per_day, project
 from rightsizer.testing.synthetic import SyntheticCluster
-from rightsizer.units import MiB
+from rightsizer.units import DAY, MiB
 
 END = 1_790_000_000
 
@@ -145,6 +145,28 @@ def test_trend_significance():
     shrinking = np.linspace(200, 100, 14)
     down = project(days, shrinking, policy)
     assert down is not None and down.projected >= shrinking[-7:].max(), "never below the recent days' peak"
+
+
+def test_a_growing_percentile_is_carried_to_the_next_run_once():
+    """Ground truth: demand = a line rising 4% a day times log-normal noise; the request's p95 must cover the
+    next week's true p95 without counting the window's growth twice (the earlier whole-window p95 x growth since
+    the middle came out 9-18% above it on 28 days)."""
+    policy = PolicySet().default.trend
+
+    def demand(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return (1 + 0.04 * (days - 20_000)) * rng.lognormal(0, 0.3, len(days))
+
+    ratios = []
+    for seed in range(20):
+        days = 20_000 + np.arange(0, 28, 1 / 288)  # 28 days at 5-minute steps
+        cpu = demand(days, np.random.default_rng(seed))
+        trend = project(*per_day(days * DAY, cpu, "mean"), policy)
+        assert trend is not None and trend.significant and trend.slope > 0
+        grown = grown_percentile(cpu, days, trend, 95, policy)
+        truth = np.percentile(demand(20_028 + np.arange(0, 7, 1 / 288), np.random.default_rng(100 + seed)), 95)
+        ratios.append(grown / truth)
+    assert 0.95 <= min(ratios) and max(ratios) <= 1.12
+    assert 0.98 <= float(np.median(ratios)) <= 1.06
 
 
 UNSET = Resources()

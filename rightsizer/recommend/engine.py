@@ -21,7 +21,7 @@ from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
 from rightsizer.recommend.strategy import Strategy
-from rightsizer.recommend.trend import per_day, project
+from rightsizer.recommend.trend import grown_percentile, per_day, project
 from rightsizer.sources import plausible
 from rightsizer.units import DAY, HOUR, MiB
 
@@ -128,10 +128,15 @@ def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> flo
                        "of samples)")
     days, means = per_day(ctx.times[ch.samples.step], cpu, "mean")
     trend = project(days, means, ctx.policy.trend)
-    if trend is not None and trend.significant and trend.factor > 1:  # growth only: a percentile already
-        rec.reasons.append(f"cpu trend {trend.slope_per_day:+.1%}/day: x{trend.factor:.2f} by the next run "
-                           f"({ctx.policy.trend.horizon_days:g} d)")  # spans the window's quieter days
-        basis *= trend.factor
+    if trend is not None and trend.significant and trend.slope > 0:  # growth only: a percentile already
+        # spans the window's quieter days; the un-censoring (basis over observed) carries forward with it
+        grown = grown_percentile(cpu, ctx.times[ch.samples.step] / DAY, trend, p.percentile, ctx.policy.trend)
+        if grown is not None and grown * (basis / est.observed if est.observed > 0 else 1.0) > basis:
+            grown *= basis / est.observed if est.observed > 0 else 1.0
+            rec.reasons.append(f"cpu trend {trend.slope_per_day:+.1%}/day: p{p.percentile:g} {format_cpu(grown)} "
+                               f"by the next run ({ctx.policy.trend.horizon_days:g} d; the last "
+                               f"{ctx.policy.trend.recent_days:g} days' spread around the trend, carried forward)")
+            basis = grown
     value = max(p.min_cores, round_up(basis * (1 + p.margin), p.granularity))
     rec.reasons.append(f"cpu request {format_cpu(value)} = {format_cpu(basis)} + {p.margin:.0%}"
                        + (f", floored at {format_cpu(p.min_cores)}" if value == p.min_cores else ""))

@@ -13,6 +13,10 @@ The line is the exact estimator for one variable (:mod:`rightsizer.recommend.the
 scikit-learn's ``TheilSenRegressor`` approximates a multi-dimensional spatial median
 iteratively and warns when it does not converge, which it often does not on 14 points.
 Kendall's test runs only for a slope large enough to matter.
+
+A percentile of a growing series (the CPU request's p95) is carried forward by
+:func:`grown_percentile`: the recent values' spread around the line, at the line's value
+at the next run.
 """
 
 from __future__ import annotations
@@ -35,11 +39,13 @@ class Trend:
     significant: bool
     spread: float = 0.0  # the largest amount a day rose above the line: a peak at the horizon may too
     recent_spread: float = 0.0  # ... over the last ``recent_days`` days only
+    intercept: float = 0.0  # the line's value on the last day fitted
+    slope: float = 0.0  # the line's rise a day, in the values' unit
+    last_day: float = 0.0  # UTC day number of the last day fitted
 
-    @property
-    def factor(self) -> float:
-        """Projected over the window's level: what a window-wide figure should be multiplied by."""
-        return self.projected / self.level if self.level > 0 else 1.0
+    def line(self, days: np.ndarray) -> np.ndarray:
+        """The fitted line at UTC day numbers ``days`` (fractions of a day allowed)."""
+        return self.intercept + self.slope * (np.asarray(days, dtype=np.float64) - self.last_day)
 
 
 def per_day(times: np.ndarray, values: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
@@ -88,4 +94,22 @@ def project(days: np.ndarray, values: np.ndarray, policy: TrendPolicy) -> Trend 
     if slope < 0:
         projected = max(projected, float(values[last].max()))
     return Trend(slope / middle, projected, middle, significant, max(float(above.max()), 0.0),
-                 max(float(above[last].max()), 0.0))
+                 max(float(above[last].max()), 0.0), float(intercept), float(slope), float(days[-1]))
+
+
+def grown_percentile(values: np.ndarray, days: np.ndarray, trend: Trend, percentile: float,
+                     policy: TrendPolicy) -> float | None:
+    """The ``percentile`` of a growing series as it will be at the next run (None: nothing to carry forward).
+
+    The series is taken as the line times a spread around it: the last ``recent_days``' values
+    over the line at their time give the spread's percentile, and the line at the horizon
+    carries it there.  Multiplying a whole-window percentile by the line's growth since the
+    window's middle counts the growth twice (a growing series' p95 already sits near the end
+    of the window) and, on a long window, carries a few steep days weeks ahead.
+    """
+    recent = np.isfinite(values) & (days > trend.last_day + 1 - policy.recent_days)
+    line = trend.line(days[recent])
+    if not recent.any() or (line <= 0).any():
+        return None
+    spread = float(np.percentile(values[recent] / line, percentile))
+    return spread * float(trend.line(np.array([trend.last_day + policy.horizon_days]))[0])
