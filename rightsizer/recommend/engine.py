@@ -129,10 +129,11 @@ def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> flo
     days, means = per_day(ctx.times[ch.samples.step], cpu, "mean")
     trend = project(days, means, ctx.policy.trend)
     if trend is not None and trend.significant and trend.slope > 0:  # growth only: a percentile already
-        # spans the window's quieter days; the un-censoring (basis over observed) carries forward with it
+        # spans the window's quieter days; the throttling estimate's lift (basis over observed) carries forward
+        lift = basis / est.observed if est.observed > 0 else 1.0
         grown = grown_percentile(cpu, ctx.times[ch.samples.step] / DAY, trend, p.percentile, ctx.policy.trend)
-        if grown is not None and grown * (basis / est.observed if est.observed > 0 else 1.0) > basis:
-            grown *= basis / est.observed if est.observed > 0 else 1.0
+        if grown is not None and grown * lift > basis:
+            grown *= lift
             rec.reasons.append(f"cpu trend {trend.slope_per_day:+.1%}/day: p{p.percentile:g} {format_cpu(grown)} "
                                f"by the next run ({ctx.policy.trend.horizon_days:g} d; the last "
                                f"{ctx.policy.trend.recent_days:g} days' spread around the trend, carried forward)")
