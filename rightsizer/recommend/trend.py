@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from rightsizer.config import TrendPolicy
 from rightsizer.recommend.theilsen import theil_sen
@@ -87,14 +86,21 @@ def project(days: np.ndarray, values: np.ndarray, policy: TrendPolicy) -> Trend 
     if middle <= 0:
         return None
     projected = intercept + slope * policy.horizon_days
-    significant = abs(projected - middle) / middle >= policy.min_growth and \
-        bool(kendalltau(days, adjusted).pvalue < 0.05)
+    significant = abs(projected - middle) / middle >= policy.min_growth and _kendall_p(days, adjusted) < 0.05
     above = adjusted - (intercept + slope * x)
     last = days > days[-1] - policy.recent_days
     if slope < 0:
         projected = max(projected, float(values[last].max()))
     return Trend(slope / middle, projected, middle, significant, max(float(above.max()), 0.0),
                  max(float(above[last].max()), 0.0), float(intercept), float(slope), float(days[-1]))
+
+
+def _kendall_p(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall's tau test p-value.  scipy.stats is imported here, when a slope is large enough to test: it
+    takes a second to import, which every command (``--help``, ``patch``) would otherwise pay."""
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(x, y).pvalue)
 
 
 def grown_percentile(values: np.ndarray, days: np.ndarray, trend: Trend, percentile: float,
