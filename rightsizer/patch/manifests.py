@@ -57,7 +57,7 @@ def heap_placement(change: ContainerChange, container: dict[str, Any] | None,
     if change.heap_mib is None:
         return None
     own, inherited = container or {}, base or {}
-    entry = _env_entry(own, NODE_OPTIONS) or _env_entry(inherited, NODE_OPTIONS)
+    entry = env_entry(own, NODE_OPTIONS) or env_entry(inherited, NODE_OPTIONS)
     existing = entry.get("value") if entry is not None else change.known_node_options
     placement = place_heap_flag(change.heap_mib, None if existing is None else str(existing),
                                 _words(own, inherited, "command"), _words(own, inherited, "args"))
@@ -67,7 +67,8 @@ def heap_placement(change: ContainerChange, container: dict[str, Any] | None,
     return placement
 
 
-def _env_entry(container: dict[str, Any], name: str) -> dict[str, Any] | None:
+def env_entry(container: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A container's env entry named ``name`` (a literal value or a valueFrom), or None."""
     return next((e for e in container.get("env") or [] if isinstance(e, dict) and e.get("name") == name), None)
 
 
@@ -315,14 +316,6 @@ def _replace_item(edits: TextEdits, items: CommentedSeq, k: int, new: Any, key: 
     if isinstance(current, dict | list) or isinstance(new, dict | list) or edits.lines[line][col:col + 1] in "|>":
         raise PatchError(f"{key}: item {k + 1} cannot be changed in place; set it by hand")
     edits.replace_scalar(line, col, new)
-
-
-def env_value(container: dict[str, Any], name: str) -> str | None:
-    """The literal value of an env var of a container, or None."""
-    for entry in container.get("env") or []:
-        if isinstance(entry, dict) and entry.get("name") == name and isinstance(entry.get("value"), str):
-            return str(entry["value"])
-    return None
 
 
 def set_env(edits: TextEdits, container: CommentedMap, name: str, value: str, step: int) -> None:

@@ -15,7 +15,7 @@ from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.cpu import estimate_cpu
 from rightsizer.recommend.hpa import keep_scaling_point
 from rightsizer.recommend.leak import detect as detect_leak
-from rightsizer.recommend.margins import HORIZON, ClusterSeries, series_of
+from rightsizer.recommend.margins import HORIZON, ClusterSeries
 from rightsizer.recommend.memory import estimate_memory, oom_floor
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
@@ -33,7 +33,8 @@ class Context:
     history: ClusterHistory
     policy: Policy
     workload: Workload | None
-    #: the daily series of the whole cluster when ``history`` is one part of it (None: the history is all)
+    #: the daily series of the whole cluster (``history`` may be one part of it), for a strategy that learns
+    #: from the cluster; recommend_parts gathers them
     cluster: ClusterSeries | None = None
 
     @property
@@ -126,12 +127,13 @@ def _cpu_request(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> flo
         rec.raise_risk("medium" if est.censored_share < 0.5 else "high",
                        f"cpu demand is estimated above a limit it was throttled at ({est.censored_share:.0%} "
                        "of samples)")
-    days, means = per_day(ctx.times[ch.samples.step], cpu, "mean")
+    times = ctx.times[ch.samples.step]
+    days, means = per_day(times, cpu, "mean")
     trend = project(days, means, ctx.policy.trend)
     if trend is not None and trend.significant and trend.slope > 0:  # growth only: a percentile already
         # spans the window's quieter days; the throttling estimate's lift (basis over observed) carries forward
         lift = basis / est.observed if est.observed > 0 else 1.0
-        grown = grown_percentile(cpu, ctx.times[ch.samples.step] / DAY, trend, p.percentile, ctx.policy.trend)
+        grown = grown_percentile(cpu, times / DAY, trend, p.percentile, ctx.policy.trend)
         if grown is not None and grown * lift > basis:
             grown *= lift
             rec.reasons.append(f"cpu trend {trend.slope_per_day:+.1%}/day: p{p.percentile:g} {format_cpu(grown)} "
@@ -149,7 +151,10 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
     p = ctx.policy.memory
     if p.margins != "learned":
         return None
-    calibration = (ctx.cluster or series_of(ctx.history)).calibration(p.risk)
+    if ctx.cluster is None:  # recommend_parts gives it to every strategy that learns from the cluster
+        rec.reasons.append("memory margin from the rules: the cluster's daily series were not gathered")
+        return None
+    calibration = ctx.cluster.calibration(p.risk)
     if calibration.model is None:
         rec.reasons.append(f"memory margin from the rules: {calibration.why}")
         return None

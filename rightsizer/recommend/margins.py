@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import warnings
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -282,19 +281,3 @@ class ClusterSeries:
         if risk not in self._calibrations:
             self._calibrations[risk] = calibrate(self.series, risk)
         return self._calibrations[risk]
-
-
-_CACHE: dict[int, tuple[weakref.ref[ClusterHistory], ClusterSeries]] = {}
-
-
-def series_of(history: ClusterHistory) -> ClusterSeries:
-    """The daily series of one whole history (a cluster read at once), gathered once per history."""
-    cached = _CACHE.get(id(history))
-    if cached is not None and cached[0]() is history:
-        return cached[1]
-    for stale in [k for k, (ref, _) in _CACHE.items() if ref() is None]:
-        del _CACHE[stale]
-    gathered = ClusterSeries()
-    gathered.add(history)
-    _CACHE[id(history)] = (weakref.ref(history), gathered)
-    return gathered

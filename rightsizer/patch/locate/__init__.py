@@ -123,14 +123,14 @@ class Locator:
                 continue
             rendered_in = {root: self._namespace(root, self.kustomize.namespace(chain, obj), key.namespace, shared)
                            for root, chain in roots}
+            rendered = set(rendered_in.values())
             for root, chain in roots:
                 namespace = rendered_in[root]
                 if namespace == key.namespace:
-                    matched.append(self.kustomize.find(root, chain, obj, key, init, roots, set(rendered_in.values())))
+                    matched.append(self.kustomize.find(root, chain, obj, key, init, roots, rendered))
                 elif self.files.has_container(obj, key.container, init):
                     if namespace is None:
-                        unresolved.append(self.kustomize.find(root, chain, obj, key, init, roots,
-                                                              set(rendered_in.values())))
+                        unresolved.append(self.kustomize.find(root, chain, obj, key, init, roots, rendered))
                     else:
                         elsewhere += 1
         helm = self.helm.find(key, init, environment)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from rightsizer.patch.manifests import NODE_OPTIONS, ContainerChange, heap_placement
+from rightsizer.patch.manifests import NODE_OPTIONS, ContainerChange, env_entry, heap_placement
 from rightsizer.patch.yamltext import PatchError, TextEdits
 from rightsizer.recommend.node_heap import FlagPlacement
 
@@ -92,7 +92,7 @@ def intend_heap_flag(container: dict[str, Any], placement: FlagPlacement | None)
             container[field_name] = list(words)
     if placement.node_options is not None:
         env = container.setdefault("env", [])
-        entry = next((e for e in env if isinstance(e, dict) and e.get("name") == NODE_OPTIONS), None)
+        entry = env_entry(container, NODE_OPTIONS)
         if entry is None:
             env.append({"name": NODE_OPTIONS, "value": DoubleQuotedScalarString(placement.node_options)})
         else:
