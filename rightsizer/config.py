@@ -94,8 +94,10 @@ class NodePolicy(_Strict):
                                                             "limit")
     young_generation: float = Field(48 * MiB, ge=0, le=64 * GiB, description="bytes kept for V8's young generation "
                                                                 "(3 x semi-space)")
-    nonheap_percentile: float = Field(99.0, gt=0, le=100, description="percentile of RSS minus heap total")
-    heap_percentile: float = Field(99.0, gt=0, le=100, description="percentile of heap used per step")
+    nonheap_percentile: float = Field(99.0, gt=0, le=100, description="percentile of RSS minus heap total, over "
+                                                                     "each pod's hourly peaks")
+    heap_percentile: float = Field(99.0, gt=0, le=100, description="percentile of heap used, over each pod's "
+                                                                  "hourly peaks")
     heap_headroom: float = Field(0.10, ge=0, le=5, description="old space above the observed heap, relative")
 
 

@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from rightsizer.units import HOUR
+
 _NODE_IMAGE = re.compile(r"(^|/)node(js)?(:|@|$)")
 
 
@@ -216,6 +218,25 @@ class ContainerHistory:
     def pods_per_step(self, n_steps: int) -> np.ndarray:
         """How many pods ran at each step: the replicas."""
         return np.bincount(self.active_steps, minlength=n_steps).astype(np.float32)
+
+    def hourly_peaks(self, names: tuple[str, ...], start: float, step: float) -> tuple[np.ndarray, ...]:
+        """Each pod's peak of each hour, for each of ``names``, aligned (NaN where a series has no point in
+        that pod-hour), on the grid stamped ``start + i * step``.
+
+        The heap rules read these rather than per-step peaks: Prometheus then sends one
+        peak an hour instead of twelve, and a history of 5-minute peaks (a snapshot) and
+        one of hourly peaks give the same hours.  A step is stamped with its end, so its
+        hour is the one its interval begins in.
+        """
+        hour = np.floor((start + step * (self.samples.step.astype(np.float64) - 1.0)) / HOUR).astype(np.int64)
+        group = self.samples.pod.astype(np.int64) * (int(hour.max()) + 1 if len(hour) else 1) + hour
+        cells, index = np.unique(group, return_inverse=True)
+        out = []
+        for name in names:
+            peaks = np.full(len(cells), np.nan)
+            np.fmax.at(peaks, index, self.samples[name].astype(np.float64))  # fmax: a NaN point is no point
+            out.append(peaks)
+        return tuple(out)
 
     def per_step(self, series: str, n_steps: int, how: str = "max") -> np.ndarray:
         """One value per step across pods: ``max`` (the hottest pod), ``sum`` or ``count``.

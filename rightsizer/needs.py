@@ -19,8 +19,9 @@ class DataNeeds:
 
     #: the step's mean CPU rate is read (the rate of each step's last scrape interval always is)
     cpu_mean: bool = True
-    #: the coarsest step of working-set peaks that gives the same answers (seconds); None: every step
-    memory_peak_step: float | None = None
+    #: the coarsest step of gauge peaks (the working set, Node.js heap and RSS) that gives the same answers
+    #: (seconds): the rules read peaks of whole hours or days; None: every step
+    peak_step: float | None = None
     #: only the steps where a container was throttled are read of the throttling ratio
     throttled_steps_only: bool = False
     #: requests, limits, images and versions are read of each container's latest pod only, which ran

@@ -225,7 +225,8 @@ def test_a_prometheus_without_cadvisor_names_the_exporter(tmp_path):
 
 @pytest.mark.parametrize("strategy", ["rightsizer", "max-plus-15", "vpa-like"])
 def test_what_a_strategy_needs_recommends_exactly_what_the_full_fetch_does(prometheus, fetched, strategy):
-    """Hourly working-set peaks and only the throttled steps give the same recommendations, for less data."""
+    """Hourly working-set, heap and RSS peaks and only the throttled steps give the same recommendations, for
+    less data."""
     from dataclasses import replace
 
     full = load_prometheus_history(prometheus.settings(), prometheus.options)
@@ -235,6 +236,8 @@ def test_what_a_strategy_needs_recommends_exactly_what_the_full_fetch_does(prome
         return sum(int(np.isfinite(ch.samples[series]).sum()) for ch in history)
 
     assert points(summary, "memory") < 0.15 * points(full, "memory"), "working-set peaks come per hour"
+    for gauge in ("heap_used", "heap_total", "rss"):
+        assert 0 < points(summary, gauge) < 0.15 * points(full, gauge), f"{gauge} peaks come per hour"
     assert points(summary, "throttled") < points(full, "throttled"), "unthrottled steps stay on the server"
     assert points(summary, "cpu_scrape") == points(full, "cpu_scrape")
     assert points(summary, "cpu") == 0, "the step's mean rate, which no rule reads, stays on the server"

@@ -26,13 +26,13 @@ def test_a_subclass_is_registered_by_its_name_and_recommends(registry):
 
     class Peak(Strategy):
         name = "peak"
-        needs = DataNeeds(memory_peak_step=3600.0)
+        needs = DataNeeds(peak_step=3600.0)
 
         def container(self, ch, ctx):
             cpu = float(np.nanmax(ch.samples["cpu"]))
             return Recommendation(ch.key, ch.requests, ch.limits, Resources(cpu, None), None)
 
-    assert find("peak").needs.memory_peak_step == 3600.0
+    assert find("peak").needs.peak_step == 3600.0
     recs = recommend(demo_history, strategy="peak")
     assert recs.strategy == "peak"
     for rec in recs:

@@ -109,7 +109,7 @@ def vpa_like(ch: ContainerHistory, ctx: Context) -> Recommendation:
 
 #: what both baselines read: CPU at the scrape resolution, the memory maximum or daily peaks (a peak of whole
 #: hours), the current settings
-_NEEDS = DataNeeds(cpu_mean=False, memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
+_NEEDS = DataNeeds(cpu_mean=False, peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
                    pod_nodes=False)
 
 

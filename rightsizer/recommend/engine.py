@@ -294,8 +294,9 @@ def _heap_room(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: 
 
 
 def _advise(ch: ContainerHistory, ctx: Context, memory: float) -> HeapAdvice:
-    return size_heap(memory, ch.samples["heap_used"], ch.samples["heap_total"], ch.samples["rss"],
-                     ctx.policy.nodejs, ctx.policy.memory.granularity)
+    """The heap flag for ``memory``, from each pod's hourly peaks of heap and RSS."""
+    used, total, rss = ch.hourly_peaks(("heap_used", "heap_total", "rss"), ctx.history.start, ctx.history.step)
+    return size_heap(memory, used, total, rss, ctx.policy.nodejs, ctx.policy.memory.granularity)
 
 
 def _nodejs(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: float) -> float:
@@ -420,7 +421,7 @@ class Rightsizer(Strategy):
     # the CPU rule reads the rate of a scrape interval per step (not the step's mean) and only the
     # throttled steps, the memory rule daily peaks (a day's peak is the peak of its hours), and the settings
     # of each container's latest pod, not which node ran it
-    needs = DataNeeds(cpu_mean=False, memory_peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
+    needs = DataNeeds(cpu_mean=False, peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
                       pod_nodes=False)
     learns_from_cluster = True
     container = staticmethod(recommend_container)

@@ -41,7 +41,8 @@ def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: 
     # the pods: those cAdvisor saw (CPU or memory), in (workload container, pod) order
     seen = {cid for name in ("cpu", "cpu_scrape", "memory") for cid, _ in ids[name]
             if cid is not None and cid[:2] in d.owners}
-    keyed = sorted((_key(cid, d, cluster), cid[1], cid) for cid in seen)
+    # sorted as ContainerKey orders, by plain tuples: comparing dataclasses costs a Python call each
+    keyed = sorted((_order(cid, d, cluster), cid[1], cid) for cid in seen)
     gid = {cid: i for i, (_, _, cid) in enumerate(keyed)}
     n = grid.n_steps
     points = {name: _place([(gid[cid], series) for cid, series in rows if cid in gid], grid.start, grid.step, n,
@@ -61,12 +62,13 @@ def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: 
     bounds = np.searchsorted(pod_of, np.arange(len(keyed) + 1))
     first = 0
     while first < len(keyed):
-        key = keyed[first][0]
+        fields = keyed[first][0]
         last = first
-        while last + 1 < len(keyed) and keyed[last + 1][0] == key:
+        while last + 1 < len(keyed) and keyed[last + 1][0] == fields:
             last += 1
         lo, hi = bounds[first], bounds[last + 1]
         cids = [cid for _, _, cid in keyed[first : last + 1]]
+        key = ContainerKey(*fields)
         ends = [int(step_of[bounds[i + 1] - 1]) if bounds[i + 1] > bounds[i] else -1
                 for i in range(first, last + 1)]
         latest = cids[ends.index(max(ends))]  # the pod seen last: its settings are the current ones
@@ -82,9 +84,10 @@ def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: 
                           scrape_interval=scrape_interval)
 
 
-def _key(cid: ContainerId, d: Discovery, cluster: str) -> ContainerKey:
+def _order(cid: ContainerId, d: Discovery, cluster: str) -> tuple[str, str, str, str, str]:
+    """The fields of the container's ContainerKey, in its order."""
     kind, workload = d.owners[cid[:2]]
-    return ContainerKey(cid[0], kind, workload, cid[2], cluster)
+    return cid[0], kind, workload, cid[2], cluster
 
 
 def _container(key: ContainerKey, cids: list[ContainerId], latest: ContainerId, samples: Samples,

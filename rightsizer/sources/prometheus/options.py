@@ -60,8 +60,9 @@ class FetchOptions:
 
     @property
     def peak_step(self) -> float:
-        """The step of working-set peaks: the coarser one the consumer allows, where it holds whole steps."""
-        coarse = self.needs.memory_peak_step
+        """The step of gauge peaks (working set, heap, RSS): the coarser one the consumer allows, where it holds
+        whole steps."""
+        coarse = self.needs.peak_step
         if coarse is not None and coarse % self.step == 0 and self.step < coarse:
             return coarse
         return self.step

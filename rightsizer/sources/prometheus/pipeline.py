@@ -23,7 +23,7 @@ from rightsizer.sources.prometheus.pool import query_pool
 #: is assembled and recommended, and memory holds two batches at most.
 LOOKAHEAD = 2
 #: the usage queries read at ``FetchOptions.peak_step``, which may be coarser than the step
-_COARSE = ("memory", "restarts", "reasons")
+_COARSE = ("memory", "heap_used", "heap_total", "rss", "restarts", "reasons")
 Usage = dict[str, list[Series]]  # query name -> its series
 
 
@@ -39,9 +39,10 @@ def usage_queries(m: q.Matchers, options: FetchOptions) -> dict[str, str]:
         "memory": q.memory_peak(m, o.peak_step),
         # only a throttled step can move the CPU estimate: the others may be left on the server
         "throttled": q.throttled_ratio(m, o.rate_window, only_throttled=o.needs.throttled_steps_only),
-        "heap_used": q.gauge_peak(f"{prefix}nodejs_heap_size_used_bytes", m, o.step),
-        "heap_total": q.gauge_peak(f"{prefix}nodejs_heap_size_total_bytes", m, o.step),
-        "rss": q.gauge_peak(f"{prefix}process_resident_memory_bytes", m, o.step),
+        # the heap rules read each pod's hourly peaks: a third of the points of a cluster of Node.js services
+        "heap_used": q.gauge_peak(f"{prefix}nodejs_heap_size_used_bytes", m, o.peak_step),
+        "heap_total": q.gauge_peak(f"{prefix}nodejs_heap_size_total_bytes", m, o.peak_step),
+        "rss": q.gauge_peak(f"{prefix}process_resident_memory_bytes", m, o.peak_step),
         # restarts counted per hour are the same restarts: only their time is known to the hour
         "restarts": q.restarts(m, coarse),
         "reasons": q.terminated_reasons(m, coarse),
