@@ -322,3 +322,23 @@ def test_ad_hoc_queries_come_back_as_data_frames(prometheus, fetched):
     assert empty.empty and list(empty.columns) == ["value"]
     with pytest.raises(RightsizerError, match="bad_data"):
         query_range_frame(prometheus.settings(), "rate(", end - 3600, end, options.step)
+
+
+def test_a_window_asked_for_in_chunks_reads_as_one_answer(prometheus, fetched, monkeypatch):
+    """Long windows are asked for in chunks of days; usage pieces are placed by the assembly as they come,
+    restart counters are joined first (a counter cut at a chunk boundary would count its restarts again)."""
+    from rightsizer.sources import client as client_module
+
+    monkeypatch.setattr(client_module, "_CHUNK_SECONDS", 0.3 * 86_400)
+    recording = PrometheusClient(prometheus.settings(), record=True)
+    chunked = load_prometheus_history(prometheus.settings(), prometheus.options, client=recording)
+    assert sum(1 for path, form in recording.sent or [] if "working_set" in form.get("query", "")) >= 6
+    assert set(chunked.containers) == set(fetched.containers)
+    restarted = 0
+    for key, ch in fetched.containers.items():
+        theirs = chunked[key]
+        assert theirs.events == ch.events, key
+        restarted += bool(ch.events)
+        for name in ("cpu", "cpu_scrape", "memory", "heap_used", "throttled"):
+            np.testing.assert_array_equal(theirs.samples[name], ch.samples[name], err_msg=f"{key} {name}")
+    assert restarted, "the cluster's restarts are compared"

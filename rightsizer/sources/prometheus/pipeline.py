@@ -24,6 +24,10 @@ from rightsizer.sources.prometheus.pool import query_pool
 LOOKAHEAD = 2
 #: the usage queries read at ``FetchOptions.peak_step``, which may be coarser than the step
 _COARSE = ("memory", "heap_used", "heap_total", "rss", "restarts", "reasons")
+#: the usage queries whose series must come whole: a restart counter is read against its first value, so a
+#: series cut at a chunk boundary would count its restarts again; the assembly places the others' points by
+#: labels and time, so their chunks' pieces are used as they come
+_JOINED = ("restarts", "reasons")
 Usage = dict[str, list[Series]]  # query name -> its series
 
 
@@ -75,7 +79,8 @@ def fetch_usage(client: PrometheusClient, options: FetchOptions, grid: Grid, bat
         def submit() -> None:
             m = next(queue, None)
             if m is not None:
-                pending.append({name: pool.submit(client.range, query, *query_range(name, options, grid))
+                pending.append({name: pool.submit(client.range, query, *query_range(name, options, grid),
+                                                  join=name in _JOINED)
                                 for name, query in usage_queries(m, options).items()})
 
         for _ in range(LOOKAHEAD):
