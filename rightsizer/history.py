@@ -277,9 +277,6 @@ class ClusterHistory:
     missing: dict[str, str] = field(default_factory=dict)
     #: seconds between cAdvisor's scrapes: the resolution of ``cpu_scrape`` (None: not measured)
     scrape_interval: float | None = None
-    #: a preview of a part: only its working-set peaks and restarts, sent ahead of the whole parts to a
-    #: consumer that learns from the whole cluster first (``DataNeeds.previews``); the part itself follows
-    preview: bool = False
 
     @property
     def end(self) -> float:
@@ -315,8 +312,6 @@ class ClusterHistory:
         first = parts[0]
         out = cls(first.start, first.step, first.n_steps, {}, {}, {}, {}, first.source, {}, first.scrape_interval)
         for part in parts:
-            if part.preview:  # the whole part follows
-                continue
             if (part.start, part.step, part.n_steps) != (first.start, first.step, first.n_steps):
                 raise ValueError("parts on different time grids")
             out.containers.update(part.containers)

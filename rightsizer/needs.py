@@ -29,10 +29,6 @@ class DataNeeds:
     settings_within: float | None = None
     #: which node ran each pod
     pod_nodes: bool = True
-    #: the consumer learns from the whole cluster before it uses any part (the learned memory margins): a
-    #: source that reads in parts sends a preview of every part (working-set peaks and restarts, see
-    #: ``ClusterHistory.preview``) before the first whole part, so that no part has to be held back
-    previews: bool = False
 
 
 #: everything at every step: for snapshots, backtests and pictures

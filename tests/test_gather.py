@@ -64,23 +64,3 @@ def test_a_full_disk_is_one_clear_error(monkeypatch):
     monkeypatch.setattr(pickle, "dump", full)
     with pytest.raises(RightsizerError, match="No space left on device.*TMPDIR"):
         recommend_parts(iter(parts_of(cluster())))
-
-
-def test_parts_after_previews_are_neither_held_back_nor_spilled(monkeypatch):
-    """A source that sends every part's preview first: each part is recommended as it comes, as from the
-    whole; a preview after a part breaks the order and is refused."""
-    from dataclasses import replace
-
-    history = cluster()
-    parts = parts_of(history)
-    previews = [replace(p.filter(p.containers), preview=True) for p in parts]
-    monkeypatch.setattr(pickle, "dump", lambda *a, **k: pytest.fail("nothing is spilled after previews"))
-    gathered = ClusterSeries()
-    stream = gather.gathered(iter(previews + parts), gathered)
-    assert next(stream) is parts[0] and len(gathered.series) == len(history)
-    assert list(stream) == parts[1:]
-    whole = [r.to_dict() for r in recommend(history)]
-    assert [r.to_dict() for r in recommend_parts(iter(previews + parts))] == whole
-    assert len(ClusterHistory.combine(previews + parts)) == len(history), "combine leaves previews out"
-    with pytest.raises(RightsizerError, match="preview came after"):
-        list(gather.gathered(iter(previews[:1] + parts[:1] + previews[1:]), ClusterSeries()))

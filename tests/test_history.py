@@ -31,26 +31,6 @@ def test_samples_are_sorted_and_missing_series_are_nan():
     assert s.has("cpu") and not s.has("heap_used")
 
 
-def test_hourly_peaks_per_pod_from_5_minute_and_from_hourly_steps():
-    """Each pod's peak of each hour, series aligned; a step is stamped with its end, so the step at the hour
-    belongs to the hour before.  Hourly peaks stamped at the hour give the same hours."""
-    start, step = 7200.0, 300.0  # step i is stamped 7200 + 300 i: steps 1-12 are the hour 7200-10800
-    steps = np.arange(1, 25)
-    rss = np.where(steps == 4, 90.0, 50.0 + steps)  # a peak early in the first hour
-    total = np.where(steps == 10, 70.0, 20.0 + steps)  # another step's peak in the same hour
-    total[steps > 20] = np.nan  # heap total not exported for the last steps
-    fine = ContainerHistory(KEY, ["a", "b"], Samples.from_rows(
-        np.r_[np.zeros(24), np.ones(2)], np.r_[steps, [12, 13]],
-        {"rss": np.r_[rss, [5.0, 6.0]], "heap_total": np.r_[total, [1.0, np.nan]]}))
-    got = fine.hourly_peaks(("rss", "heap_total"), start, step)
-    np.testing.assert_allclose(got[0], [90.0, 50.0 + 24, 5.0, 6.0])
-    np.testing.assert_allclose(got[1], [70.0, 20.0 + 20, 1.0, np.nan])
-    coarse = ContainerHistory(KEY, ["a", "b"], Samples.from_rows(
-        [0, 0, 1, 1], [12, 24, 12, 24], {"rss": [90.0, 74.0, 5.0, 6.0], "heap_total": [70.0, 40.0, 1.0, np.nan]}))
-    for a, b in zip(coarse.hourly_peaks(("rss", "heap_total"), start, step), got, strict=True):
-        np.testing.assert_allclose(a, b)
-
-
 def test_per_step_views_across_pods():
     h = history()
     ch = h[KEY]

@@ -42,13 +42,9 @@ def options(batch_pods: int) -> FetchOptions:
 
 def report(server: PrometheusServer, batch_pods: int) -> tuple[list[dict], int]:
     """The default strategy's recommendations of the cluster read in batches of ``batch_pods``, and how many
-    parts it came in (each batch's preview, its working-set peaks and restarts, comes first)."""
+    parts it came in."""
     parts = list(iter_prometheus_history(PrometheusSettings(server.url), options(batch_pods)))
-    whole = [p for p in parts if not p.preview]
-    flags = [p.preview for p in parts]
-    assert flags == sorted(flags, reverse=True), "every preview before the first part"
-    assert sum(p.preview for p in parts) == (len(whole) if len(whole) > 1 else 0)
-    return [r.to_dict() for r in recommend_parts(iter(parts))], len(whole)
+    return [r.to_dict() for r in recommend_parts(iter(parts))], len(parts)
 
 
 def test_margins_learned_in_batches_equal_those_learned_at_once_and_from_the_snapshot(server, tmp_path):
@@ -69,5 +65,5 @@ def test_margins_learned_in_batches_equal_those_learned_at_once_and_from_the_sna
 def test_each_batch_alone_would_learn_from_too_few_containers(server):
     """What the gathering is for: recommended one batch at a time, the margins would come from the rules."""
     parts = list(iter_prometheus_history(PrometheusSettings(server.url), options(8)))
-    alone = [r for part in parts if not part.preview for r in recommend(part)]
+    alone = [r for part in parts for r in recommend(part)]
     assert any(any("20 needed to learn margins" in x for x in r.reasons) for r in alone)

@@ -420,10 +420,9 @@ class Rightsizer(Strategy):
     name = "rightsizer"
     # the CPU rule reads the rate of a scrape interval per step (not the step's mean) and only the
     # throttled steps, the memory rule daily peaks (a day's peak is the peak of its hours), and the settings
-    # of each container's latest pod, not which node ran it; the learned margins read every part's peaks
-    # and restarts before any part is recommended
+    # of each container's latest pod, not which node ran it
     needs = DataNeeds(cpu_mean=False, peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
-                      pod_nodes=False, previews=True)
+                      pod_nodes=False)
     learns_from_cluster = True
     container = staticmethod(recommend_container)
     workload = staticmethod(apply_hpa)

@@ -7,9 +7,7 @@ the first batches would be sized by a model of themselves alone.  So each part i
 once: its daily series are kept (two floats a day per container) and the part itself is
 written to a temporary file, to be read back, recommended and deleted once the cluster's
 series are complete.  A history that comes in one part (a snapshot, the demo, a small
-cluster) is never written anywhere, nor is one whose source sends a preview of every part
-(its working-set peaks and restarts) before the first part: the live Prometheus source does,
-and then recommends each part while the next is fetched.
+cluster) is never written anywhere.
 """
 
 from __future__ import annotations
@@ -26,13 +24,10 @@ from rightsizer.recommend.margins import ClusterSeries
 
 def gathered(parts: Iterable[ClusterHistory], cluster: ClusterSeries) -> Iterator[ClusterHistory]:
     """``parts`` again, once ``cluster`` holds the daily series of all of them (the first is yielded only
-    after the last has been read, or after the last preview when the source sends previews first)."""
+    after the last has been read)."""
     iterator = iter(parts)
     first = next(iterator, None)
     if first is None:
-        return
-    if first.preview:
-        yield from _after_previews(first, iterator, cluster)
         return
     cluster.add(first)
     second = next(iterator, None)
@@ -54,20 +49,6 @@ def gathered(parts: Iterable[ClusterHistory], cluster: ClusterSeries) -> Iterato
             path.unlink()
             yield part
             part = None
-
-
-def _after_previews(first: ClusterHistory, iterator: Iterator[ClusterHistory], cluster: ClusterSeries
-                    ) -> Iterator[ClusterHistory]:
-    """The parts of a source that sends every part's preview before the first part: nothing is held back."""
-    part: ClusterHistory | None = first
-    while part is not None and part.preview:
-        cluster.add(part)
-        part = next(iterator, None)
-    while part is not None:
-        if part.preview:
-            raise RightsizerError("a preview came after the parts it previews: the source broke its order")
-        yield part
-        part = next(iterator, None)
 
 
 def _spill(part: ClusterHistory, directory: Path, index: int) -> Path:

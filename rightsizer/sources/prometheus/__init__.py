@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 from rightsizer.errors import MissingMetricsError, NoDataError, RightsizerError, SourceError
 from rightsizer.history import ClusterHistory
@@ -98,8 +97,6 @@ def _clusters(client: PrometheusClient, options: FetchOptions, scope: Scope, pro
         yield from ClusterFetch(client, options, scope, progress).parts()
         return
     label = options.cluster_label
-    # previews come per cluster, the second cluster's after the first's parts: the consumer gathers instead
-    options = replace(options, needs=replace(options.needs, previews=False))
     probe = ClusterFetch(client, options, scope, progress)  # the window's grid and queries, before any cluster
     found = sorted({cluster for cluster, _ in probe.reader.rows(q.clusters(label, probe.reader.lookback), label)})
     if not found or found == [""]:

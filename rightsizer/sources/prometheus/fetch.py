@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -18,7 +17,7 @@ from rightsizer.sources.prometheus.assembly import assemble
 from rightsizer.sources.prometheus.batches import Batch, plan_batches
 from rightsizer.sources.prometheus.discovery import Reader, fmt_time
 from rightsizer.sources.prometheus.options import DEFAULT_SCRAPE_INTERVAL, FetchOptions, Progress
-from rightsizer.sources.prometheus.pipeline import PREVIEW, Usage, fetch_usage, query_range, usage_queries
+from rightsizer.sources.prometheus.pipeline import fetch_usage, query_range
 from rightsizer.units import HOUR
 
 log = logging.getLogger(__name__)
@@ -42,9 +41,7 @@ class ClusterFetch:
         """The history in parts of at most ``batch_pods`` pods, each holding whole workloads.
 
         A part whose queries failed (after retries) holds no containers and names what it
-        left out in ``missing``; only when every part fails is it an error.  When the
-        consumer asks for previews (``DataNeeds.previews``), every part's preview comes
-        first.
+        left out in ``missing``; only when every part fails is it an error.
         """
         self.progress(0, 1, "discovering workloads")
         found = discovery.discover(self.reader, discovery.namespaces(self.reader, self.scope))
@@ -56,36 +53,22 @@ class ClusterFetch:
         matchers = [self.reader.matchers(b.namespaces, b.pods) for b in batches]
         restarts_from = round((query_range("restarts", self.options, self.grid)[0] - self.grid.start)
                               / self.options.step)
-        previews = self.options.needs.previews and len(batches) > 1
-        rest = [name for name in usage_queries(matchers[0], self.options) if name not in PREVIEW]
-        answers = fetch_usage(self.client, self.options, self.grid, matchers, self.progress,
-                              passes=(PREVIEW, rest) if previews else (None,))
-        if previews:
-            # every batch's preview first, from the first pass's answers, which are kept for the part
-            kept: deque[Usage | RightsizerError] = deque()
-            for _ in batches:
-                kept.append(next(answers))
-                if not isinstance(kept[-1], RightsizerError):  # the part will say what failed
-                    yield replace(self._assemble(found, kept[-1], restarts_from), preview=True)
-            answers = (_joined(kept.popleft(), answer) for answer in answers)
         containers = 0
         failures: list[RightsizerError] = []
+        answers = fetch_usage(self.client, self.options, self.grid, matchers, self.progress)
         for batch, answer in zip(batches, answers, strict=True):
             if isinstance(answer, RightsizerError):
                 failures.append(answer)
                 yield self._failed(batch, answer)
                 continue
-            part = self._assemble(found, answer, restarts_from)
+            part = assemble(found, answer, self.grid, self.cluster, self.source, restarts_from,
+                            self.options.scrape_interval)
             containers += len(part)
             yield part
         if failures and len(failures) == len(batches):
             raise failures[0]
         if not containers and not failures:
             self._explain_empty()
-
-    def _assemble(self, found: discovery.Discovery, usage: Usage, restarts_from: int) -> ClusterHistory:
-        return assemble(found, usage, self.grid, self.cluster, self.source, restarts_from,
-                        self.options.scrape_interval)
 
     def _scrape_interval(self) -> float:
         """Seconds between cAdvisor's scrapes: an hour over the samples a series holds per hour, counted over
@@ -128,10 +111,3 @@ class ClusterFetch:
                 raise MissingMetricsError(f"no {metric} series in the window: Prometheus must scrape {exporter}")
         raise NoDataError(f"no container usage for the workloads matching {self.scope.describe()} "
                           f"between {fmt_time(self.grid.start)} and {fmt_time(self.grid.end)}")
-
-
-def _joined(first: Usage | RightsizerError, second: Usage | RightsizerError) -> Usage | RightsizerError:
-    """A batch's answers of both passes, or the error of either."""
-    if isinstance(first, RightsizerError):
-        return first
-    return second if isinstance(second, RightsizerError) else {**first, **second}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 
 from rightsizer.errors import SourceError
@@ -28,9 +28,6 @@ _COARSE = ("memory", "heap_used", "heap_total", "rss", "restarts", "reasons")
 #: series cut at a chunk boundary would count its restarts again; the assembly places the others' points by
 #: labels and time, so their chunks' pieces are used as they come
 _JOINED = ("restarts", "reasons")
-#: what a preview of a part reads (``DataNeeds.previews``): working-set peaks and restarts, all a consumer
-#: that learns from the whole cluster first reads of it
-PREVIEW = ("memory", "restarts", "reasons")
 Usage = dict[str, list[Series]]  # query name -> its series
 
 
@@ -69,29 +66,22 @@ def query_range(name: str, options: FetchOptions, grid: Grid) -> tuple[float, fl
 
 
 def fetch_usage(client: PrometheusClient, options: FetchOptions, grid: Grid, batches: Sequence[q.Matchers],
-                progress: Callable[[int, int, str], None], passes: Sequence[Collection[str] | None] = (None,)
-                ) -> Iterator[Usage | SourceError]:
-    """Each batch's usage, in order, or the first error one of its queries ended in (after retries).
-
-    With several ``passes`` (the names of the queries each reads; None: all of them), every
-    batch's queries of the first pass come, then every batch's of the next: one stream, so
-    the look-ahead runs on from one pass into the next.
-    """
-    work = [(m, {name: query for name, query in usage_queries(m, options).items() if names is None or name in names})
-            for names in passes for m in batches]
-    total = sum(len(queries) for _, queries in work)
+                progress: Callable[[int, int, str], None]) -> Iterator[Usage | SourceError]:
+    """Each batch's usage, in order, or the first error one of its queries ended in (after retries)."""
+    per_batch = len(usage_queries(batches[0], options))
+    total = len(batches) * per_batch
     done = 0
     progress(0, total, "fetching usage")
     with query_pool(client.settings.concurrency) as pool:
         pending: deque[dict[str, Future[list[Series]]]] = deque()
-        queue = iter(work)
+        queue = iter(batches)
 
         def submit() -> None:
-            item = next(queue, None)
-            if item is not None:
+            m = next(queue, None)
+            if m is not None:
                 pending.append({name: pool.submit(client.range, query, *query_range(name, options, grid),
                                                   join=name in _JOINED)
-                                for name, query in item[1].items()})
+                                for name, query in usage_queries(m, options).items()})
 
         for _ in range(LOOKAHEAD):
             submit()
