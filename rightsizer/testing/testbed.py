@@ -129,8 +129,16 @@ def _compact(data: Path, timeout: float = 3600.0) -> None:
     """Let Prometheus merge overlapping blocks (vertical compaction) until none overlap, then stop it."""
 
     def overlapping() -> bool:
-        spans = sorted(tuple(json.loads((b / "meta.json").read_text())[k] for k in ("minTime", "maxTime"))
-                       for b in data.iterdir() if (b / "meta.json").exists())
+        """True while blocks overlap, or while Prometheus is writing or deleting one (``<ulid>.tmp-for-...``
+        directories, whose meta.json can vanish between seeing it and reading it)."""
+        blocks = [b for b in data.iterdir() if (b / "meta.json").exists()]
+        if any("." in b.name for b in blocks):
+            return True
+        try:
+            spans = sorted(tuple(json.loads((b / "meta.json").read_text())[k] for k in ("minTime", "maxTime"))
+                           for b in blocks)
+        except FileNotFoundError:
+            return True
         return any(nxt[0] < prev[1] for prev, nxt in itertools.pairwise(spans))
 
     server = PrometheusServer(data)
