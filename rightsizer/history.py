@@ -68,6 +68,13 @@ class WorkloadKey:
         return f"{prefix}{self.namespace}/{self.kind}/{self.name}"
 
 
+def step_hours(steps: np.ndarray, start: float, step: float) -> np.ndarray:
+    """The UTC hour number of each step of the grid stamped ``start + i * step``.  A step is stamped with its
+    end, so its hour (and day) is the one its interval begins in: an hourly peak stamped at the hour and the
+    5-minute peaks within that hour fall in the same hour."""
+    return np.floor((start + step * (np.asarray(steps, dtype=np.float64) - 1.0)) / HOUR).astype(np.int64)
+
+
 @dataclass(frozen=True, order=True)
 class ContainerKey:
     """One container of a workload; all its pods share the recommendation."""
@@ -225,10 +232,9 @@ class ContainerHistory:
 
         The heap rules read these rather than per-step peaks: Prometheus then sends one
         peak an hour instead of twelve, and a history of 5-minute peaks (a snapshot) and
-        one of hourly peaks give the same hours.  A step is stamped with its end, so its
-        hour is the one its interval begins in.
+        one of hourly peaks give the same hours.
         """
-        hour = np.floor((start + step * (self.samples.step.astype(np.float64) - 1.0)) / HOUR).astype(np.int64)
+        hour = step_hours(self.samples.step, start, step)
         group = self.samples.pod.astype(np.int64) * (int(hour.max()) + 1 if len(hour) else 1) + hour
         cells, index = np.unique(group, return_inverse=True)
         out = []

@@ -88,7 +88,8 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
                            "larger of it and the sum of the other containers")
     cpu = _cpu_request(ch, ctx, rec)
     memory = _memory(ch, ctx, rec)
-    memory = _heap_room(ch, ctx, rec, memory)
+    heap = _heap_peaks(ch, ctx) if ch.is_nodejs else None
+    memory = _heap_room(heap, ctx, rec, memory)
     cpu_limit = None
     if policy.qos == "guaranteed":
         cpu_limit = round_up(cpu * policy.cpu.limit_factor, policy.cpu.granularity)
@@ -96,7 +97,7 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
     elif ch.limits.cpu is not None:
         rec.reasons.append("cpu limit removed: a limit throttles bursts, the request already guarantees the share")
     cpu, memory = _settle(ch, rec, cpu, memory, policy.change_threshold)
-    memory = _nodejs(ch, ctx, rec, memory)  # the flag fits the limit written, kept or new
+    memory = _nodejs(ch, heap, ctx, rec, memory)  # the flag fits the limit written, kept or new
     if cpu_limit is not None and policy.qos == "guaranteed":
         cpu_limit = max(cpu_limit, cpu)
     rec.requests = Resources(cpu, memory)
@@ -282,28 +283,36 @@ def _leak(ch: ContainerHistory, ctx: Context, rec: Recommendation, value: float,
     return value
 
 
-def _heap_room(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: float) -> float:
-    """A memory value the observed heap fits in (raised when it does not)."""
-    if not ch.is_nodejs:
+HeapPeaks = tuple[np.ndarray, np.ndarray, np.ndarray]  # each pod's hourly peaks: heap used, heap total, RSS
+
+
+def _heap_peaks(ch: ContainerHistory, ctx: Context) -> HeapPeaks:
+    """What the heap flag is sized from, read once per container for both of its sizings."""
+    used, total, rss = ch.hourly_peaks(("heap_used", "heap_total", "rss"), ctx.history.start, ctx.history.step)
+    return used, total, rss
+
+
+def _heap_room(heap: HeapPeaks | None, ctx: Context, rec: Recommendation, memory: float) -> float:
+    """A memory value the observed heap fits in (raised when it does not); None: not a Node.js container."""
+    if heap is None:
         return memory
-    advice = _advise(ch, ctx, memory)
+    advice = _advise(heap, ctx, memory)
     if advice.raised:
         rec.reasons.append(f"memory raised to {format_memory(advice.memory_limit)}: the observed heap "
                            f"({format_memory(round_up(advice.heap_need, MiB))} with headroom) would not fit")
     return max(memory, advice.memory_limit)
 
 
-def _advise(ch: ContainerHistory, ctx: Context, memory: float) -> HeapAdvice:
-    """The heap flag for ``memory``, from each pod's hourly peaks of heap and RSS."""
-    used, total, rss = ch.hourly_peaks(("heap_used", "heap_total", "rss"), ctx.history.start, ctx.history.step)
-    return size_heap(memory, used, total, rss, ctx.policy.nodejs, ctx.policy.memory.granularity)
+def _advise(heap: HeapPeaks, ctx: Context, memory: float) -> HeapAdvice:
+    return size_heap(memory, *heap, ctx.policy.nodejs, ctx.policy.memory.granularity)
 
 
-def _nodejs(ch: ContainerHistory, ctx: Context, rec: Recommendation, memory: float) -> float:
+def _nodejs(ch: ContainerHistory, heap: HeapPeaks | None, ctx: Context, rec: Recommendation, memory: float
+            ) -> float:
     """The heap flag for the final memory limit (after the churn rule kept or changed it)."""
-    if not ch.is_nodejs:
+    if heap is None:
         return memory
-    advice = _advise(ch, ctx, memory)
+    advice = _advise(heap, ctx, memory)
     if advice.raised:  # a kept limit the heap does not fit in is not kept
         rec.reasons.append(f"memory {format_memory(advice.memory_limit)}, not the kept {format_memory(memory)}: "
                            f"the observed heap ({format_memory(round_up(advice.heap_need, MiB))} with headroom) "

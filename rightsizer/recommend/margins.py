@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey
-from rightsizer.units import DAY, HOUR
+from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, step_hours
+from rightsizer.units import DAY
 
 #: days in a weekly run's horizon: the peak a recommendation must hold until the next run
 HORIZON = 7
@@ -58,8 +58,7 @@ def daily_series(ch: ContainerHistory, history: ClusterHistory) -> DailySeries |
         return None
     first = math.floor((history.start - history.step) / DAY)
     n = math.floor((history.start + history.step * (history.n_steps - 2)) / DAY) - first + 1
-    # a step is stamped with its end: its hour (and day) is the one its interval begins in
-    hour = np.floor((history.start + history.step * (ch.samples.step[ok] - 1.0)) / HOUR).astype(np.int64)
+    hour = step_hours(ch.samples.step[ok], history.start, history.step)
     hourly = np.full(n * 24, -np.inf)
     np.maximum.at(hourly, hour - first * 24, values[ok].astype(np.float64))
     hourly = hourly.reshape(n, 24)
