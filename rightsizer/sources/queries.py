@@ -106,10 +106,12 @@ def namespaces(window: float, m: Matchers | None = None) -> str:
     return f"group by (namespace) (last_over_time(kube_pod_owner{_selector(m)}[{duration(window)}]))"
 
 
-def pod_owners(m: Matchers, window: float) -> str:
-    """Each pod's owner, valued by the samples kube-state-metrics wrote for it: how long the pod lived."""
+def pod_owners(m: Matchers, window: float, offset: float = 0.0) -> str:
+    """Each pod's owner, valued by the samples kube-state-metrics wrote for it: how long the pod lived
+    (over the ``window`` that ends ``offset`` before the evaluation time)."""
+    shifted = f" offset {duration(offset)}" if offset else ""
     return (f"max by (namespace, pod, owner_kind, owner_name) "
-            f"(count_over_time(kube_pod_owner{{{m.render()}}}[{duration(window)}]))")
+            f"(count_over_time(kube_pod_owner{{{m.render()}}}[{duration(window)}]{shifted}))")
 
 
 def replicaset_owners(m: Matchers, window: float) -> str:

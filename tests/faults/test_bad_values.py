@@ -158,9 +158,16 @@ def test_the_cli_lists_what_it_set_aside(prometheus):
 
 def test_a_window_longer_than_the_store_holds_is_shortened_to_it(prometheus, options, clean, caplog):
     """``--window 520w`` against two days of history: the same queries as for the two days, and it is said."""
-    with FaultProxy(prometheus.url) as proxy:
+    looks: list[str] = []
+
+    def look(_number: int, _method: str, path: str, query: str) -> None:
+        if query.startswith("count(count_over_time(kube_pod_owner"):
+            looks.append(path.split("?")[0])
+
+    with FaultProxy(prometheus.url, [look]) as proxy:
         load_prometheus_history(PrometheusSettings(proxy.url), options)
     asked = len(proxy.log)
+    assert looks == ["/api/v1/query"], "a window the store holds costs one count over its first step, no scan"
     ten_years = dataclasses.replace(options, window=520 * 7 * 86_400.0)
     with FaultProxy(prometheus.url) as proxy, caplog.at_level("WARNING"):
         history = load_prometheus_history(PrometheusSettings(proxy.url), ten_years)
