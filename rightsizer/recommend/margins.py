@@ -21,7 +21,9 @@ decided.
 
 from __future__ import annotations
 
+import importlib
 import math
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -266,6 +268,10 @@ class ClusterSeries:
     def __init__(self) -> None:
         self.series: dict[ContainerKey, DailySeries] = {}
         self._calibrations: dict[float, Calibration] = {}
+        # the model is fitted only once the last part is read, and importing scikit-learn takes a second or
+        # more: imported meanwhile, while the run waits for Prometheus, it is not added to the run's end
+        threading.Thread(target=importlib.import_module, args=("sklearn.ensemble",), daemon=True,
+                         name="import-sklearn").start()
 
     def add(self, history: ClusterHistory) -> None:
         """Keep the daily series of ``history``'s containers (a part of the cluster)."""
