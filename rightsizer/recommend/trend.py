@@ -12,7 +12,8 @@ never below what the last ``recent_days`` showed.
 The line is the exact estimator for one variable (:mod:`rightsizer.recommend.theilsen`);
 scikit-learn's ``TheilSenRegressor`` approximates a multi-dimensional spatial median
 iteratively and warns when it does not converge, which it often does not on 14 points.
-Kendall's test runs only for a slope large enough to matter.
+Kendall's test (:mod:`rightsizer.recommend.kendall`) runs only for a slope large enough to
+matter.
 
 A percentile of a growing series (the CPU request's p95) is carried forward by
 :func:`grown_percentile`: the recent values' spread around the line, at the line's value
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.config import TrendPolicy
+from rightsizer.recommend.kendall import kendall_p
 from rightsizer.recommend.theilsen import theil_sen
 from rightsizer.units import DAY
 
@@ -86,21 +88,13 @@ def project(days: np.ndarray, values: np.ndarray, policy: TrendPolicy) -> Trend 
     if middle <= 0:
         return None
     projected = intercept + slope * policy.horizon_days
-    significant = abs(projected - middle) / middle >= policy.min_growth and _kendall_p(days, adjusted) < 0.05
+    significant = abs(projected - middle) / middle >= policy.min_growth and kendall_p(days, adjusted) < 0.05
     above = adjusted - (intercept + slope * x)
     last = days > days[-1] - policy.recent_days
     if slope < 0:
         projected = max(projected, float(values[last].max()))
     return Trend(slope / middle, projected, middle, significant, max(float(above.max()), 0.0),
                  max(float(above[last].max()), 0.0), float(intercept), float(slope), float(days[-1]))
-
-
-def _kendall_p(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall's tau test p-value.  scipy.stats is imported here, when a slope is large enough to test: it
-    takes a second to import, which every command (``--help``, ``patch``) would otherwise pay."""
-    from scipy.stats import kendalltau
-
-    return float(kendalltau(x, y).pvalue)
 
 
 def grown_percentile(values: np.ndarray, days: np.ndarray, trend: Trend, percentile: float,
