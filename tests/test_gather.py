@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import errno
 import pickle
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
+from rightsizer.config import PolicySet
 from rightsizer.errors import RightsizerError
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, Samples
-from rightsizer.recommend import gather, recommend, recommend_parts
+from rightsizer.recommend import find, gather, recommend, recommend_parts
+from rightsizer.recommend.engine import Context, begin_container, recommend_container
 from rightsizer.recommend.margins import ClusterSeries
 from rightsizer.units import DAY, MiB
 
@@ -64,3 +67,32 @@ def test_a_full_disk_is_one_clear_error(monkeypatch):
     monkeypatch.setattr(pickle, "dump", full)
     with pytest.raises(RightsizerError, match="No space left on device.*TMPDIR"):
         recommend_parts(iter(parts_of(cluster())))
+
+
+def test_the_work_begun_as_each_part_is_read_gives_the_recommendation_made_in_one_go(monkeypatch):
+    history = cluster()
+    parts = parts_of(history)
+    run = find("rightsizer")
+    begun_when: list[int] = []  # parts read when each container was begun
+    read = 0
+
+    def spy(ch: ContainerHistory, ctx: Context) -> object:
+        begun_when.append(read)
+        return begin_container(ch, ctx)
+
+    def reading() -> Iterator[ClusterHistory]:
+        nonlocal read
+        for part in parts:
+            read += 1
+            yield part
+
+    monkeypatch.setattr(run, "begin", spy)
+    made = {r.key: r.to_dict() for r in recommend_parts(reading())}
+    assert begun_when == [i + 1 for i, part in enumerate(parts) for _ in part], "each part begun as it is read"
+    whole = ClusterSeries()
+    for part in parts:
+        whole.add(part)
+    policies = PolicySet()
+    for key, ch in history.containers.items():  # the rule in one go: nothing begun early
+        ctx = Context(history, policies.for_workload(key.workload_key), None, whole)
+        assert recommend_container(ch, ctx).to_dict() == made[key]

@@ -7,10 +7,10 @@ baselines the backtest compares it with (:mod:`~rightsizer.recommend.baselines`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from rightsizer.config import PolicySet
-from rightsizer.history import ClusterHistory, ContainerHistory, WorkloadKey
+from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, WorkloadKey
 from rightsizer.recommend import baselines  # noqa: F401  (registers the baselines, after the default it imports)
 from rightsizer.recommend.engine import Context
 from rightsizer.recommend.gather import gathered
@@ -49,15 +49,16 @@ def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None 
     run = find(strategy)
     policies = policies or PolicySet()
     cluster = None
+    begun: dict[ContainerKey, object] = {}
     if run.learns_from_cluster:  # every part read before the first is recommended, one held at a time
         cluster = ClusterSeries()
-        parts = gathered(parts, cluster)
+        parts = gathered((_begin_part(part, policies, run, begun) for part in parts), cluster)
     items: list[Recommendation] = []
     missing: dict[str, str] = {}
     dropped: dict[str, str] = {}
     window = source = ""
     for part in parts:
-        recs = _recommend_part(part, policies, run, cluster)
+        recs = _recommend_part(part, policies, run, cluster, begun)
         if each is not None:
             each(recs, part)
         items.extend(recs.items)
@@ -71,22 +72,44 @@ def recommend_parts(parts: Iterable[ClusterHistory], policies: PolicySet | None 
                              dropped=dropped)
 
 
+def _begin_part(history: ClusterHistory, policies: PolicySet, run: Strategy, begun: dict[ContainerKey, object]
+                ) -> ClusterHistory:
+    """``history`` (one part), once the strategy has begun each of its containers' recommendation.
+
+    Run as the part is read: the queries of the next parts are in flight meanwhile, where
+    the same work after the last part would be a run's end with nothing else to do.
+    """
+    for key, containers in _by_workload(history, _gone(history, policies)).items():
+        ctx = Context(history, policies.for_workload(key), history.workloads.get(key))
+        for ch in containers:
+            early = run.begin(ch, ctx)
+            if early is not None:
+                begun[ch.key] = early
+    return history
+
+
 def _recommend_part(history: ClusterHistory, policies: PolicySet, run: Strategy,
-                    cluster: ClusterSeries | None = None) -> RecommendationSet:
+                    cluster: ClusterSeries | None = None, begun: Mapping[ContainerKey, object] | None = None
+                    ) -> RecommendationSet:
     """The recommendations of one part: the strategy's rule per container, then its step per workload."""
     items: list[Recommendation] = []
     dropped = _gone(history, policies)
-    by_workload: dict[WorkloadKey, list[ContainerHistory]] = {}
-    for ch in history:
-        if str(ch.key) not in dropped:
-            by_workload.setdefault(ch.key.workload_key, []).append(ch)
-    for key, containers in by_workload.items():
-        ctx = Context(history, policies.for_workload(key), history.workloads.get(key), cluster)
+    for key, containers in _by_workload(history, dropped).items():
+        ctx = Context(history, policies.for_workload(key), history.workloads.get(key), cluster, begun or {})
         recs = [run.container(ch, ctx) for ch in containers]
         run.workload(recs, ctx)
         items.extend(recs)
     return RecommendationSet(items, window=history.describe_window(), source=history.source, strategy=run.name,
                              missing=dict(history.missing), dropped=dropped)
+
+
+def _by_workload(history: ClusterHistory, dropped: Mapping[str, str]) -> dict[WorkloadKey, list[ContainerHistory]]:
+    """The containers still running (not in ``dropped``), by workload."""
+    out: dict[WorkloadKey, list[ContainerHistory]] = {}
+    for ch in history:
+        if str(ch.key) not in dropped:
+            out.setdefault(ch.key.workload_key, []).append(ch)
+    return out
 
 
 def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:

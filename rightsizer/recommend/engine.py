@@ -4,16 +4,18 @@ trend, OOM floor, Node.js heap, QoS, HPA, churn threshold), then a risk level fo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from rightsizer.config import Policy
-from rightsizer.history import ClusterHistory, ContainerHistory, Resources, Workload
+from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, Resources, Workload
 from rightsizer.needs import DataNeeds
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.cpu import estimate_cpu
 from rightsizer.recommend.hpa import keep_scaling_point
+from rightsizer.recommend.leak import Leak
 from rightsizer.recommend.leak import detect as detect_leak
 from rightsizer.recommend.margins import HORIZON, ClusterSeries
 from rightsizer.recommend.memory import estimate_memory, oom_floor
@@ -21,7 +23,7 @@ from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
 from rightsizer.recommend.strategy import Strategy
-from rightsizer.recommend.trend import grown_percentile, per_day, project
+from rightsizer.recommend.trend import Trend, grown_percentile, per_day, project
 from rightsizer.sources import plausible
 from rightsizer.units import DAY, HOUR, MiB
 
@@ -36,6 +38,8 @@ class Context:
     #: the daily series of the whole cluster (``history`` may be one part of it), for a strategy that learns
     #: from the cluster; recommend_parts gathers them
     cluster: ClusterSeries | None = None
+    #: what :meth:`Strategy.begin` worked out for each container while the cluster was read
+    begun: Mapping[ContainerKey, object] = field(default_factory=dict)
 
     @property
     def times(self) -> np.ndarray:
@@ -61,7 +65,24 @@ def history_hours(ch: ContainerHistory, step: float) -> float:
     return (int(steps.max()) - int(steps.min()) + 1) * step / 3600.0
 
 
-def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
+@dataclass(frozen=True)
+class Begun:
+    """A container's recommendation as far as it goes without the rest of the cluster.
+
+    Only the memory margin waits for the whole cluster (the learned margins are fitted on
+    every container).  What comes before it, and the pure work the memory rules read (the
+    daily peaks' trend, the leak), is worked out while the cluster is still being read, so
+    that a run's end, where nothing else is left to do, has only the memory rules left.
+    """
+
+    rec: Recommendation  # the reasons so far: the samples set aside, the history, the CPU rule
+    cpu: float | None  # None: ``rec`` is complete (no samples, too little history)
+    memory_trend: Trend | None = None
+    leak: Leak | None = None
+
+
+def begin_container(ch: ContainerHistory, ctx: Context) -> Begun:
+    """Everything of :func:`recommend_container` that does not depend on the rest of the cluster."""
     policy = ctx.policy
     rec = Recommendation(ch.key, ch.requests, ch.limits, None, None, samples=len(ch.active_steps), pods=len(ch.pods),
                          oom_kills=len(ch.oom_kills), init=ch.init)
@@ -77,17 +98,30 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
                            ("memory", "container_memory_working_set_bytes")):
         if not ch.samples.has(series) and not (series == "cpu" and ch.samples.has("cpu_scrape")):
             rec.reasons.append(f"no {series} samples ({metric} has no usable series for this container)")
-            return rec
+            return Begun(rec, None)
     hours = history_hours(ch, ctx.history.step)
     if hours < policy.min_history_hours:
         rec.reasons.append(f"not enough history: {hours:.1f} h, {policy.min_history_hours:g} h needed")
-        return rec
+        return Begun(rec, None)
     rec.confidence = min(1.0, hours / 24.0 / policy.full_confidence_days)
     if ch.init:
         rec.reasons.append("init container: sized from its own runs at pod start; the scheduler reserves the "
                            "larger of it and the sum of the other containers")
     cpu = _cpu_request(ch, ctx, rec)
-    memory = _memory(ch, ctx, rec)
+    days, peaks = per_day(ctx.times, ch.per_step("memory", ctx.history.n_steps, "max"), "max")
+    return Begun(rec, cpu, project(days, peaks, policy.trend), detect_leak(ch, ctx.history.start, ctx.history.step))
+
+
+def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
+    begun = ctx.begun.get(ch.key)
+    if not isinstance(begun, Begun):
+        begun = begin_container(ch, ctx)
+    rec, cpu = begun.rec, begun.cpu
+    if cpu is None:
+        return rec
+    policy = ctx.policy
+    ch, _ = sanitize(ch)  # what was set aside is said already
+    memory = _memory(ch, ctx, rec, begun)
     heap = _heap_peaks(ch, ctx) if ch.is_nodejs else None
     memory = _heap_room(heap, ctx, rec, memory)
     cpu_limit = None
@@ -186,28 +220,28 @@ def _learned(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> tuple[f
     return recent * ratio, f"{format_memory(basis)} x {ratio:.2f}"
 
 
-def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
+def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation, begun: Begun) -> float:
     p = ctx.policy.memory
     learned = _learned(ch, ctx, rec)
-    peaks = ch.per_step("memory", ctx.history.n_steps, "max")
     if learned is not None:
         value, why = learned
         # one week of history teaches no trend; the model sizes the swings, so a day far above the line
         # weeks ago is not added to where the line is going
-        expected = _growth(ctx, rec, peaks, recent=True)
+        expected = _growth(ctx, rec, begun.memory_trend, recent=True)
         if expected is not None and expected * (1 + p.margin) > value:
             value, why = expected * (1 + p.margin), (f"{format_memory(round_up(expected, MiB))} + {p.margin:.0%} "
                                                      "(the growth trend decided, above the learned margin)")
         value = max(p.min_bytes, round_up(value, p.granularity))
         if value == p.min_bytes:
             why = f"the {format_memory(p.min_bytes)} minimum"
-        return _leak(ch, ctx, rec, *_floored(ch, ctx, rec, value, why))
+        return _leak(begun.leak, ctx, rec, *_floored(ch, ctx, rec, value, why))
+    peaks = ch.per_step("memory", ctx.history.n_steps, "max")
     est = estimate_memory(peaks, ctx.times, len(ch.oom_kills), ch.limits.memory, p)
     what = ("peak working set" if p.basis == "peak"
             else f"p{p.daily_percentile:g} of {est.days} daily working-set peaks")
     rec.reasons.append(f"memory {what}: {format_memory(round_up(est.basis, MiB))}")
     basis = est.basis
-    expected = _growth(ctx, rec, peaks, lower=p.basis == "peak", above=basis)
+    expected = _growth(ctx, rec, begun.memory_trend, lower=p.basis == "peak", above=basis)
     if expected is not None:
         basis = expected
     margin = p.margin
@@ -218,10 +252,10 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation) -> float:
     why = f"{format_memory(round_up(basis, MiB))} + {margin:.0%}"
     if value == p.min_bytes:
         why = f"the {format_memory(p.min_bytes)} minimum"
-    return _leak(ch, ctx, rec, *_floored(ch, ctx, rec, value, why))
+    return _leak(begun.leak, ctx, rec, *_floored(ch, ctx, rec, value, why))
 
 
-def _growth(ctx: Context, rec: Recommendation, peaks: np.ndarray, lower: bool = False, above: float = 0.0,
+def _growth(ctx: Context, rec: Recommendation, trend: Trend | None, lower: bool = False, above: float = 0.0,
             recent: bool = False) -> float | None:
     """Where daily peaks will be at the next run when they trend (None: no significant trend worth saying).
 
@@ -230,8 +264,6 @@ def _growth(ctx: Context, rec: Recommendation, peaks: np.ndarray, lower: bool = 
     The line runs through the middle of the daily peaks: a day's peak may rise above it by as
     much as one did (``recent``: one of the last ``trend.recent_days``).
     """
-    days, peaks_per_day = per_day(ctx.times, peaks, "max")
-    trend = project(days, peaks_per_day, ctx.policy.trend)
     if trend is None or not trend.significant:
         return None
     expected = trend.projected + (trend.recent_spread if recent else trend.spread)
@@ -260,10 +292,9 @@ def _floored(ch: ContainerHistory, ctx: Context, rec: Recommendation, value: flo
     return value, why
 
 
-def _leak(ch: ContainerHistory, ctx: Context, rec: Recommendation, value: float, why: str) -> float:
+def _leak(leak: Leak | None, ctx: Context, rec: Recommendation, value: float, why: str) -> float:
     """A climb until each restart: sized for its peak at the next run when that is near, flagged when not."""
     p = ctx.policy.memory
-    leak = detect_leak(ch, ctx.history.start, ctx.history.step)
     if leak is not None:
         days = ctx.policy.trend.horizon_days
         projected = round_up(leak.peak_after(days * 24), p.granularity)
@@ -433,5 +464,6 @@ class Rightsizer(Strategy):
     needs = DataNeeds(cpu_mean=False, peak_step=HOUR, throttled_steps_only=True, settings_within=DAY,
                       pod_nodes=False)
     learns_from_cluster = True
+    begin = staticmethod(begin_container)
     container = staticmethod(recommend_container)
     workload = staticmethod(apply_hpa)

@@ -39,6 +39,12 @@ class Strategy:
             raise TypeError(f"two strategies are named {cls.name!r}")
         STRATEGIES[cls.name] = cls()
 
+    def begin(self, ch: ContainerHistory, ctx: Context) -> object | None:
+        """The part of :meth:`container`'s work that needs no more than the container, for a strategy that
+        learns from the cluster: run as each part of the cluster is read, and handed to :meth:`container`
+        in ``ctx.begun``.  None: nothing to do early."""
+        return None
+
     def container(self, ch: ContainerHistory, ctx: Context) -> Recommendation:
         """The recommendation for one container."""
         raise NotImplementedError
