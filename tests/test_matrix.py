@@ -39,6 +39,24 @@ def test_points_labels_and_special_values():
     assert same(series, matrix._slow(answer))
 
 
+def test_a_flat_answer_keeps_every_series_points_apart():
+    rng = np.random.default_rng(5)
+    lengths = [1, 3, 1, 1, 250, 2, 1, 40]
+    result = [{"metric": {"pod": f"p{i}", "n": str(n)},
+               "values": [[1_790_000_000 + 300 * j, repr(float(v))] for j, v in enumerate(rng.normal(size=n))]}
+              for i, n in enumerate(lengths)]
+    answer = body(result)
+    flat = matrix.decode_flat(answer)
+    assert flat.bounds.tolist() == np.concatenate(([0], np.cumsum(lengths))).tolist()
+    assert len(flat) == len(lengths) and len(flat.times) == sum(lengths) == len(flat.values)
+    assert [labels["pod"] for labels in flat.labels] == [f"p{i}" for i in range(len(lengths))]
+    assert same(flat.series(), matrix._slow(answer))
+    assert same(matrix.Matrix.of(flat.series()).series(), flat.series())
+    one = matrix.decode_flat(body(result[:1]))
+    assert one.bounds.tolist() == [0, 1] and one.values.tolist() == [float(result[0]["values"][0][1])]
+    assert len(matrix.decode_flat(body([]))) == 0
+
+
 def test_a_label_value_that_looks_like_the_layout_still_decodes_right():
     tricky = 'x,"values":[[1,"2"]]},{"metric":'
     answer = body([{"metric": {"image": tricky}, "values": [[5, "7"]]}])

@@ -36,7 +36,15 @@ import requests
 from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, RightsizerError
 from rightsizer.secrets import redact_urls, split_userinfo
 from rightsizer.sources.deadline import MAX_RETRY_AFTER, read_within, retry_after
-from rightsizer.sources.matrix import MatrixError, Series, ShapeError, decode_matrix, decode_series, decode_vector
+from rightsizer.sources.matrix import (
+    Matrix,
+    MatrixError,
+    Series,
+    ShapeError,
+    decode_flat,
+    decode_series,
+    decode_vector,
+)
 
 log = logging.getLogger(__name__)
 
@@ -232,24 +240,37 @@ class PrometheusClient:
         return self.with_retries(match, lambda: self._post("/api/v1/series", form,  # type: ignore[no-any-return]
                                                             lambda body: decode_series(body, labels)))
 
-    def range(self, query: str, start: float, end: float, step: float, by_days: bool = True, join: bool = True
-              ) -> list[Series]:
-        """A range query, asked for in even chunks of at most ``_CHUNK_POINTS`` steps and (``by_days``)
-        ``_CHUNK_SECONDS``.
+    def range(self, query: str, start: float, end: float, step: float, by_days: bool = True) -> list[Series]:
+        """A range query's series, asked for in chunks (see :meth:`range_chunks`), each series whole: the
+        chunks' pieces joined by label set, points in time order.
 
-        Answers are decoded straight into arrays (see :mod:`rightsizer.sources.matrix`).
-        With ``join``, series from the chunks are joined by label set, points in time order;
-        without, each chunk's series come as they are, for a caller that places points by
-        their labels and times anyway (the usage assembly): joining a few hundred thousand
-        series costs a tenth of a report's own time.  The label set is taken in the order the
-        server wrote it (Prometheus sorts it), not sorted again: a server that wrote one
-        series' labels in different orders would leave it in pieces, as without ``join``.
+        The label set is taken in the order the server wrote it (Prometheus sorts it), not
+        sorted again: a server that wrote one series' labels in different orders would leave
+        it in pieces, as :meth:`range_chunks` does.
         """
         merged: dict[tuple[tuple[str, str], ...], list[Series]] = {}
-        pieces: list[Series] = []
+        for chunk in self.range_chunks(query, start, end, step, by_days):
+            for series in chunk.series():
+                merged.setdefault(tuple(series.labels.items()), []).append(series)
+        return [parts[0] if len(parts) == 1 else
+                Series(parts[0].labels, np.concatenate([p.times for p in parts]),
+                       np.concatenate([p.values for p in parts]))
+                for parts in merged.values()]
+
+    def range_chunks(self, query: str, start: float, end: float, step: float, by_days: bool = True
+                     ) -> list[Matrix]:
+        """A range query, asked for in even chunks of at most ``_CHUNK_POINTS`` steps and (``by_days``)
+        ``_CHUNK_SECONDS``: each chunk's answer as it came, decoded straight into arrays (see
+        :mod:`rightsizer.sources.matrix`).
+
+        For a caller that places points by their labels and times anyway (the usage
+        assembly): joining a few hundred thousand series' pieces costs a tenth of a report's
+        own time.
+        """
+        chunks: list[Matrix] = []
         steps = max(1, round((end - start) / step) + 1)
-        chunks = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS) if by_days else 1)
-        span = (math.ceil(steps / chunks) - 1) * step
+        count = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS) if by_days else 1)
+        span = (math.ceil(steps / count) - 1) * step
         chunk_start = start
         while chunk_start <= end:
             chunk_end = min(end, chunk_start + span)
@@ -258,7 +279,8 @@ class PrometheusClient:
             if self.sent is not None:
                 self.sent.append(("/api/v1/query_range", form))
             try:
-                answer = self.with_retries(query, lambda f=form: self._post("/api/v1/query_range", f, decode_matrix))
+                chunks.append(self.with_retries(query, lambda f=form: self._post("/api/v1/query_range", f,
+                                                                                 decode_flat)))
             except PrometheusQueryError as exc:
                 asked = round((chunk_end - chunk_start) / step)
                 if asked < 2 or not any(m in str(exc).lower() for m in _TOO_LARGE):
@@ -267,20 +289,10 @@ class PrometheusClient:
                 span = (asked // 2) * step
                 log.info("the server refused %d points per series; asking for %d at a time", asked + 1, asked // 2 + 1)
                 continue
-            if join:
-                for series in answer:
-                    merged.setdefault(tuple(series.labels.items()), []).append(series)
-            else:
-                pieces.extend(answer)
             chunk_start = chunk_end + step
-        if not join:
-            return pieces
-        return [parts[0] if len(parts) == 1 else
-                Series(parts[0].labels, np.concatenate([p.times for p in parts]),
-                       np.concatenate([p.values for p in parts]))
-                for parts in merged.values()]
+        return chunks
 
-    def _post(self, path: str, form: dict[str, str], decode: Callable[[bytes], list[Any]]) -> list[Any]:
+    def _post(self, path: str, form: dict[str, str], decode: Callable[[bytes], Any]) -> Any:
         """One query through the same session (auth, TLS, headers, hooks) as every query, decoded compactly.
 
         A generic JSON decode would make a list per point and a dict per series: several
@@ -305,7 +317,7 @@ class PrometheusClient:
             asked: float | None = None
             try:
                 result = call()
-                if not isinstance(result, list):
+                if not isinstance(result, list | Matrix):
                     raise PrometheusQueryError(f"unexpected answer from {where}: no result list")
                 log.info("%d series in %.2fs: %s", len(result), time.monotonic() - began,
                          query if len(query) <= 200 else query[:197] + "...")

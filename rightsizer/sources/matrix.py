@@ -7,7 +7,10 @@ microsecond of work to make and another to turn into a float): more time than
 Prometheus spent computing it, and several times the memory of the arrays the engine
 uses.  Here only each series' labels are decoded as JSON; its points, which are nothing
 but ``[<number>,"<number>"]`` pairs, are handed to Arrow's CSV reader in one piece per
-answer and come out as float arrays.
+answer and come out as float arrays.  :func:`decode_flat` leaves them there, every
+series' points one after the other in one :class:`Matrix`: an answer holds tens of
+thousands of short series, and a caller that places points by their labels (the usage
+assembly) needs no object per series.
 
 The layout relied on (``"metric"`` then ``"values"`` in each series, no spaces) is the
 one Prometheus, Thanos, Mimir and VictoriaMetrics write; anything else falls back to a
@@ -41,6 +44,10 @@ _CONVERT = pacsv.ConvertOptions(column_types={"t": pa.float64(), "v": pa.float64
                                 null_values=[], strings_can_be_null=False)
 _READ = pacsv.ReadOptions(column_names=["t", "v", "end"], use_threads=False)
 _POINTS_TO_CSV = bytes.maketrans(b"[", b"\n")
+#: the time of the point put between two series' points: before the earliest time Prometheus can store (a
+#: millisecond int64 reaches back 292 million years), so no answer's point is ever taken for it
+_BETWEEN = -1e300
+_BETWEEN_PARTS = b'],[-1e300,"0"],['
 
 
 @dataclass
@@ -50,6 +57,33 @@ class Series:
     labels: dict[str, str]
     times: np.ndarray  # float64
     values: np.ndarray  # float64
+
+
+@dataclass
+class Matrix:
+    """The series of a range answer, flat: their labels, and every series' points one after the other."""
+
+    labels: list[dict[str, str]]
+    bounds: np.ndarray  # int64, one more than the series: series i's points are [bounds[i], bounds[i + 1])
+    times: np.ndarray  # float64
+    values: np.ndarray  # float64
+
+    @classmethod
+    def of(cls, series: list[Series]) -> Matrix:
+        """The matrix holding these series, in order."""
+        lengths = [len(s.times) for s in series]
+        return cls([s.labels for s in series], np.concatenate(([0], np.cumsum(lengths, dtype=np.int64))),
+                   np.concatenate([s.times for s in series]) if series else np.zeros(0),
+                   np.concatenate([s.values for s in series]) if series else np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def series(self) -> list[Series]:
+        """One :class:`Series` per series (its arrays are views of this matrix')."""
+        b = self.bounds.tolist()
+        return [Series(labels, self.times[b[i] : b[i + 1]], self.values[b[i] : b[i + 1]])
+                for i, labels in enumerate(self.labels)]
 
 
 class MatrixError(ValueError):
@@ -63,22 +97,27 @@ class ShapeError(MatrixError):
 
 def decode_matrix(body: bytes) -> list[Series]:
     """The series of a successful ``/api/v1/query_range`` answer."""
+    return decode_flat(body).series()
+
+
+def decode_flat(body: bytes) -> Matrix:
+    """The series of a successful ``/api/v1/query_range`` answer, as one :class:`Matrix`."""
     head = body.find(b'"result":[')
     if head < 0 or b'"status":"success"' not in body[:head] or b'"resultType":"matrix"' not in body[:head]:
-        return _slow(body)
+        return Matrix.of(_slow(body))
     try:
         return _fast(body, head + len(b'"result":['))
     except (ValueError, pa.ArrowInvalid):
-        return _slow(body)
+        return Matrix.of(_slow(body))
 
 
-def _fast(body: bytes, pos: int) -> list[Series]:
+def _fast(body: bytes, pos: int) -> Matrix:
     """Cut the answer at the separators between series and between labels and points, which
     no label value can hold (each has an unescaped quote), rather than walking it series by
     series: a batch's answer holds tens of thousands of short series."""
     rest = body[pos:]
     if rest.startswith(b"]"):
-        return []
+        return Matrix([], np.zeros(1, dtype=np.int64), np.zeros(0), np.zeros(0))
     if not rest.startswith(_METRIC):
         raise ValueError("unexpected series layout")
     pieces = rest[len(_METRIC) :].split(_NEXT_SERIES)
@@ -96,30 +135,30 @@ def _fast(body: bytes, pos: int) -> list[Series]:
     parts[-1] = last
     # the labels: real JSON (a label value may hold any character), decoded in one call
     labels: list[dict[str, str]] = json.loads(b"[" + b",".join(labels_text) + b"]")
-    counts = [points.count(b"],[") + 1 for points in parts]
-    times, values = _points(parts, sum(counts))
-    out: list[Series] = []
-    offset = 0
-    for metric, n in zip(labels, counts, strict=True):
-        out.append(Series(metric, times[offset : offset + n], values[offset : offset + n]))
-        offset += n
-    return out
+    return Matrix(labels, *_points(parts))
 
 
-def _points(parts: list[bytes], expected: int) -> tuple[np.ndarray, np.ndarray]:
-    """Times and values of every ``t,"v"],[t,"v"`` part, in order, in one CSV read.
+def _points(parts: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bounds, times, values) of every ``t,"v"],[t,"v"`` part, in order, in one CSV read.
 
     One ``translate`` pass makes CSV of them: ``[`` starts a line, quotes and ``]`` go, so
-    each point is a line ``t,v,`` once the parts are joined by ``],[`` and ended by a comma.
+    each point is a line ``t,v,``.  Between two parts goes a point no answer holds, at a
+    time before any Prometheus can store (:data:`_BETWEEN`): where those lines fall in
+    the table gives each series' bounds, without counting its points one series at a time.
     """
-    if not expected:
-        return np.zeros(0), np.zeros(0)
-    text = (b"],[".join(parts) + b",").translate(_POINTS_TO_CSV, b'"]')
+    text = (_BETWEEN_PARTS.join(parts) + b",").translate(_POINTS_TO_CSV, b'"]')
     table = pacsv.read_csv(io.BytesIO(text), read_options=_READ, convert_options=_CONVERT)
-    if table.num_rows != expected:
-        raise ValueError("point count mismatch")
-    return (table.column(0).to_numpy().astype(np.float64, copy=False),
-            table.column(1).to_numpy().astype(np.float64, copy=False))
+    times = table.column(0).to_numpy().astype(np.float64, copy=False)
+    values = table.column(1).to_numpy().astype(np.float64, copy=False)
+    between = np.flatnonzero(times == _BETWEEN)
+    if len(between) != len(parts) - 1:
+        raise ValueError("a point's time is not a number")
+    bounds = np.concatenate(([0], between - np.arange(len(between)), [len(times) - len(between)])).astype(np.int64)
+    if len(between):
+        keep = np.ones(len(times), dtype=bool)
+        keep[between] = False
+        times, values = times[keep], values[keep]
+    return bounds, times, values
 
 
 def _slow(body: bytes) -> list[Series]:

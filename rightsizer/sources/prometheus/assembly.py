@@ -13,7 +13,6 @@ sample.  Restart counters are checked here (:mod:`rightsizer.sources.plausible`)
 from __future__ import annotations
 
 from collections import defaultdict
-from operator import itemgetter
 
 import numpy as np
 
@@ -28,26 +27,32 @@ from rightsizer.history import (
     Workload,
 )
 from rightsizer.sources import plausible
-from rightsizer.sources.matrix import Series
+from rightsizer.sources.matrix import Matrix, Series
 from rightsizer.sources.prometheus.discovery import ContainerId, Discovery
 from rightsizer.sources.prometheus.options import Grid
 
 
-def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: str, source: str,
+def assemble(d: Discovery, usage: dict[str, list[Matrix]], grid: Grid, cluster: str, source: str,
              restarts_from: int, scrape_interval: float | None = None) -> ClusterHistory:
     """The part of the history one batch's answers hold (``restarts_from``: the first step the restart
     counter was read at; ``scrape_interval``: the resolution of ``cpu_scrape``)."""
-    ids = {name: [(container_id(series.labels, d), series) for series in usage.get(name, [])] for name in SERIES}
+    ids = {name: [(answer, [container_id(labels, d) for labels in answer.labels]) for answer in usage.get(name, [])]
+           for name in SERIES}
     # the pods: those cAdvisor saw (CPU or memory), in (workload container, pod) order
-    seen = {cid for name in ("cpu", "cpu_scrape", "memory") for cid, _ in ids[name]
+    seen = {cid for name in ("cpu", "cpu_scrape", "memory") for _, cids in ids[name] for cid in cids
             if cid is not None and cid[:2] in d.owners}
     # sorted as ContainerKey orders, by plain tuples: comparing dataclasses costs a Python call each
     keyed = sorted((_order(cid, d, cluster), cid[1], cid) for cid in seen)
     gid = {cid: i for i, (_, _, cid) in enumerate(keyed)}
     n = grid.n_steps
-    points = {name: _place([(gid[cid], series) for cid, series in rows if cid in gid], grid.start, grid.step, n,
+
+    def pods(cids: list[ContainerId | None]) -> np.ndarray:
+        """Each series' pod in the batch, -1 for none."""
+        return np.array([-1 if cid is None else gid.get(cid, -1) for cid in cids], dtype=np.int64)
+
+    points = {name: _place([(answer, pods(cids)) for answer, cids in answers], grid.start, grid.step, n,
                            impossible_nan=True)
-              for name, rows in ids.items()}
+              for name, answers in ids.items()}
     every = _union([k for k, _ in points.values()])
     columns = {}
     for name, (keys, values) in points.items():
@@ -57,7 +62,9 @@ def assemble(d: Discovery, usage: dict[str, list[Series]], grid: Grid, cluster: 
     pod_of = (every // n).astype(np.int64)
     step_of = (every % n).astype(np.int32)
     set_aside = plausible.SetAside()
-    events = _events(usage.get("restarts", []), usage.get("reasons", []), d, grid, restarts_from, set_aside)
+    events = _events([r for answer in usage.get("restarts", []) for r in answer.series()],
+                     [r for answer in usage.get("reasons", []) for r in answer.series()], d, grid, restarts_from,
+                     set_aside)
     containers: dict[ContainerKey, ContainerHistory] = {}
     bounds = np.searchsorted(pod_of, np.arange(len(keyed) + 1))
     first = 0
@@ -189,19 +196,30 @@ def _union(sorted_keys: list[np.ndarray]) -> np.ndarray:
     return merged[np.r_[True, merged[1:] != merged[:-1]]] if len(merged) else merged
 
 
-def _place(rows: list[tuple[int, Series]], start: float, step: float, n_steps: int, impossible_nan: bool = False
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """(row keys ``pod * n_steps + step``, float32 values) of many series at once (``rows``: pod, series);
-    with ``impossible_nan``, a NaN point is an impossible value, placed as an infinity."""
-    if not rows:
+def _place(answers: list[tuple[Matrix, np.ndarray]], start: float, step: float, n_steps: int,
+           impossible_nan: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(row keys ``pod * n_steps + step``, float32 values) of every point of every answer at once
+    (``answers``: each answer with its series' pods, -1 for a series of no pod of the batch); with
+    ``impossible_nan``, a NaN point is an impossible value, placed as an infinity.
+
+    The series are taken by pod, answer after answer (chunks of time, in order), so the keys
+    come out sorted unless a pod has duplicate series.
+    """
+    if not answers:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    rows = sorted(rows, key=itemgetter(0))  # by pod: the keys come out sorted unless a pod has duplicates
-    lengths = np.fromiter((len(series.times) for _, series in rows), dtype=np.int64, count=len(rows))
-    pods = np.repeat(np.fromiter((pod for pod, _ in rows), dtype=np.int64, count=len(rows)), lengths)
-    values = np.concatenate([series.values for _, series in rows])
+    pods = np.concatenate([p for _, p in answers])
+    lengths = np.concatenate([np.diff(m.bounds) for m, _ in answers])
+    base = np.cumsum([0] + [len(m.times) for m, _ in answers])
+    firsts = np.concatenate([m.bounds[:-1] + b for (m, _), b in zip(answers, base, strict=False)])
+    order = np.argsort(pods, kind="stable")
+    order = order[pods[order] >= 0]
+    n = lengths[order]
+    index = np.repeat(firsts[order] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    values = np.concatenate([m.values for m, _ in answers])[index]
     if impossible_nan:
         values[np.isnan(values)] = np.inf
-    return _on_grid(pods, np.concatenate([series.times for _, series in rows]), values, start, step, n_steps)
+    times = np.concatenate([m.times for m, _ in answers])[index]
+    return _on_grid(np.repeat(pods[order], n), times, values, start, step, n_steps)
 
 
 def _on_grid(pods: np.ndarray, times: np.ndarray, values: np.ndarray, start: float, step: float, n_steps: int

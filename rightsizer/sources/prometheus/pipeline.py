@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from rightsizer.errors import SourceError
 from rightsizer.sources import queries as q
 from rightsizer.sources.client import PrometheusClient
-from rightsizer.sources.matrix import Series
+from rightsizer.sources.matrix import Matrix
 from rightsizer.sources.prometheus.options import FetchOptions, Grid
 from rightsizer.sources.prometheus.pool import query_pool
 
@@ -26,9 +26,9 @@ LOOKAHEAD = 2
 _COARSE = ("memory", "heap_used", "heap_total", "rss", "restarts", "reasons")
 #: the usage queries whose series must come whole: a restart counter is read against its first value, so a
 #: series cut at a chunk boundary would count its restarts again; the assembly places the others' points by
-#: labels and time, so their chunks' pieces are used as they come
+#: labels and time, so their chunks' answers are used as they come
 _JOINED = ("restarts", "reasons")
-Usage = dict[str, list[Series]]  # query name -> its series
+Usage = dict[str, list[Matrix]]  # query name -> its answers (one per chunk; one in all for a joined query)
 
 
 def usage_queries(m: q.Matchers, options: FetchOptions) -> dict[str, str]:
@@ -73,14 +73,17 @@ def fetch_usage(client: PrometheusClient, options: FetchOptions, grid: Grid, bat
     done = 0
     progress(0, total, "fetching usage")
     with query_pool(client.settings.concurrency) as pool:
-        pending: deque[dict[str, Future[list[Series]]]] = deque()
+        pending: deque[dict[str, Future[list[Matrix]]]] = deque()
         queue = iter(batches)
+
+        def joined(query: str, start: float, end: float, step: float) -> list[Matrix]:
+            return [Matrix.of(client.range(query, start, end, step))]
 
         def submit() -> None:
             m = next(queue, None)
             if m is not None:
-                pending.append({name: pool.submit(client.range, query, *query_range(name, options, grid),
-                                                  join=name in _JOINED)
+                pending.append({name: pool.submit(joined if name in _JOINED else client.range_chunks, query,
+                                                  *query_range(name, options, grid))
                                 for name, query in usage_queries(m, options).items()})
 
         for _ in range(LOOKAHEAD):
