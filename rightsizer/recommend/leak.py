@@ -58,8 +58,9 @@ def _stretches(ch: ContainerHistory, start: float, step: float) -> list[tuple[np
             by_pod.setdefault(index[event.pod], []).append(event.time)
     out: list[tuple[np.ndarray, np.ndarray]] = []
     for pod, restarts in by_pod.items():
-        rows = (ch.samples.pod == pod) & np.isfinite(memory)
-        if rows.sum() < 2:
+        lo, hi = np.searchsorted(ch.samples.pod, [pod, pod + 1])  # rows are sorted by pod
+        rows = np.flatnonzero(np.isfinite(memory[lo:hi])) + lo
+        if len(rows) < 2:
             continue
         hours, peaks = _hourly(start + step * ch.samples.step[rows].astype(np.float64), memory[rows].astype(float))
         # a restart seen at the end of a 5-minute step happened within it

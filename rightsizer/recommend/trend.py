@@ -56,14 +56,18 @@ def per_day(times: np.ndarray, values: np.ndarray, how: str) -> tuple[np.ndarray
         return np.zeros(0), np.zeros(0)
     day = np.floor(times[ok] / DAY)
     vals = values[ok].astype(np.float64)
-    days, inverse, counts = np.unique(day, return_inverse=True, return_counts=True)
+    first = day.min()
+    index = (day - first).astype(np.int64)  # days are a short run of integers: counted, not sorted
+    counts = np.bincount(index)
     if how == "mean":
-        out = np.bincount(inverse, weights=vals) / counts
+        out = np.bincount(index, weights=vals, minlength=len(counts))
+        np.divide(out, counts, out=out, where=counts > 0)
     else:
-        out = np.full(len(days), -np.inf)
-        np.maximum.at(out, inverse, vals)
-    full = counts >= 0.5 * np.median(counts)
-    return days[full], out[full]
+        out = np.full(len(counts), -np.inf)
+        np.maximum.at(out, index, vals)
+    seen = counts > 0
+    full = seen & (counts >= 0.5 * np.median(counts[seen]))
+    return np.flatnonzero(full) + first, out[full]
 
 
 def weekday_adjusted(days: np.ndarray, values: np.ndarray) -> np.ndarray:
