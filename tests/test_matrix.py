@@ -9,7 +9,11 @@ import pytest
 import requests
 
 from rightsizer.sources import matrix
-from rightsizer.sources.matrix import MatrixError, decode_matrix
+from rightsizer.sources.matrix import MatrixError, decode_flat
+
+
+def decode_matrix(answer: bytes) -> list[matrix.Series]:
+    return decode_flat(answer).series()
 
 
 def body(result: list[dict[str, object]]) -> bytes:

@@ -63,5 +63,5 @@ def test_its_range_answers_take_the_fast_decoder(victoria, prometheus, monkeypat
             "start": str(prometheus.end - 86_400), "end": str(prometheus.end), "step": "300"}
     raw = requests.post(f"{victoria.url}/api/v1/query_range", data=form, timeout=60).content
     monkeypatch.setattr(matrix, "_slow", lambda _body: pytest.fail("fell back to the JSON decode"))
-    series = matrix.decode_matrix(raw)
+    series = matrix.decode_flat(raw).series()
     assert len(series) > 20 and all(len(s.times) == len(s.values) > 0 for s in series)

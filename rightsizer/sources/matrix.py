@@ -95,11 +95,6 @@ class ShapeError(MatrixError):
     gives the same, so it is not retried."""
 
 
-def decode_matrix(body: bytes) -> list[Series]:
-    """The series of a successful ``/api/v1/query_range`` answer."""
-    return decode_flat(body).series()
-
-
 def decode_flat(body: bytes) -> Matrix:
     """The series of a successful ``/api/v1/query_range`` answer, as one :class:`Matrix`."""
     head = body.find(b'"result":[')
