@@ -19,9 +19,9 @@ history.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from rightsizer.config import PolicySet
 from rightsizer.errors import RightsizerError
@@ -29,6 +29,9 @@ from rightsizer.history import ClusterHistory
 from rightsizer.recommend import STRATEGIES, recommend
 from rightsizer.recommend.model import RecommendationSet
 from rightsizer.units import DAY, GiB
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is made: at the top, every command's start-up
+    import pandas as pd  # would take a second longer
 
 DEFAULT_STRATEGIES = ("rightsizer", "max-plus-15", "vpa-like")
 
@@ -63,6 +66,8 @@ def split(history: ClusterHistory, train_seconds: float, test_seconds: float) ->
 def backtest(train: ClusterHistory, test: ClusterHistory, strategies: tuple[str, ...] = DEFAULT_STRATEGIES,
              policies: PolicySet | None = None) -> Backtest:
     """Recommend on ``train`` with each strategy and score the recommendations on ``test``."""
+    import pandas as pd
+
     rows, recsets = score(train, test, strategies, policies)
     containers = pd.DataFrame(rows)
     if containers.empty:

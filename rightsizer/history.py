@@ -27,11 +27,14 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from rightsizer.units import HOUR
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is made: at the top, every command's start-up
+    import pandas as pd  # would take a second longer
 
 _NODE_IMAGE = re.compile(r"(^|/)node(js)?(:|@|$)")
 
@@ -291,6 +294,7 @@ class ClusterHistory:
     @property
     def times(self) -> pd.DatetimeIndex:
         """The time grid as UTC timestamps (end of each step)."""
+        import pandas as pd
         return pd.to_datetime(self.start + self.step * np.arange(self.n_steps), unit="s", utc=True)
 
     def __iter__(self) -> Iterator[ContainerHistory]:
@@ -369,6 +373,7 @@ class ClusterHistory:
 
     def to_frame(self) -> pd.DataFrame:
         """All samples as one long DataFrame (one row per container, pod and step), for notebooks."""
+        import pandas as pd
         frames = []
         for ch in self:
             frame = pd.DataFrame({name: ch.samples[name] for name in SERIES})
@@ -383,6 +388,7 @@ class ClusterHistory:
 
     def containers_frame(self) -> pd.DataFrame:
         """One row per workload container with its current settings and event counts."""
+        import pandas as pd
         rows = []
         for ch in self:
             wl = self.workloads.get(ch.key.workload_key)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is made: at the top, every command's start-up
+    import pandas as pd  # would take a second longer
 
 #: in increasing order; ``--fail-on`` names the lowest that fails a run
 SEVERITIES = ("info", "warning", "error")
@@ -82,6 +83,7 @@ class AuditResult:
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per finding (evidence joined with ``; ``), for notebooks."""
+        import pandas as pd
         columns = [*(f for f in Finding.__dataclass_fields__)]
         rows = [{**f.to_dict(), "evidence": "; ".join(f.evidence)} for f in self.findings]
         return pd.DataFrame(rows, columns=columns)

@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from rightsizer.backtest import DEFAULT_STRATEGIES, score, split
 from rightsizer.config import PolicySet
 from rightsizer.errors import RightsizerError
@@ -81,6 +79,8 @@ class BacktestEvidence:
             return
         self.train_window, self.test_window = train.describe_window(), test.describe_window()
         if rows:
+            import pandas as pd  # where it is used: at the top, every command's start-up would take a second longer
+
             for name, scored in pd.DataFrame(rows).groupby("strategy", sort=False):
                 figures = self.figures.setdefault(str(name), StrategyFigures())
                 figures.containers += len(scored)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from rightsizer.history import ContainerKey, Resources
 from rightsizer.quantity import format_cpu, format_memory
 from rightsizer.recommend.hpa import HpaAdvice
 from rightsizer.recommend.node_heap import FlagPlacement, place_heap_flag
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is made: at the top, every command's start-up
+    import pandas as pd  # would take a second longer
 
 RISKS = ("low", "medium", "high")
 
@@ -149,6 +150,7 @@ class RecommendationSet:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per container: current and recommended values in cores and bytes, risk and reasons."""
+        import pandas as pd
         rows = []
         for r in self.items:
             rows.append({
