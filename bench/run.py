@@ -10,7 +10,10 @@ the build time is shown only when it was built now), start Prometheus on 127.0.0
 2. replay those requests with plain HTTP (bench/floor.py): the PromQL floor;
 3. run the real CLI, ``rightsizer report ... -o json --output FILE``, ``--repeat`` times in
    a fresh process and keep the median wall time and peak RSS (the child's ``ru_maxrss``);
-   queries and bytes come from its ``--verbose`` log;
+   queries and bytes come from its ``--verbose`` log.  After each run but the first, the
+   floor is replayed again at the concurrency found fastest: the machine's speed drifts,
+   so each run is compared with a floor measured next to it, and "wall / floor" is the
+   median of those ratios;
 4. read Prometheus' own peak RSS (``VmHWM``).
 
 Prints Markdown for docs/benchmarks.md, and draws time and memory against containers
@@ -31,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from floor import floor
+from floor import floor, replay
 
 from rightsizer.testing.synthetic import SyntheticCluster
 from rightsizer.testing.testbed import PrometheusServer, build_tsdb, builds_on, cache_key, default_cache_dir
@@ -108,14 +111,22 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
             capture_output=True, text=True, check=True).stdout)
         sent = [tuple(x) for x in json.loads(record.read_text())]
         floor_s, level = floor(server.url, sent, levels)  # type: ignore[arg-type]
-        runs = [run_cli(server.url, window, Path(tmp) / "report.json") for _ in range(repeat)]
+        # the machine's speed drifts within the hour: each run is paired with a floor measured next to it
+        runs, floors = [], [floor_s]
+        for i in range(repeat):
+            runs.append(run_cli(server.url, window, Path(tmp) / "report.json"))
+            if i:
+                floors.append(replay(server.url, sent, level)[0])  # type: ignore[arg-type]
         first = run_cli(server.url, window, Path(tmp) / "before.json", before) if before else None
         prom_rss = peak_rss_mb(server.process.pid) if server.process else float("nan")
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    print(f"{n} containers: {median['wall_s']:.1f}s (floor {floor_s:.1f}s), {median['peak_rss_mb']:.0f} MB",
-          file=sys.stderr)
+    ratios = [r["wall_s"] / f for r, f in zip(runs, floors, strict=True)]
+    ratio = statistics.median(ratios)
+    print(f"{n} containers: {median['wall_s']:.1f}s (floor {statistics.median(floors):.1f}s; each run over its "
+          f"own floor: {', '.join(f'{x:.2f}' for x in ratios)}), {median['peak_rss_mb']:.0f} MB", file=sys.stderr)
     return {**median, "containers": n, "pods": stages["pods"],
-            "fetch_s": stages["fetch_s"], "recommend_s": stages["recommend_s"], "floor_s": floor_s,
+            "fetch_s": stages["fetch_s"], "recommend_s": stages["recommend_s"],
+            "floor_s": statistics.median(floors), "ratio": ratio,
             "floor_concurrency": level, "prometheus_rss_mb": prom_rss,
             "build": "cached" if cached else f"{build:.0f}",
             "before_wall_s": first["wall_s"] if first else float("nan"),
@@ -130,7 +141,7 @@ def table(rows: list[dict[str, float | str]], days: float, repeat: int) -> str:
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['containers']:,} | {r['pods']:,} | {r['wall_s']:.1f} | {r['floor_s']:.1f} "
-                     f"| {float(r['wall_s']) / float(r['floor_s']):.2f} | {r['queries']:.0f} | {r['mb']:.0f} "
+                     f"| {float(r['ratio']):.2f} | {r['queries']:.0f} | {r['mb']:.0f} "
                      f"| {r['peak_rss_mb']:.0f} | {r['prometheus_rss_mb']:.0f} | {r['errors']:.0f} | {r['build']} |")
     lines += ["", "```", *text_chart(rows), "```"]
     if any(r["before_wall_s"] == r["before_wall_s"] for r in rows):  # not NaN: the earlier checkout was run too
