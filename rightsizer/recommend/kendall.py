@@ -51,6 +51,7 @@ def _tie_sizes(values: np.ndarray) -> np.ndarray:
 
 
 def _pairs(sizes: np.ndarray) -> int:
+    """How many pairs lie within groups of these sizes."""
     return int(np.sum(sizes * (sizes - 1) / 2))
 
 
@@ -59,8 +60,7 @@ def _normal_p(n: int, score: int, x_ties: np.ndarray, y_ties: np.ndarray) -> flo
     m = n * (n - 1.0)
 
     def groups(t: np.ndarray) -> tuple[float, float, float]:
-        return (float(np.sum(t * (t - 1) / 2)), float(np.sum(t * (t - 1) * (t - 2))),
-                float(np.sum(t * (t - 1) * (2 * t + 5))))
+        return _pairs(t), float(np.sum(t * (t - 1) * (t - 2))), float(np.sum(t * (t - 1) * (2 * t + 5)))
 
     (xt, x0, x1), (yt, y0, y1) = groups(x_ties), groups(y_ties)
     variance = (m * (2 * n + 5) - x1 - y1) / 18 + 2 * xt * yt / m

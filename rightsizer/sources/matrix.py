@@ -47,7 +47,7 @@ _POINTS_TO_CSV = bytes.maketrans(b"[", b"\n")
 #: the time of the point put between two series' points: before the earliest time Prometheus can store (a
 #: millisecond int64 reaches back 292 million years), so no answer's point is ever taken for it
 _BETWEEN = -1e300
-_BETWEEN_PARTS = b'],[-1e300,"0"],['
+_BETWEEN_PARTS = b'],[' + repr(_BETWEEN).encode() + b',"0"],['
 
 
 @dataclass

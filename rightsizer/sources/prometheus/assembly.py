@@ -210,7 +210,7 @@ def _place(answers: list[tuple[Matrix, np.ndarray]], start: float, step: float, 
     pods = np.concatenate([p for _, p in answers])
     lengths = np.concatenate([np.diff(m.bounds) for m, _ in answers])
     base = np.cumsum([0] + [len(m.times) for m, _ in answers])
-    firsts = np.concatenate([m.bounds[:-1] + b for (m, _), b in zip(answers, base, strict=False)])
+    firsts = np.concatenate([m.bounds[:-1] + b for (m, _), b in zip(answers, base[:-1], strict=True)])
     order = np.argsort(pods, kind="stable")
     order = order[pods[order] >= 0]
     n = lengths[order]
