@@ -8,7 +8,7 @@ import pytest
 from rightsizer.config import PolicySet
 from rightsizer.history import ClusterHistory, ContainerEvent, ContainerHistory, ContainerKey, Samples
 from rightsizer.recommend import margins, recommend
-from rightsizer.recommend.leak import detect
+from rightsizer.recommend.leak import _fit, _typical_gap, detect
 from rightsizer.units import DAY, MiB
 
 START = 1_790_000_000 - 35 * DAY
@@ -175,3 +175,20 @@ def test_the_reasons_name_what_decided_and_it_did(cluster):
         decided[r.key.workload] = who
     assert decided["rising"] == "the growth trend"
     assert {"the model", "the floor"} <= set(decided.values())
+
+
+def test_the_leak_rules_fit_is_numpys_correlation_and_slope():
+    """The per-stretch fit in closed form agrees with np.corrcoef and np.polyfit, and the typical gap with
+    the median, on random stretches (even and uneven spacing, flat and noisy ones)."""
+    rng = np.random.default_rng(7)
+    for _ in range(2_000):
+        n = int(rng.integers(6, 400))
+        uneven = rng.random() < 0.5
+        x = np.cumsum(rng.choice([1.0, 1.0, 1.0, 2.0, 5.0], size=n)) if uneven else np.arange(n, dtype=float)
+        y = rng.normal(1e9, 1e8) + rng.normal(0, 1e7) * x + rng.normal(0, rng.choice([1e3, 1e6, 1e8]), size=n)
+        r, slope = _fit(x, y)
+        assert r == pytest.approx(np.corrcoef(x, y)[0, 1], rel=1e-9, abs=1e-12)
+        assert slope == pytest.approx(np.polyfit(x, y, 1)[0], rel=1e-7, abs=1e-6)
+        times = 300.0 * x
+        assert _typical_gap(times) == np.median(np.diff(times))
+    assert _typical_gap(np.array([5.0])) == 3600.0

@@ -37,9 +37,27 @@ class Leak:
         return self.start_level + self.rate_per_hour * hours
 
 
+def _typical_gap(times: np.ndarray) -> float:
+    """The median spacing of ``times`` (an hour for a single sample).  Samples on a grid are nearly always evenly
+    spaced, and then the spacing is the median without sorting: this runs once per restarted pod."""
+    if len(times) < 2:
+        return 3600.0
+    gaps = np.diff(times)
+    low, high = gaps.min(), gaps.max()
+    return float(low) if low == high else float(np.median(gaps))
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(Pearson correlation, least-squares slope) of ``y`` on ``x``: both from the same centred sums, instead
+    of a correlation matrix and a polynomial fit per stretch (a cluster with many restarts has thousands)."""
+    dx, dy = x - x.mean(), y - y.mean()
+    sxy, sxx, syy = float(dx @ dy), float(dx @ dx), float(dy @ dy)
+    return sxy / np.sqrt(sxx * syy), sxy / sxx
+
+
 def _hourly(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(hour numbers, peak of each hour): working-set peaks fetched every 5 minutes or per hour give the same."""
-    every = float(np.median(np.diff(times))) if len(times) > 1 else 3600.0
+    every = _typical_gap(times)
     hour = np.floor((times - every) / 3600.0)  # a sample covers the interval before its time
     hours, inverse = np.unique(hour, return_inverse=True)
     peaks = np.full(len(hours), -np.inf)
@@ -82,11 +100,11 @@ def detect(ch: ContainerHistory, start: float, step: float) -> Leak | None:
     for hours, values in stretches:
         if np.ptp(hours) <= 0 or np.ptp(values) <= 0:
             continue
-        steady = float(np.corrcoef(hours, values)[0, 1])
+        steady, slope = _fit(hours, values)
         head, tail = values[: max(1, len(values) // 10)], values[-max(1, len(values) // 10):]
         climb = (float(tail.mean()) - float(head.mean())) / max(float(head.mean()), 1.0)
         if steady >= _STEADY and climb >= _CLIMB:
-            rates.append(float(np.polyfit(hours, values, 1)[0]))
+            rates.append(slope)
             starts.append(float(head.mean()))
     if not rates or len(rates) * 2 < len(stretches):
         return None
