@@ -258,10 +258,12 @@ class ContainerHistory:
         if how == "count":
             return np.bincount(steps, minlength=n_steps).astype(np.float32)
         out = np.full(n_steps, -np.inf if how == "max" else 0.0, dtype=np.float64)
+        # the values cast first: ``ufunc.at`` into another dtype takes numpy's slow path (40 times slower)
+        picked = values[ok].astype(np.float64)
         if how == "max":
-            np.maximum.at(out, steps, values[ok])
+            np.maximum.at(out, steps, picked)
         elif how == "sum":
-            np.add.at(out, steps, values[ok])
+            np.add.at(out, steps, picked)
         else:
             raise ValueError(f"unknown aggregation {how!r}")
         seen = np.bincount(steps, minlength=n_steps) > 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.config import CpuPolicy
+from rightsizer.recommend.order import percentile
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,11 @@ def estimate_cpu(usage: np.ndarray, throttled: np.ndarray, limit: float | None, 
     ok = np.isfinite(usage)
     usage = usage[ok].astype(np.float64)
     ratio = np.nan_to_num(throttled[ok].astype(np.float64), nan=0.0)
-    observed = float(np.percentile(usage, policy.percentile)) if len(usage) else 0.0
+    observed = percentile(usage, policy.percentile) if len(usage) else 0.0
     censored = ratio >= policy.throttled_step
     share = float(censored.mean()) if len(usage) else 0.0
     if limit is None or share < policy.throttled_share:
         return CpuEstimate(observed, observed, len(usage), 0.0, 0.0)
     demand = usage + np.where(censored, ratio * limit * (policy.throttled_demand - 1.0), 0.0)
-    basis = float(np.percentile(demand, policy.percentile))
+    basis = percentile(demand, policy.percentile)
     return CpuEstimate(max(basis, observed), observed, len(usage), share, float(ratio[censored].mean()))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.history import ContainerHistory
+from rightsizer.recommend.order import median
 
 _STEADY = 0.8  # correlation of the working set with time within a stretch
 _CLIMB = 0.10  # rise over a stretch, relative to where it began
@@ -44,7 +45,7 @@ def _typical_gap(times: np.ndarray) -> float:
         return 3600.0
     gaps = np.diff(times)
     low, high = gaps.min(), gaps.max()
-    return float(low) if low == high else float(np.median(gaps))
+    return float(low) if low == high else median(gaps)
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -110,6 +111,6 @@ def detect(ch: ContainerHistory, start: float, step: float) -> Leak | None:
         return None
     gaps = [np.diff(np.sort([e.time for e in ch.events if e.pod == pod])) for pod in {e.pod for e in ch.events}]
     between = np.concatenate(gaps) if gaps else np.zeros(0)
-    every = float(np.median(between)) / 3600.0 if len(between) else \
+    every = median(between) / 3600.0 if len(between) else \
         float(ch.samples.step.max() - ch.samples.step.min()) * step / 3600.0
-    return Leak(float(np.median(rates)), every, float(np.median(starts)), len(rates))
+    return Leak(median(np.array(rates)), every, median(np.array(starts)), len(rates))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.config import MemoryPolicy
+from rightsizer.recommend.order import percentile
 from rightsizer.recommend.theilsen import theil_sen
 from rightsizer.units import DAY
 
@@ -49,7 +50,7 @@ def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit:
     days, per_day = daily_peaks(peaks, times)
     window_peak = float(per_day.max()) if len(per_day) else 0.0
     if policy.basis == "daily-peaks" and len(per_day):
-        basis = float(np.percentile(per_day, policy.daily_percentile))
+        basis = percentile(per_day, policy.daily_percentile)
     else:
         basis = window_peak
     floor = oom_floor(limit, peaks, policy) if oom_kills else None

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.config import NodePolicy
+from rightsizer.recommend.order import percentile
 from rightsizer.units import MiB
 
 _FLAG = re.compile(r"^--max-old-space-size(-percentage)?(=.*)?$")
@@ -58,9 +59,9 @@ def size_heap(memory_limit: float, heap_used: np.ndarray, heap_total: np.ndarray
     used = heap_used[np.isfinite(heap_used)]
     both = np.isfinite(rss) & np.isfinite(heap_total)
     outside = (rss[both] - heap_total[both]).astype(np.float64)
-    nonheap = float(np.percentile(outside, policy.nonheap_percentile)) if len(outside) else 0.25 * memory_limit
+    nonheap = percentile(outside, policy.nonheap_percentile) if len(outside) else 0.25 * memory_limit
     nonheap = max(nonheap, 0.0)
-    need = float(np.percentile(used.astype(np.float64), policy.heap_percentile)) * (1 + policy.heap_headroom) \
+    need = percentile(used, policy.heap_percentile) * (1 + policy.heap_headroom) \
         if len(used) else 0.0
 
     def old_space(limit: float) -> float:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rightsizer.recommend.order import median
+
 
 def theil_sen(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
     """(slope, intercept) of the line through ``(x, y)``: the median pairwise slope, and the median
@@ -21,5 +23,5 @@ def theil_sen(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
     dx = x[np.newaxis, :] - x[:, np.newaxis]
     dy = y[np.newaxis, :] - y[:, np.newaxis]
     apart = dx > 0
-    slope = float(np.median(dy[apart] / dx[apart])) if apart.any() else 0.0
-    return slope, float(np.median(y) - slope * np.median(x))
+    slope = median(dy[apart] / dx[apart]) if apart.any() else 0.0
+    return slope, median(y) - slope * median(x)

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rightsizer.config import TrendPolicy
+from rightsizer.recommend import order
 from rightsizer.recommend.kendall import kendall_p
+from rightsizer.recommend.order import median
 from rightsizer.recommend.theilsen import theil_sen
 from rightsizer.units import DAY
 
@@ -66,7 +68,7 @@ def per_day(times: np.ndarray, values: np.ndarray, how: str) -> tuple[np.ndarray
         out = np.full(len(counts), -np.inf)
         np.maximum.at(out, index, vals)
     seen = counts > 0
-    full = seen & (counts >= 0.5 * np.median(counts[seen]))
+    full = seen & (counts >= 0.5 * median(counts[seen]))
     return np.flatnonzero(full) + first, out[full]
 
 
@@ -75,7 +77,7 @@ def weekday_adjusted(days: np.ndarray, values: np.ndarray) -> np.ndarray:
     weekend = ((days.astype(np.int64) + 3) % 7) >= 5  # 1970-01-01 was a Thursday
     if not weekend.any() or weekend.all():
         return values
-    ratio = float(np.median(values[weekend]) / np.median(values[~weekend]))
+    ratio = median(values[weekend]) / median(values[~weekend])
     if ratio <= 0 or abs(ratio - 1) < 0.05:
         return values
     return np.where(weekend, values / ratio, values)
@@ -88,7 +90,7 @@ def project(days: np.ndarray, values: np.ndarray, policy: TrendPolicy) -> Trend 
     adjusted = weekday_adjusted(days, values)
     x = days - days[-1]
     slope, intercept = theil_sen(adjusted, x)
-    middle = intercept + slope * float(np.median(x))
+    middle = intercept + slope * median(x)
     if middle <= 0:
         return None
     projected = intercept + slope * policy.horizon_days
@@ -115,5 +117,5 @@ def grown_percentile(values: np.ndarray, days: np.ndarray, trend: Trend, percent
     line = trend.line(days[recent])
     if not recent.any() or (line <= 0).any():
         return None
-    spread = float(np.percentile(values[recent] / line, percentile))
+    spread = order.percentile(values[recent] / line, percentile)
     return spread * float(trend.line(np.array([trend.last_day + policy.horizon_days]))[0])

@@ -251,7 +251,7 @@ def _bin_max(b: np.ndarray, values: np.ndarray, on_edge: np.ndarray, bins: np.nd
     out = np.full(bins[-1] - bins[0] + 1, -np.inf)
     for target in (b, b + on_edge.astype(np.int64)):
         ok = (target >= bins[0]) & (target <= bins[-1])
-        np.maximum.at(out, target[ok] - bins[0], values[ok])
+        np.maximum.at(out, target[ok] - bins[0], values[ok].astype(np.float64))
     return out[bins - bins[0]]
 
 
