@@ -114,17 +114,19 @@ def _by_workload(history: ClusterHistory, dropped: Mapping[str, str]) -> dict[Wo
 
 def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:
     """Containers no longer running: removed from their workload, or a workload not seen lately."""
+    seen_last = {}  # each container's last step running (none: never ran in the window)
     last: dict[object, int] = {}
     for ch in history:
-        if len(ch.active_steps):
-            seen = int(ch.active_steps.max())
+        active = ch.active_steps
+        if len(active):
+            seen_last[ch.key] = seen = int(active.max())
             last[ch.key.workload_key] = max(last.get(ch.key.workload_key, -1), seen)
     gone: dict[str, str] = {}
     for ch in history:
-        if not len(ch.active_steps):
+        if ch.key not in seen_last:
             continue
         steps = policies.for_workload(ch.key.workload_key).gone_after_hours * 3600 / history.step
-        seen = int(ch.active_steps.max())
+        seen = seen_last[ch.key]
         workload_seen = last[ch.key.workload_key]
         if seen < workload_seen - steps and not ch.init:  # an init container runs only when a pod starts
             gone[str(ch.key)] = "no longer in the workload's pods"

@@ -79,6 +79,7 @@ class Begun:
     cpu: float | None  # None: ``rec`` is complete (no samples, too little history)
     memory_trend: Trend | None = None
     leak: Leak | None = None
+    set_aside: bool = False  # impossible samples were found: the rest of the rules read the history sanitized
 
 
 def begin_container(ch: ContainerHistory, ctx: Context) -> Begun:
@@ -109,7 +110,8 @@ def begin_container(ch: ContainerHistory, ctx: Context) -> Begun:
                            "larger of it and the sum of the other containers")
     cpu = _cpu_request(ch, ctx, rec)
     days, peaks = per_day(ctx.times, ch.per_step("memory", ctx.history.n_steps, "max"), "max")
-    return Begun(rec, cpu, project(days, peaks, policy.trend), detect_leak(ch, ctx.history.start, ctx.history.step))
+    return Begun(rec, cpu, project(days, peaks, policy.trend), detect_leak(ch, ctx.history.start, ctx.history.step),
+                 bool(dropped))
 
 
 def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
@@ -120,7 +122,8 @@ def recommend_container(ch: ContainerHistory, ctx: Context) -> Recommendation:
     if cpu is None:
         return rec
     policy = ctx.policy
-    ch, _ = sanitize(ch)  # what was set aside is said already
+    if begun.set_aside:  # said already; a clean history, nearly every one, is not checked twice
+        ch, _ = sanitize(ch)
     memory = _memory(ch, ctx, rec, begun)
     heap = _heap_peaks(ch, ctx) if ch.is_nodejs else None
     memory = _heap_room(heap, ctx, rec, memory)

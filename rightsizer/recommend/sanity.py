@@ -21,6 +21,7 @@ from rightsizer.sources.plausible import MAX_BYTES, MAX_CORES
 
 _BOUNDS = {"cpu": MAX_CORES, "cpu_scrape": MAX_CORES, "memory": MAX_BYTES, "heap_used": MAX_BYTES,
            "heap_total": MAX_BYTES, "rss": MAX_BYTES, "throttled": 1.0}
+_LARGEST = float(np.finfo(np.float32).max)  # a series without a bound of its own: any finite value
 #: what an impossible sample becomes: NaN (no sample), but a fully throttled step for the throttling ratio
 _SET_ASIDE_AS = {"throttled": 1.0}
 
@@ -30,13 +31,14 @@ def sanitize(ch: ContainerHistory) -> tuple[ContainerHistory, dict[str, int]]:
     dropped: dict[str, int] = {}
     values = {}
     for name, column in ch.samples.values.items():
-        limit = _BOUNDS.get(name)
-        present = ~np.isnan(column)
-        bad = present & (~np.isfinite(column) | (column < 0) | (column > limit if limit else False))
+        values[name] = column
+        within = (column >= 0) & (column <= _BOUNDS.get(name, _LARGEST))  # NaN and infinities compare False
+        if within.all():  # the usual case, in two passes over the column
+            continue
+        bad = ~within & ~np.isnan(column)
         if bad.any():
             dropped[name] = int(bad.sum())
-            column = np.where(bad, _SET_ASIDE_AS.get(name, np.nan), column).astype(np.float32)
-        values[name] = column
+            values[name] = np.where(bad, _SET_ASIDE_AS.get(name, np.nan), column).astype(np.float32)
     if not dropped:
         return ch, dropped
     return replace(ch, samples=Samples(ch.samples.pod, ch.samples.step, values)), dropped
