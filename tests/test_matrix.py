@@ -68,6 +68,27 @@ def test_a_label_value_that_looks_like_the_layout_still_decodes_right():
     assert series[0].labels == {"image": tricky} and series[0].values.tolist() == [7.0]
 
 
+def test_answers_decoded_with_one_memo_share_each_label_set():
+    """The chunks and queries of a batch name the same series: each label set is decoded once, and the
+    answers are what each gives decoded alone."""
+    first = body([{"metric": {"pod": "a", "container": "app"}, "values": [[1, "1"]]},
+                  {"metric": {"pod": "b", "container": "app"}, "values": [[1, "2"]]},
+                  {"metric": {"pod": "a", "container": "app"}, "values": [[2, "3"]]}])  # a duplicate series
+    second = body([{"metric": {"pod": "b", "container": "app"}, "values": [[301, "4"]]},
+                   {"metric": {"pod": "c", "container": "app"}, "values": [[301, "5"]]}])
+    memo: matrix.LabelMemo = {}
+    one, two = decode_flat(first, memo), decode_flat(second, memo)
+    assert len(memo) == 3
+    assert one.labels[0] is one.labels[2] and one.labels[1] is two.labels[0]
+    assert same(one.series(), decode_matrix(first)) and same(two.series(), decode_matrix(second))
+
+
+def test_labels_that_are_not_an_object_are_an_error():
+    answer = body([{"metric": {"pod": "a"}, "values": [[1, "1"]]}]).replace(b'{"pod":"a"}', b'["pod","a"]')
+    with pytest.raises(MatrixError):
+        decode_flat(answer, {})
+
+
 @pytest.mark.parametrize("bad", [b"", b"<html>502 Bad Gateway</html>", b'{"status":"success","data":{"result":[',
                                  body([{"metric": {}, "values": [[1, "2"]]}])[:-9]])
 def test_a_broken_answer_is_an_error_not_a_wrong_result(bad):

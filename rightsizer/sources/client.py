@@ -20,6 +20,7 @@ Credentials never appear in messages: URLs are shown without their user-info.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -37,6 +38,7 @@ from rightsizer.errors import PrometheusQueryError, PrometheusUnreachable, Right
 from rightsizer.secrets import redact_urls, split_userinfo
 from rightsizer.sources.deadline import MAX_RETRY_AFTER, read_within, retry_after
 from rightsizer.sources.matrix import (
+    LabelMemo,
     Matrix,
     MatrixError,
     Series,
@@ -257,17 +259,20 @@ class PrometheusClient:
                        np.concatenate([p.values for p in parts]))
                 for parts in merged.values()]
 
-    def range_chunks(self, query: str, start: float, end: float, step: float, by_days: bool = True
-                     ) -> list[Matrix]:
+    def range_chunks(self, query: str, start: float, end: float, step: float, by_days: bool = True,
+                     memo: LabelMemo | None = None) -> list[Matrix]:
         """A range query, asked for in even chunks of at most ``_CHUNK_POINTS`` steps and (``by_days``)
         ``_CHUNK_SECONDS``: each chunk's answer as it came, decoded straight into arrays (see
         :mod:`rightsizer.sources.matrix`).
 
         For a caller that places points by their labels and times anyway (the usage
         assembly): joining a few hundred thousand series' pieces costs a tenth of a report's
-        own time.
+        own time.  ``memo`` shares decoded label sets between the queries given the same one
+        (:func:`~rightsizer.sources.matrix.decode_flat`).
         """
         chunks: list[Matrix] = []
+        memo = {} if memo is None else memo
+        decode = functools.partial(decode_flat, memo=memo)
         steps = max(1, round((end - start) / step) + 1)
         count = max(math.ceil(steps / _CHUNK_POINTS), math.ceil((end - start) / _CHUNK_SECONDS) if by_days else 1)
         span = (math.ceil(steps / count) - 1) * step
@@ -280,7 +285,7 @@ class PrometheusClient:
                 self.sent.append(("/api/v1/query_range", form))
             try:
                 chunks.append(self.with_retries(query, lambda f=form: self._post("/api/v1/query_range", f,
-                                                                                 decode_flat)))
+                                                                                 decode)))
             except PrometheusQueryError as exc:
                 asked = round((chunk_end - chunk_start) / step)
                 if asked < 2 or not any(m in str(exc).lower() for m in _TOO_LARGE):

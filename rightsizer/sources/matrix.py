@@ -10,7 +10,10 @@ but ``[<number>,"<number>"]`` pairs, are handed to Arrow's CSV reader in one pie
 answer and come out as float arrays.  :func:`decode_flat` leaves them there, every
 series' points one after the other in one :class:`Matrix`: an answer holds tens of
 thousands of short series, and a caller that places points by their labels (the usage
-assembly) needs no object per series.
+assembly) needs no object per series.  The queries of one batch name the same series again
+and again (a container's CPU, memory and throttling share cAdvisor's labels, and a pod
+running all window is in every chunk of time): given a :data:`LabelMemo`, a label set is
+decoded once and its one dict shared by every series that has it.
 
 The layout relied on (``"metric"`` then ``"values"`` in each series, no spaces) is the
 one Prometheus, Thanos, Mimir and VictoriaMetrics write; anything else falls back to a
@@ -48,6 +51,8 @@ _POINTS_TO_CSV = bytes.maketrans(b"[", b"\n")
 #: millisecond int64 reaches back 292 million years), so no answer's point is ever taken for it
 _BETWEEN = -1e300
 _BETWEEN_PARTS = b'],[' + repr(_BETWEEN).encode() + b',"0"],['
+#: a label set's JSON text -> its decoded labels, shared by the answers that hold it (read them, never change them)
+LabelMemo = dict[bytes, dict[str, str]]
 
 
 @dataclass
@@ -95,18 +100,19 @@ class ShapeError(MatrixError):
     gives the same, so it is not retried."""
 
 
-def decode_flat(body: bytes) -> Matrix:
-    """The series of a successful ``/api/v1/query_range`` answer, as one :class:`Matrix`."""
+def decode_flat(body: bytes, memo: LabelMemo | None = None) -> Matrix:
+    """The series of a successful ``/api/v1/query_range`` answer, as one :class:`Matrix` (``memo``: label
+    sets decoded before, used and added to)."""
     head = body.find(b'"result":[')
     if head < 0 or b'"status":"success"' not in body[:head] or b'"resultType":"matrix"' not in body[:head]:
         return Matrix.of(_slow(body))
     try:
-        return _fast(body, head + len(b'"result":['))
+        return _fast(body, head + len(b'"result":['), {} if memo is None else memo)
     except (ValueError, pa.ArrowInvalid):
         return Matrix.of(_slow(body))
 
 
-def _fast(body: bytes, pos: int) -> Matrix:
+def _fast(body: bytes, pos: int, memo: LabelMemo) -> Matrix:
     """Cut the answer at the separators between series and between labels and points, which
     no label value can hold (each has an unescaped quote), rather than walking it series by
     series: a batch's answer holds tens of thousands of short series."""
@@ -128,9 +134,14 @@ def _fast(body: bytes, pos: int) -> Matrix:
     if not found:
         raise ValueError("unexpected end of result")
     parts[-1] = last
-    # the labels: real JSON (a label value may hold any character), decoded in one call
-    labels: list[dict[str, str]] = json.loads(b"[" + b",".join(labels_text) + b"]")
-    return Matrix(labels, *_points(parts))
+    # the labels: real JSON (a label value may hold any character), those not seen before decoded in one call
+    new = [text for text in dict.fromkeys(labels_text) if text not in memo]
+    if new:
+        decoded = json.loads(b"[" + b",".join(new) + b"]")
+        if not all(isinstance(labels, dict) for labels in decoded):
+            raise ValueError("a series' labels are not an object")
+        memo.update(zip(new, decoded, strict=True))
+    return Matrix([memo[text] for text in labels_text], *_points(parts))
 
 
 def _points(parts: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

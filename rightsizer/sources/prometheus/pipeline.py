@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from rightsizer.errors import SourceError
 from rightsizer.sources import queries as q
 from rightsizer.sources.client import PrometheusClient
-from rightsizer.sources.matrix import Matrix
+from rightsizer.sources.matrix import LabelMemo, Matrix
 from rightsizer.sources.prometheus.options import FetchOptions, Grid
 from rightsizer.sources.prometheus.pool import query_pool
 
@@ -82,8 +82,10 @@ def fetch_usage(client: PrometheusClient, options: FetchOptions, grid: Grid, bat
         def submit() -> None:
             m = next(queue, None)
             if m is not None:
-                pending.append({name: pool.submit(joined if name in _JOINED else client.range_chunks, query,
-                                                  *query_range(name, options, grid))
+                memo: LabelMemo = {}  # the batch's label sets, each decoded once for all its queries and chunks
+                pending.append({name: pool.submit(joined, query, *query_range(name, options, grid)) if name in _JOINED
+                                else pool.submit(client.range_chunks, query, *query_range(name, options, grid),
+                                                 memo=memo)
                                 for name, query in usage_queries(m, options).items()})
 
         for _ in range(LOOKAHEAD):
