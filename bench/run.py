@@ -59,11 +59,21 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
 
 
-def run_cli(url: str, window: str, out: Path, source: Path | None = None) -> dict[str, float]:
-    """One `rightsizer report` in a fresh process: wall seconds, peak RSS, queries and MB from its log.
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    ``source`` runs the report of another checkout (``python -m rightsizer`` from there), for
-    the before/after table.
+
+def run_cli(url: str, window: str, out: Path, source: Path | None = None, server_pid: int | None = None
+            ) -> dict[str, float]:
+    """One `rightsizer report` in a fresh process: wall seconds, peak RSS, its CPU seconds and
+    (``server_pid``) Prometheus' during it, queries and MB from its log.
+
+    On two cores both processes share the machine: the wall is about the sum of their CPU
+    over two, so the report's own CPU is what it adds to Prometheus' work, a steadier
+    figure than the wall when the machine's speed drifts.  ``source`` runs the report of
+    another checkout (``python -m rightsizer`` from there), for the before/after table.
     """
     cli = [str(Path(sys.executable).with_name("rightsizer"))] if source is None else \
         [sys.executable, "-m", "rightsizer"]
@@ -71,18 +81,21 @@ def run_cli(url: str, window: str, out: Path, source: Path | None = None) -> dic
                "-o", "json", "--output", str(out), "--quiet", "--verbose"]
     env = dict(os.environ, PYTHONPATH=str(source)) if source is not None else None
     log = out.with_suffix(".log")
+    server_before = cpu_seconds(server_pid) if server_pid else float("nan")
     began = time.perf_counter()
     with open(log, "w") as err:
         # from the checkout's own directory: `python -m` puts the working directory first on sys.path
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=source)
         _, status, usage = os.wait4(process.pid, 0)  # the child's own rusage: its peak RSS, nobody else's
     wall = time.perf_counter() - began
+    server_cpu = cpu_seconds(server_pid) - server_before if server_pid else float("nan")
     stderr = log.read_text()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"report failed:\n{stderr[-3000:]}")
     match = _FETCH_LOG.search(stderr)
     errors = stderr.count("retrying in") + stderr.count("leaving out")
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "containers": float(match[1]) if match else 0,
+    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "prometheus_cpu_s": server_cpu, "containers": float(match[1]) if match else 0,
             "queries": float(match[2]) if match else stderr.count(" series in "),
             "mb": float(match[3]) if match else float("nan"), "errors": float(errors)}
 
@@ -114,7 +127,8 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
         # the machine's speed drifts within the hour: each run is paired with a floor measured next to it
         runs, floors = [], [floor_s]
         for i in range(repeat):
-            runs.append(run_cli(server.url, window, Path(tmp) / "report.json"))
+            runs.append(run_cli(server.url, window, Path(tmp) / "report.json",
+                                server_pid=server.process.pid if server.process else None))
             if i:
                 floors.append(replay(server.url, sent, level)[0])  # type: ignore[arg-type]
         first = run_cli(server.url, window, Path(tmp) / "before.json", before) if before else None
@@ -136,12 +150,14 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
 def table(rows: list[dict[str, float | str]], days: float, repeat: int) -> str:
     lines = [(f"Machine: {machine()}. History: {days:g} days at a 60 s scrape interval, report at 5-minute "
               f"steps; median of {repeat} runs."), "",
-             ("| containers | pods | report wall (s) | PromQL floor (s) | wall / floor | queries | MB received "
+             ("| containers | pods | report wall (s) | PromQL floor (s) | wall / floor | report CPU (s) "
+              "| Prometheus CPU in the report (s) | queries | MB received "
               "| report peak RSS (MB) | Prometheus peak RSS (MB) | query errors | backfill (s) |"),
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['containers']:,} | {r['pods']:,} | {r['wall_s']:.1f} | {r['floor_s']:.1f} "
-                     f"| {float(r['ratio']):.2f} | {r['queries']:.0f} | {r['mb']:.0f} "
+                     f"| {float(r['ratio']):.2f} | {r['cpu_s']:.1f} | {r['prometheus_cpu_s']:.1f} "
+                     f"| {r['queries']:.0f} | {r['mb']:.0f} "
                      f"| {r['peak_rss_mb']:.0f} | {r['prometheus_rss_mb']:.0f} | {r['errors']:.0f} | {r['build']} |")
     lines += ["", "```", *text_chart(rows), "```"]
     if any(r["before_wall_s"] == r["before_wall_s"] for r in rows):  # not NaN: the earlier checkout was run too
