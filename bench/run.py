@@ -9,8 +9,9 @@ the build time is shown only when it was built now), start Prometheus on 127.0.0
    requests it sends (and warms Prometheus' page cache, as a server in use has it);
 2. replay those requests with plain HTTP (bench/floor.py): the PromQL floor;
 3. run the real CLI, ``rightsizer report ... -o json --output FILE``, ``--repeat`` times in
-   a fresh process and keep the median wall time and peak RSS (the child's ``ru_maxrss``);
-   queries and bytes come from its ``--verbose`` log.  After each run but the first, the
+   a fresh process and keep the median wall time, peak RSS and CPU seconds (the child's
+   ``ru_maxrss``, ``ru_utime + ru_stime``) and the CPU Prometheus used meanwhile (from
+   ``/proc``); queries and bytes come from its ``--verbose`` log.  After each run but the first, the
    floor is replayed again at the concurrency found fastest: the machine's speed drifts,
    so each run is compared with a floor measured next to it, and "wall / floor" is the
    median of those ratios;
@@ -131,7 +132,8 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
                                 server_pid=server.process.pid if server.process else None))
             if i:
                 floors.append(replay(server.url, sent, level)[0])  # type: ignore[arg-type]
-        first = run_cli(server.url, window, Path(tmp) / "before.json", before) if before else None
+        first = run_cli(server.url, window, Path(tmp) / "before.json", before,
+                        server.process.pid if server.process else None) if before else None
         prom_rss = peak_rss_mb(server.process.pid) if server.process else float("nan")
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     ratios = [r["wall_s"] / f for r, f in zip(runs, floors, strict=True)]
@@ -144,7 +146,8 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
             "floor_concurrency": level, "prometheus_rss_mb": prom_rss,
             "build": "cached" if cached else f"{build:.0f}",
             "before_wall_s": first["wall_s"] if first else float("nan"),
-            "before_rss_mb": first["peak_rss_mb"] if first else float("nan")}
+            "before_rss_mb": first["peak_rss_mb"] if first else float("nan"),
+            "before_cpu_s": first["cpu_s"] if first else float("nan")}
 
 
 def table(rows: list[dict[str, float | str]], days: float, repeat: int) -> str:
@@ -161,10 +164,11 @@ def table(rows: list[dict[str, float | str]], days: float, repeat: int) -> str:
                      f"| {r['peak_rss_mb']:.0f} | {r['prometheus_rss_mb']:.0f} | {r['errors']:.0f} | {r['build']} |")
     lines += ["", "```", *text_chart(rows), "```"]
     if any(r["before_wall_s"] == r["before_wall_s"] for r in rows):  # not NaN: the earlier checkout was run too
-        lines += ["", "| containers | before (`--before`): wall (s) | peak RSS (MB) | now: wall (s) | peak RSS (MB) |",
-                  "|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['containers']:,} | {r['before_wall_s']:.1f} | {r['before_rss_mb']:.0f} | {r['wall_s']:.1f} "
-                  f"| {r['peak_rss_mb']:.0f} |" for r in rows]
+        lines += ["", ("| containers | before (`--before`): wall (s) | CPU (s) | peak RSS (MB) | now: wall (s) | CPU (s) "
+                       "| peak RSS (MB) |"),
+                  "|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['containers']:,} | {r['before_wall_s']:.1f} | {r['before_cpu_s']:.1f} | {r['before_rss_mb']:.0f} "
+                  f"| {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} |" for r in rows]
     return "\n".join(lines)
 
 
