@@ -114,7 +114,7 @@ def _by_workload(history: ClusterHistory, dropped: Mapping[str, str]) -> dict[Wo
 
 def _gone(history: ClusterHistory, policies: PolicySet) -> dict[str, str]:
     """Containers no longer running: removed from their workload, or a workload not seen lately."""
-    seen_last = {}  # each container's last step running (none: never ran in the window)
+    seen_last: dict[ContainerKey, int] = {}  # each container's last step running (none: never ran in the window)
     last: dict[object, int] = {}
     for ch in history:
         active = ch.active_steps
