@@ -39,13 +39,8 @@ class Leak:
 
 
 def _typical_gap(times: np.ndarray) -> float:
-    """The median spacing of ``times`` (an hour for a single sample).  Samples on a grid are nearly always evenly
-    spaced, and then the spacing is the median without sorting: this runs once per restarted pod."""
-    if len(times) < 2:
-        return 3600.0
-    gaps = np.diff(times)
-    low, high = gaps.min(), gaps.max()
-    return float(low) if low == high else median(gaps)
+    """The median spacing of ``times`` (an hour for a single sample)."""
+    return median(np.diff(times)) if len(times) > 1 else 3600.0
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

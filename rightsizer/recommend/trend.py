@@ -29,7 +29,6 @@ import numpy as np
 from rightsizer.config import TrendPolicy
 from rightsizer.recommend import order
 from rightsizer.recommend.kendall import kendall_p
-from rightsizer.recommend.order import median
 from rightsizer.recommend.theilsen import theil_sen
 from rightsizer.units import DAY
 
@@ -68,7 +67,7 @@ def per_day(times: np.ndarray, values: np.ndarray, how: str) -> tuple[np.ndarray
         out = np.full(len(counts), -np.inf)
         np.maximum.at(out, index, vals)
     seen = counts > 0
-    full = seen & (counts >= 0.5 * median(counts[seen]))
+    full = seen & (counts >= 0.5 * order.median(counts[seen]))
     return np.flatnonzero(full) + first, out[full]
 
 
@@ -77,7 +76,7 @@ def weekday_adjusted(days: np.ndarray, values: np.ndarray) -> np.ndarray:
     weekend = ((days.astype(np.int64) + 3) % 7) >= 5  # 1970-01-01 was a Thursday
     if not weekend.any() or weekend.all():
         return values
-    ratio = median(values[weekend]) / median(values[~weekend])
+    ratio = order.median(values[weekend]) / order.median(values[~weekend])
     if ratio <= 0 or abs(ratio - 1) < 0.05:
         return values
     return np.where(weekend, values / ratio, values)
@@ -90,7 +89,7 @@ def project(days: np.ndarray, values: np.ndarray, policy: TrendPolicy) -> Trend 
     adjusted = weekday_adjusted(days, values)
     x = days - days[-1]
     slope, intercept = theil_sen(adjusted, x)
-    middle = intercept + slope * median(x)
+    middle = intercept + slope * order.median(x)
     if middle <= 0:
         return None
     projected = intercept + slope * policy.horizon_days
