@@ -79,14 +79,17 @@ def fetch_usage(client: PrometheusClient, options: FetchOptions, grid: Grid, bat
         def joined(query: str, start: float, end: float, step: float) -> list[Matrix]:
             return [Matrix.of(client.range(query, start, end, step))]
 
+        def ask(name: str, query: str, memo: LabelMemo) -> Future[list[Matrix]]:
+            span = query_range(name, options, grid)
+            if name in _JOINED:
+                return pool.submit(joined, query, *span)
+            return pool.submit(client.range_chunks, query, *span, memo=memo)
+
         def submit() -> None:
             m = next(queue, None)
             if m is not None:
                 memo: LabelMemo = {}  # the batch's label sets, each decoded once for all its queries and chunks
-                pending.append({name: pool.submit(joined, query, *query_range(name, options, grid)) if name in _JOINED
-                                else pool.submit(client.range_chunks, query, *query_range(name, options, grid),
-                                                 memo=memo)
-                                for name, query in usage_queries(m, options).items()})
+                pending.append({name: ask(name, query, memo) for name, query in usage_queries(m, options).items()})
 
         for _ in range(LOOKAHEAD):
             submit()
