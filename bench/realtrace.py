@@ -120,9 +120,8 @@ def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, risk: f
     rows = []
     for i in range(weeks):
         stop = history.n_steps - 2 * i * per_day
-        cut = stop - int(test_days * per_day)
-        first = max(0, cut - int(train_days * per_day)) if train_days else 0
-        train, test = history.window(first, cut), history.window(cut, stop)
+        before = history.window(0, stop)
+        train, test = split(before, (train_days or before.n_steps * STEP / DAY - test_days) * DAY, test_days * DAY)
         cores, gib = oracle(test)
         summary = backtest(train, test, policies=_policies(risk)).summary
         for row in summary.itertuples():

@@ -11,8 +11,8 @@ the build time is shown only when it was built now), start Prometheus on 127.0.0
 3. run the real CLI, ``rightsizer report ... -o json --output FILE``, ``--repeat`` times in
    a fresh process and keep the median wall time, peak RSS and CPU seconds (the child's
    ``ru_maxrss``, ``ru_utime + ru_stime``) and the CPU Prometheus used meanwhile (from
-   ``/proc``); queries and bytes come from its ``--verbose`` log.  After each run but the first, the
-   floor is replayed again at the concurrency found fastest: the machine's speed drifts,
+   ``/proc``); queries and bytes come from its ``--verbose`` log.  After each run but the
+   first, the floor is replayed again at the concurrency found fastest: the machine's speed drifts,
    so each run is compared with a floor measured next to it, and "wall / floor" is the
    median of those ratios;
 4. read Prometheus' own peak RSS (``VmHWM``).
@@ -127,14 +127,13 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
         floor_s, level = floor(server.url, sent, levels)  # type: ignore[arg-type]
         # the machine's speed drifts within the hour: each run is paired with a floor measured next to it
         runs, floors = [], [floor_s]
+        server_pid = server.process.pid if server.process else None
         for i in range(repeat):
-            runs.append(run_cli(server.url, window, Path(tmp) / "report.json",
-                                server_pid=server.process.pid if server.process else None))
+            runs.append(run_cli(server.url, window, Path(tmp) / "report.json", server_pid=server_pid))
             if i:
                 floors.append(replay(server.url, sent, level)[0])  # type: ignore[arg-type]
-        first = run_cli(server.url, window, Path(tmp) / "before.json", before,
-                        server.process.pid if server.process else None) if before else None
-        prom_rss = peak_rss_mb(server.process.pid) if server.process else float("nan")
+        first = run_cli(server.url, window, Path(tmp) / "before.json", before, server_pid) if before else None
+        prom_rss = peak_rss_mb(server_pid) if server_pid else float("nan")
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     ratios = [r["wall_s"] / f for r, f in zip(runs, floors, strict=True)]
     ratio = statistics.median(ratios)
