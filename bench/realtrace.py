@@ -14,7 +14,8 @@ One week of 100 VMs is a small sample: a single VM more or less passing its limi
 count by one.  ``--weeks N`` also replays the N test weeks that end 0, 2, 4, ... days
 before the end of the traces (each trained on everything before it) and prints each
 week's figures and their totals, so a change is judged on several weeks, not fitted to
-the last one.  ``--risk`` sets ``memory.risk`` for the frontier of margins against OOMs.
+the last one.  ``--risk`` sets ``memory.risk`` for the frontier of margins against OOMs, and
+``--margins rules`` replays the rules that decide where the margins cannot be learned.
 ``--train-days 14`` trains on the 14 days before each test week only: what a Prometheus
 with its default 15-day retention holds, and so what most reports learn from.
 """
@@ -96,11 +97,15 @@ def oracle(test: ClusterHistory) -> tuple[float, float]:
     return cores, gib
 
 
-def _policies(risk: float | None) -> PolicySet | None:
-    return None if risk is None else PolicySet(overrides={"memory": {"risk": risk}})
+#: overrides of rightsizer's memory policy (``memory.risk``, ``memory.margins``), None for the defaults
+Memory = dict[str, object] | None
 
 
-def run(traces: Path = TRACES, test_days: float = 7.0, risk: float | None = None, train_days: float | None = None
+def _policies(memory: Memory) -> PolicySet | None:
+    return PolicySet(overrides={"memory": memory}) if memory else None
+
+
+def run(traces: Path = TRACES, test_days: float = 7.0, memory: Memory = None, train_days: float | None = None
         ) -> tuple[Backtest, tuple[float, float], float]:
     """Backtest every strategy on the traces (trained on ``train_days`` before the test days, or all of them);
     (result, oracle cores and GiB, seconds)."""
@@ -108,11 +113,11 @@ def run(traces: Path = TRACES, test_days: float = 7.0, risk: float | None = None
     began = time.perf_counter()
     total = history.n_steps * STEP / DAY
     train, test = split(history, (train_days or total - test_days) * DAY, test_days * DAY)
-    result = backtest(train, test, policies=_policies(risk))
+    result = backtest(train, test, policies=_policies(memory))
     return result, oracle(test), time.perf_counter() - began
 
 
-def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, risk: float | None = None,
+def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, memory: Memory = None,
             train_days: float | None = None) -> pd.DataFrame:
     """One row per strategy and test week: the week ending ``2 x i`` days before the end, trained on the
     ``train_days`` before it (all of them by default)."""
@@ -123,7 +128,7 @@ def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, risk: f
         before = history.window(0, stop)
         train, test = split(before, (train_days or before.n_steps * STEP / DAY - test_days) * DAY, test_days * DAY)
         cores, gib = oracle(test)
-        summary = backtest(train, test, policies=_policies(risk)).summary
+        summary = backtest(train, test, policies=_policies(memory)).summary
         for row in summary.itertuples():
             rows.append({"week ends": f"-{2 * i} d", "strategy": row.strategy,
                          "would-OOM VMs": row.would_oom_containers, "CPU p95 > request": row.cpu_p95_above_request,
@@ -178,14 +183,14 @@ def checks(result: Backtest, floor: tuple[float, float]) -> dict[str, bool]:
     }
 
 
-def report(traces: Path, test_days: float = 7.0, weeks: int = 1, risk: float | None = None,
+def report(traces: Path, test_days: float = 7.0, weeks: int = 1, memory: Memory = None,
            train_days: float | None = None) -> int:
     """Print the table and the bar (and the rolling weeks' table); the number of checks missed (1 when the traces
     are not there)."""
     if not traces.is_dir():
         print(f"no traces at {traces}: pass --traces DIR", file=sys.stderr)
         return 1
-    result, floor, elapsed = run(traces, test_days, risk, train_days)
+    result, floor, elapsed = run(traces, test_days, memory, train_days)
     print(f"\nReal traces ({traces.name}): {result.summary.containers.iloc[0]} VMs, trained on "
           f"{result.train_window}, tested on {result.test_window} ({elapsed:.0f} s).\n")
     print("\n".join(table(result, floor)))
@@ -197,7 +202,7 @@ def report(traces: Path, test_days: float = 7.0, weeks: int = 1, risk: float | N
     if weeks > 1:
         print(f"\nThe {weeks} test weeks ending 0 to {2 * (weeks - 1)} days before the end (OOM: would-OOM VMs; "
               "CPU over: VMs with test p95 CPU above the request; cores x and GiB x: requested over the oracle):\n")
-        print("\n".join(rolling_table(rolling(load(traces), weeks, test_days, risk, train_days))))
+        print("\n".join(rolling_table(rolling(load(traces), weeks, test_days, memory, train_days))))
     return failures
 
 
@@ -207,9 +212,12 @@ def main() -> int:
     parser.add_argument("--test-days", type=float, default=7.0)
     parser.add_argument("--weeks", type=int, default=5, help="test weeks replayed, 2 days apart (1: the last only)")
     parser.add_argument("--risk", type=float, help="memory.risk for rightsizer (default: the policy's)")
+    parser.add_argument("--margins", choices=("learned", "rules"), help="memory.margins for rightsizer (default: the "
+                        "policy's); rules: what decides in a cluster too small or a history too short to learn from")
     parser.add_argument("--train-days", type=float, help="days of training before each test week (default: all)")
     args = parser.parse_args()
-    return 1 if report(args.traces, args.test_days, args.weeks, args.risk, args.train_days) else 0
+    memory = {k: v for k, v in (("risk", args.risk), ("margins", args.margins)) if v is not None}
+    return 1 if report(args.traces, args.test_days, args.weeks, memory, args.train_days) else 0
 
 
 if __name__ == "__main__":

@@ -65,12 +65,13 @@ class MemoryPolicy(_Strict):
     daily_percentile: float = Field(90.0, gt=0, le=100, description="percentile of daily peaks (basis "
                                                                     "daily-peaks)")
     margin: float = Field(0.10, ge=0, le=5, description="added to the basis, relative")
-    variability: float = Field(3.0, ge=0, le=20, description="rules: the margin is at least this many times "
-                                                             "the day-to-day variation of peaks")
+    variability: float = Field(3.0, ge=0, le=20, description="the margin is at least this many times the "
+                                                             "day-to-day variation of peaks (a bursty series' up "
+                                                             "to the next week's highest day at `risk`)")
     margins: Literal["learned", "rules"] = Field("learned", description="headroom learned from the cluster's "
                                                                         "weekly backtests, or the rules alone")
-    risk: float = Field(0.20, gt=0, lt=0.5, description="learned margins: the share of containers whose next "
-                                                        "week's peak may pass the limit (calibrated on the window)")
+    risk: float = Field(0.20, gt=0, lt=0.5, description="the share of containers whose next week's peak may "
+                                                        "pass the limit (learned: calibrated on the window)")
     leak_growth: float = Field(0.5, ge=0, le=20, description="a leak's peak at the next run is sized for when at "
                                                             "most this much above the value; beyond, it is flagged")
     min_bytes: float = Field(64 * MiB, ge=0, le=1024 * GiB, description="floor of a request, bytes")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rightsizer.config import Policy
+from rightsizer.config import MemoryPolicy, Policy
 from rightsizer.history import ClusterHistory, ContainerHistory, ContainerKey, Resources, Workload
 from rightsizer.needs import DataNeeds
 from rightsizer.quantity import format_cpu, format_memory
@@ -18,7 +18,7 @@ from rightsizer.recommend.hpa import keep_scaling_point
 from rightsizer.recommend.leak import Leak
 from rightsizer.recommend.leak import detect as detect_leak
 from rightsizer.recommend.margins import HORIZON, ClusterSeries
-from rightsizer.recommend.memory import estimate_memory, oom_floor
+from rightsizer.recommend.memory import MemoryEstimate, estimate_memory, oom_floor
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
@@ -248,14 +248,34 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation, begun: Begu
     if expected is not None:
         basis = expected
     margin = p.margin
-    if p.variability * est.variation > margin + 0.005:  # worth saying from half a percentage point
-        margin = p.variability * est.variation
-        rec.reasons.append(f"daily peaks vary by {est.variation:.1%}: margin {margin:.0%}")
+    swing = p.variability * est.variation
+    if swing > margin + 0.005:  # worth saying from half a percentage point
+        margin, bounded = _swing_margin(swing, est, basis, p)
+        rec.reasons.append(f"daily peaks vary by {est.variation:.1%}: margin {margin:.0%}{bounded}")
     value = max(p.min_bytes, round_up(basis * (1 + margin), p.granularity))
     why = f"{format_memory(round_up(basis, MiB))} + {margin:.0%}"
     if value == p.min_bytes:
         why = f"the {format_memory(p.min_bytes)} minimum"
     return _leak(begun.leak, ctx, rec, *_floored(ch, ctx, rec, value, why))
+
+
+def _swing_margin(swing: float, est: MemoryEstimate, basis: float, p: MemoryPolicy) -> tuple[float, str]:
+    """The margin a day-to-day ``swing`` asks for, and what bounded it ("" when nothing did).
+
+    A steady series' next high day passes its last by a few swings.  A bursty series' peak
+    already holds its swings: its margin goes no higher than where a log-normal law of its
+    daily peaks puts the next week's highest day at the policy's risk, and no lower than
+    twice the margin (the most a steady series gets), so a series a little more variable
+    never gets less than a steadier one.
+    """
+    lawful = est.bound / basis - 1 if est.bound is not None and basis > 0 else math.inf
+    cap = max(2 * p.margin, lawful)
+    if swing <= cap:
+        return swing, ""
+    law = f"a log-normal law of the {est.days} daily peaks puts the next {HORIZON} days' highest"
+    why = (f", where {law} at a {p.risk:.0%} risk" if lawful >= 2 * p.margin
+           else f", twice the {p.margin:.0%} margin ({law} lower at a {p.risk:.0%} risk)")
+    return cap, f"{why}; {p.variability:g}x the variation, {swing:.0%}, would add again the swings the peak holds"
 
 
 def _growth(ctx: Context, rec: Recommendation, trend: Trend | None, lower: bool = False, above: float = 0.0,

@@ -1,8 +1,14 @@
 """Memory: per-step peaks of the working set, the window peak or a percentile of daily peaks, plus a margin.
 
-A fixed margin is too thin for a workload whose daily peaks swing (a nightly batch whose
-input size varies): the margin is at least ``variability`` times the coefficient of
-variation of the daily peaks, so the next week's highest day still fits.
+These are the rules, what decides where the margins cannot be learned from the cluster
+(too few containers, too short a history).  A fixed margin is too thin for a workload
+whose daily peaks swing (a nightly batch whose input size varies): the margin is at least
+``variability`` times the coefficient of variation of the daily peaks, so the next week's
+highest day still fits.  But the window's peak already holds the swings seen: on a bursty
+series that multiple adds 100-200% on top of the highest day (real VMs got 3.5 times the
+memory their next week needed).  So the swing's margin goes no higher than the value the
+next week's highest day passes with the policy's ``risk``, if daily peaks were log-normal
+(:func:`weekly_bound`).
 
 The per-step values are already peaks (``max_over_time`` at the source), and the
 per-step maximum across pods is taken, because every pod must fit its limit.  An
@@ -13,11 +19,14 @@ however many times it happened, so repeated OOMs do not compound into a runaway.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from rightsizer.config import MemoryPolicy
+from rightsizer.recommend.margins import HORIZON
 from rightsizer.recommend.order import percentile
 from rightsizer.recommend.theilsen import theil_sen
 from rightsizer.units import DAY
@@ -30,6 +39,7 @@ class MemoryEstimate:
     days: int  # days with data
     oom_floor: float | None  # bytes the value must exceed after OOMKills
     variation: float  # coefficient of variation of the daily peaks (0 with fewer than 5 days)
+    bound: float | None  # bytes: what the next week's highest day passes with the policy's risk (None: too few days)
 
 
 def daily_peaks(peaks: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +64,32 @@ def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit:
     else:
         basis = window_peak
     floor = oom_floor(limit, peaks, policy) if oom_kills else None
-    return MemoryEstimate(basis, window_peak, len(per_day), floor, _variation(days, per_day))
+    return MemoryEstimate(basis, window_peak, len(per_day), floor, _variation(days, per_day),
+                          weekly_bound(per_day, policy.risk))
+
+
+def weekly_bound(per_day: np.ndarray, risk: float, days: int = HORIZON) -> float | None:
+    """The value the highest of the next ``days`` daily peaks passes with chance ``risk``, if daily peaks were
+    independent draws of one log-normal law (None under 5 days with data).
+
+    Each of the ``days`` must stay under it with chance (1 - risk) ** (1 / days); the law's
+    centre and spread are estimated from the n days seen, so the bound is the prediction
+    interval of a new draw: Student's t with n - 1 degrees of freedom, widened by sqrt(1 + 1/n).
+    """
+    ok = per_day[per_day > 0]
+    if len(ok) < 5:
+        return None
+    logs = np.log(ok.astype(np.float64))
+    spread = float(logs.std(ddof=1)) * math.sqrt(1 + 1 / len(ok))
+    return float(np.exp(logs.mean() + _student((1 - risk) ** (1 / days), len(ok) - 1) * spread))
+
+
+@functools.lru_cache(maxsize=256)
+def _student(level: float, freedom: int) -> float:
+    """Student's t quantile (a few distinct arguments per run: the number of days and the risk)."""
+    from scipy.stats import t  # scikit-learn imports it anyway; a report with the rules alone pays once
+
+    return float(t.ppf(level, freedom))
 
 
 def oom_floor(limit: float | None, peaks: np.ndarray, policy: MemoryPolicy) -> float:
