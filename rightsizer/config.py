@@ -66,8 +66,10 @@ class MemoryPolicy(_Strict):
                                                                     "daily-peaks)")
     margin: float = Field(0.10, ge=0, le=5, description="added to the basis, relative")
     variability: float = Field(3.0, ge=0, le=20, description="the margin is at least this many times the "
-                                                             "day-to-day variation of peaks (a bursty series' up "
-                                                             "to the next week's highest day at `risk`)")
+                                                             "day-to-day variation of daily peaks (rules: a bursty "
+                                                             "series' only up to the log-normal bound at `risk`, "
+                                                             "never under twice `margin`; learned: a steady "
+                                                             "series' floor)")
     margins: Literal["learned", "rules"] = Field("learned", description="headroom learned from the cluster's "
                                                                         "weekly backtests, or the rules alone")
     risk: float = Field(0.20, gt=0, lt=0.5, description="the share of containers whose next week's peak may "

@@ -18,7 +18,7 @@ from rightsizer.recommend.hpa import keep_scaling_point
 from rightsizer.recommend.leak import Leak
 from rightsizer.recommend.leak import detect as detect_leak
 from rightsizer.recommend.margins import HORIZON, ClusterSeries
-from rightsizer.recommend.memory import MemoryEstimate, estimate_memory, oom_floor
+from rightsizer.recommend.memory import estimate_memory, oom_floor
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
@@ -250,7 +250,7 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation, begun: Begu
     margin = p.margin
     swing = p.variability * est.variation
     if swing > margin + 0.005:  # worth saying from half a percentage point
-        margin, bounded = _swing_margin(swing, est, basis, p)
+        margin, bounded = _swing_margin(swing, est.bound, basis, p, projected=expected is not None)
         rec.reasons.append(f"daily peaks vary by {est.variation:.1%}: margin {margin:.0%}{bounded}")
     value = max(p.min_bytes, round_up(basis * (1 + margin), p.granularity))
     why = f"{format_memory(round_up(basis, MiB))} + {margin:.0%}"
@@ -259,23 +259,31 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation, begun: Begu
     return _leak(begun.leak, ctx, rec, *_floored(ch, ctx, rec, value, why))
 
 
-def _swing_margin(swing: float, est: MemoryEstimate, basis: float, p: MemoryPolicy) -> tuple[float, str]:
+def _swing_margin(swing: float, bound: float | None, basis: float, p: MemoryPolicy, projected: bool
+                  ) -> tuple[float, str]:
     """The margin a day-to-day ``swing`` asks for, and what bounded it ("" when nothing did).
 
-    A steady series' next high day passes its last by a few swings.  A bursty series' peak
-    already holds its swings: its margin goes no higher than where a log-normal law of its
-    daily peaks puts the next week's highest day at the policy's risk, and no lower than
-    twice the margin (the most a steady series gets), so a series a little more variable
-    never gets less than a steadier one.
+    A steady series' next high day passes its last by a few swings.  A bursty series' basis
+    already holds its swings: its margin goes no higher than the ``bound`` (where a
+    log-normal law of its daily peaks puts the next week's highest day at the policy's
+    risk), and no lower than twice the margin (the most a steady series gets), so a series
+    a little more variable never gets less than a steadier one.  A ``projected`` basis (a
+    growth trend's) holds the largest rise of a day above the line, and the law has no
+    trend: its margin is twice the margin.
     """
-    lawful = est.bound / basis - 1 if est.bound is not None and basis > 0 else math.inf
-    cap = max(2 * p.margin, lawful)
+    lawful = bound / basis - 1 if bound is not None and basis > 0 and not projected else -math.inf
+    cap = max(2 * p.margin, lawful) if bound is not None or projected else math.inf
     if swing <= cap:
         return swing, ""
-    law = f"a log-normal law of the {est.days} daily peaks puts the next {HORIZON} days' highest"
-    why = (f", where {law} at a {p.risk:.0%} risk" if lawful >= 2 * p.margin
-           else f", twice the {p.margin:.0%} margin ({law} lower at a {p.risk:.0%} risk)")
-    return cap, f"{why}; {p.variability:g}x the variation, {swing:.0%}, would add again the swings the peak holds"
+    again = f"{p.variability:g}x the variation, {swing:.0%}, would count again swings already in the basis"
+    if projected:
+        return cap, f", twice the {p.margin:.0%} margin on the trend's projection ({again})"
+    shown = format_memory(round_up(bound or 0.0, MiB))
+    fit = f"a log-normal fit of the daily peaks says the next {HORIZON} days' highest passes"
+    chance = f"{p.risk * 100:g}% chance"
+    if lawful >= 2 * p.margin:
+        return cap, f", up to {shown}: {fit} it with a {chance}; {again}"
+    return cap, f", twice the {p.margin:.0%} margin ({fit} {shown} with a {chance}); {again}"
 
 
 def _growth(ctx: Context, rec: Recommendation, trend: Trend | None, lower: bool = False, above: float = 0.0,

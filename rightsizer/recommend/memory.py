@@ -6,9 +6,9 @@ whose daily peaks swing (a nightly batch whose input size varies): the margin is
 ``variability`` times the coefficient of variation of the daily peaks, so the next week's
 highest day still fits.  But the window's peak already holds the swings seen: on a bursty
 series that multiple adds 100-200% on top of the highest day (real VMs got 3.5 times the
-memory their next week needed).  So the swing's margin goes no higher than the value the
-next week's highest day passes with the policy's ``risk``, if daily peaks were log-normal
-(:func:`weekly_bound`).
+memory their next week needed).  So a bursty series' swing margin goes no higher than the
+value the next week's highest day passes with the policy's ``risk``, if daily peaks were
+log-normal (:func:`weekly_bound`; the engine applies it).
 
 The per-step values are already peaks (``max_over_time`` at the source), and the
 per-step maximum across pods is taken, because every pod must fit its limit.  An
@@ -70,13 +70,13 @@ def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit:
 
 def weekly_bound(per_day: np.ndarray, risk: float, days: int = HORIZON) -> float | None:
     """The value the highest of the next ``days`` daily peaks passes with chance ``risk``, if daily peaks were
-    independent draws of one log-normal law (None under 5 days with data).
+    independent draws of one log-normal law (None under 5 days with a finite peak above 0).
 
     Each of the ``days`` must stay under it with chance (1 - risk) ** (1 / days); the law's
     centre and spread are estimated from the n days seen, so the bound is the prediction
     interval of a new draw: Student's t with n - 1 degrees of freedom, widened by sqrt(1 + 1/n).
     """
-    ok = per_day[per_day > 0]
+    ok = per_day[np.isfinite(per_day) & (per_day > 0)]
     if len(ok) < 5:
         return None
     logs = np.log(ok.astype(np.float64))
