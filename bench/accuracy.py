@@ -1,6 +1,6 @@
 """Accuracy: backtest the default policy against the baselines on a large seeded synthetic cluster.
 
-    python bench/accuracy.py [--containers 300] [--days 21] [--seeds 5,6]
+    python bench/accuracy.py [--containers 300] [--days 21] [--seeds 5,6] [--margins rules]
 
 Each strategy is trained on the first 14 days of what Prometheus would have shown (usage
 capped by CPU limits, peaks cut by OOMKills) and scored on the last 7 days of what the
@@ -8,7 +8,8 @@ containers really wanted (the generator's demand, CPU at the 60 s scrape interva
 strategy that copies a capped figure is caught.  Prints a Markdown table per seed for docs/benchmarks.md, and the bar:
 fewer would-OOM containers than either baseline (at most 0.5%), at most 3% of containers
 with test p95 CPU above the request, and less requested memory than max-plus-15.  Then the same on real traces
-(bench/realtrace.py: the Bitbrains VMs, with their own bar).
+(bench/realtrace.py: the Bitbrains VMs, with their own bar).  ``--margins rules`` scores the
+rules that decide where memory margins cannot be learned, on both.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 import realtrace  # bench/realtrace.py: the real-trace part
 
 from rightsizer.backtest import backtest, split
+from rightsizer.config import PolicySet
 from rightsizer.testing.synthetic import SyntheticCluster
 from rightsizer.units import DAY
 
@@ -32,7 +34,11 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=21)
     parser.add_argument("--test-days", type=float, default=7)
     parser.add_argument("--seeds", default="5,6,7")
+    parser.add_argument("--margins", choices=("learned", "rules"), help="memory.margins for rightsizer (default: "
+                        "the policy's)")
     args = parser.parse_args()
+    memory = {"margins": args.margins} if args.margins else None
+    policies = PolicySet(overrides={"memory": memory}) if memory else None
     failures = 0
     for seed in (int(s) for s in args.seeds.split(",")):
         began = time.perf_counter()
@@ -42,7 +48,7 @@ def main() -> int:
         # scored at the scrape interval: a request must cover demand at the resolution the cluster is scraped at
         scrape = cluster.spec.scrape_interval
         _, test = split(cluster.history(step=scrape, observed=False), train_days * DAY, args.test_days * DAY)
-        summary = backtest(train, test).summary.set_index("strategy")
+        summary = backtest(train, test, policies=policies).summary.set_index("strategy")
         elapsed = time.perf_counter() - began
         print(f"\nSeed {seed}: {args.containers} containers, trained on {train_days:g} days, tested on "
               f"{args.test_days:g} days of demand ({elapsed:.0f} s).\n")
@@ -66,7 +72,7 @@ def main() -> int:
         for name, ok in checks.items():
             print(f"- {'met' if ok else 'MISSED'}: {name}")
             failures += not ok
-    failures += realtrace.report(realtrace.TRACES, weeks=5)
+    failures += realtrace.report(realtrace.TRACES, weeks=5, memory=memory)
     return 1 if failures else 0
 
 
