@@ -271,19 +271,20 @@ def _swing_margin(swing: float, bound: float | None, basis: float, p: MemoryPoli
     growth trend's) holds the largest rise of a day above the line, and the law has no
     trend: its margin is twice the margin.
     """
-    lawful = bound / basis - 1 if bound is not None and basis > 0 and not projected else -math.inf
-    cap = max(2 * p.margin, lawful) if bound is not None or projected else math.inf
-    if swing <= cap:
-        return swing, ""
+    floor = 2 * p.margin
     again = f"{p.variability:g}x the variation, {swing:.0%}, would count again swings already in the basis"
     if projected:
-        return cap, f", twice the {p.margin:.0%} margin on the trend's projection ({again})"
-    shown = format_memory(round_up(bound or 0.0, MiB))
-    fit = f"a log-normal fit of the daily peaks says the next {HORIZON} days' highest passes"
-    chance = f"{p.risk * 100:g}% chance"
-    if lawful >= 2 * p.margin:
-        return cap, f", up to {shown}: {fit} it with a {chance}; {again}"
-    return cap, f", twice the {p.margin:.0%} margin ({fit} {shown} with a {chance}); {again}"
+        cap, why = floor, f", twice the {p.margin:.0%} margin on the trend's projection ({again})"
+    elif bound is not None and basis > 0:
+        lawful = bound / basis - 1
+        shown = format_memory(round_up(bound, MiB))
+        fit = f"a log-normal fit of the daily peaks says the next {HORIZON} days' highest passes"
+        chance = f"{p.risk * 100:g}% chance"
+        cap, why = (lawful, f", up to {shown}: {fit} it with a {chance}; {again}") if lawful >= floor else \
+            (floor, f", twice the {p.margin:.0%} margin ({fit} {shown} with a {chance}); {again}")
+    else:
+        return swing, ""  # too few days for a law
+    return (cap, why) if swing > cap else (swing, "")
 
 
 def _growth(ctx: Context, rec: Recommendation, trend: Trend | None, lower: bool = False, above: float = 0.0,
