@@ -21,7 +21,6 @@ import time
 import realtrace  # bench/realtrace.py: the real-trace part
 
 from rightsizer.backtest import backtest, split
-from rightsizer.config import PolicySet
 from rightsizer.testing.synthetic import SyntheticCluster
 from rightsizer.units import DAY
 
@@ -38,7 +37,7 @@ def main() -> int:
                         "the policy's)")
     args = parser.parse_args()
     memory = {"margins": args.margins} if args.margins else None
-    policies = PolicySet(overrides={"memory": memory}) if memory else None
+    policies = realtrace.policies(memory)
     failures = 0
     for seed in (int(s) for s in args.seeds.split(",")):
         began = time.perf_counter()

@@ -20,7 +20,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from run import cluster_of, run_cli
+from run import cluster_of, run_cli, window_of
 
 from rightsizer.testing.testbed import PrometheusServer, build_tsdb
 
@@ -31,7 +31,7 @@ def compare(checkouts: list[Path], containers: int, days: float, rounds: int, wo
             ) -> dict[Path, list[dict[str, float]]]:
     """Each checkout's runs, in the order they ran (a round runs every checkout once)."""
     tsdb = build_tsdb(cluster_of(containers, days), workers=workers)
-    window = f"{int(days * 86_400 - 300)}s"
+    window = window_of(days)
     runs: dict[Path, list[dict[str, float]]] = {c: [] for c in checkouts}
     with PrometheusServer(tsdb) as server, tempfile.TemporaryDirectory() as tmp:
         pid = server.process.pid if server.process else None

@@ -101,7 +101,8 @@ def oracle(test: ClusterHistory) -> tuple[float, float]:
 Memory = dict[str, object] | None
 
 
-def _policies(memory: Memory) -> PolicySet | None:
+def policies(memory: Memory) -> PolicySet | None:
+    """rightsizer's policies with ``memory`` overriding its memory policy (None: the defaults)."""
     return PolicySet(overrides={"memory": memory}) if memory else None
 
 
@@ -113,7 +114,7 @@ def run(traces: Path = TRACES, test_days: float = 7.0, memory: Memory = None, tr
     began = time.perf_counter()
     total = history.n_steps * STEP / DAY
     train, test = split(history, (train_days or total - test_days) * DAY, test_days * DAY)
-    result = backtest(train, test, policies=_policies(memory))
+    result = backtest(train, test, policies=policies(memory))
     return result, oracle(test), time.perf_counter() - began
 
 
@@ -128,7 +129,7 @@ def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, memory:
         before = history.window(0, stop)
         train, test = split(before, (train_days or before.n_steps * STEP / DAY - test_days) * DAY, test_days * DAY)
         cores, gib = oracle(test)
-        summary = backtest(train, test, policies=_policies(memory)).summary
+        summary = backtest(train, test, policies=policies(memory)).summary
         for row in summary.itertuples():
             rows.append({"week ends": f"-{2 * i} d", "strategy": row.strategy,
                          "would-OOM VMs": row.would_oom_containers, "CPU p95 > request": row.cpu_p95_above_request,

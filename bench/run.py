@@ -101,6 +101,11 @@ def run_cli(url: str, window: str, out: Path, source: Path | None = None, server
             "mb": float(match[3]) if match else float("nan"), "errors": float(errors)}
 
 
+def window_of(days: float) -> str:
+    """The report's ``--window`` for a cluster of ``days``: its whole history but the first step."""
+    return f"{int(days * 86_400 - 300)}s"
+
+
 def cluster_of(n: int, days: float) -> SyntheticCluster:
     """The benchmark cluster of ``n`` containers (whole days as an int: the cache key is the spec's repr)."""
     return SyntheticCluster.generate(containers=n, days=int(days) if float(days).is_integer() else days, end=END,
@@ -116,7 +121,7 @@ def measure(n: int, days: float, repeat: int, workers: int, smaller: SyntheticCl
     base = smaller if smaller is not None and builds_on(cluster, smaller) else None
     tsdb = build_tsdb(cluster, workers=workers, extends=base)
     build = time.perf_counter() - began
-    window = f"{int(days * 86_400 - 300)}s"
+    window = window_of(days)
     with PrometheusServer(tsdb) as server, tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "queries.json"
         stages = json.loads(subprocess.run(

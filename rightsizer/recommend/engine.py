@@ -18,7 +18,7 @@ from rightsizer.recommend.hpa import keep_scaling_point
 from rightsizer.recommend.leak import Leak
 from rightsizer.recommend.leak import detect as detect_leak
 from rightsizer.recommend.margins import HORIZON, ClusterSeries
-from rightsizer.recommend.memory import estimate_memory, oom_floor
+from rightsizer.recommend.memory import estimate_memory, oom_floor, weekly_bound
 from rightsizer.recommend.model import NodeOptions, Recommendation
 from rightsizer.recommend.node_heap import HeapAdvice, merge_node_options, size_heap
 from rightsizer.recommend.sanity import sanitize
@@ -250,7 +250,9 @@ def _memory(ch: ContainerHistory, ctx: Context, rec: Recommendation, begun: Begu
     margin = p.margin
     swing = p.variability * est.variation
     if swing > margin + 0.005:  # worth saying from half a percentage point
-        margin, bounded = _swing_margin(swing, est.bound, basis, p, projected=expected is not None)
+        # the law is fitted only here: most series are steady, and its quantile's import costs the rules most of a second
+        bound = weekly_bound(est.daily, p.risk) if expected is None else None
+        margin, bounded = _swing_margin(swing, bound, basis, p, projected=expected is not None)
         rec.reasons.append(f"daily peaks vary by {est.variation:.1%}: margin {margin:.0%}{bounded}")
     value = max(p.min_bytes, round_up(basis * (1 + margin), p.granularity))
     why = f"{format_memory(round_up(basis, MiB))} + {margin:.0%}"

@@ -39,7 +39,7 @@ class MemoryEstimate:
     days: int  # days with data
     oom_floor: float | None  # bytes the value must exceed after OOMKills
     variation: float  # coefficient of variation of the daily peaks (0 with fewer than 5 days)
-    bound: float | None  # bytes: what the next week's highest day passes with the policy's risk (None: too few days)
+    daily: np.ndarray  # bytes: the peak of each day with data, what :func:`weekly_bound` fits its law to
 
 
 def daily_peaks(peaks: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +64,7 @@ def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit:
     else:
         basis = window_peak
     floor = oom_floor(limit, peaks, policy) if oom_kills else None
-    return MemoryEstimate(basis, window_peak, len(per_day), floor, _variation(days, per_day),
-                          weekly_bound(per_day, policy.risk))
+    return MemoryEstimate(basis, window_peak, len(per_day), floor, _variation(days, per_day), per_day)
 
 
 def weekly_bound(per_day: np.ndarray, risk: float, days: int = HORIZON) -> float | None:
