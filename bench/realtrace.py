@@ -17,7 +17,8 @@ week's figures and their totals, so a change is judged on several weeks, not fit
 the last one.  ``--risk`` sets ``memory.risk`` for the frontier of margins against OOMs, and
 ``--margins rules`` replays the rules that decide where the margins cannot be learned.
 ``--train-days 14`` trains on the 14 days before each test week only: what a Prometheus
-with its default 15-day retention holds, and so what most reports learn from.
+with its default 15-day retention holds, and so what most reports learn from.  ``--jitter 0.002`` also
+counts the VMs whose memory limit moves when the data moves by that much noise.
 """
 
 from __future__ import annotations
@@ -137,6 +138,28 @@ def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, memory:
     return pd.DataFrame(rows)
 
 
+def steadiness(traces: Path, jitter: float, test_days: float = 7.0, memory: Memory = None,
+               train_days: float | None = None) -> tuple[int, int, float]:
+    """How far rightsizer's memory limits move when every memory sample is multiplied by ``1 + jitter x N(0, 1)``
+    (fixed seed): (VMs moved by more than 5%, by more than 10%, the largest move).  A model whose values follow
+    the noise of the data makes a weekly job propose changes nothing real asked for."""
+    from rightsizer.recommend import recommend
+
+    limits = []
+    for noisy in (False, True):
+        history = load(traces)
+        if noisy:
+            rng = np.random.default_rng(1)
+            for ch in history:
+                values = ch.samples["memory"]  # a view: scaled in place
+                values *= 1 + jitter * rng.standard_normal(len(values))
+        total = history.n_steps * STEP / DAY
+        train, _ = split(history, (train_days or total - test_days) * DAY, test_days * DAY)
+        limits.append({r.key: r.limits.memory for r in recommend(train, policies=policies(memory))})
+    moves = np.array([abs(limits[1][k] / limits[0][k] - 1) for k in limits[0]])
+    return int((moves > 0.05).sum()), int((moves > 0.10).sum()), float(moves.max())
+
+
 def rolling_table(frame: pd.DataFrame) -> list[str]:
     """The Markdown table of the rolling weeks: each week's figures per strategy, then the totals."""
     strategies = list(dict.fromkeys(frame["strategy"]))
@@ -185,7 +208,7 @@ def checks(result: Backtest, floor: tuple[float, float]) -> dict[str, bool]:
 
 
 def report(traces: Path, test_days: float = 7.0, weeks: int = 1, memory: Memory = None,
-           train_days: float | None = None) -> int:
+           train_days: float | None = None, jitter: float = 0.0) -> int:
     """Print the table and the bar (and the rolling weeks' table); the number of checks missed (1 when the traces
     are not there)."""
     if not traces.is_dir():
@@ -200,6 +223,10 @@ def report(traces: Path, test_days: float = 7.0, weeks: int = 1, memory: Memory 
     for name, ok in checks(result, floor).items():
         print(f"- {'met' if ok else 'MISSED'}: {name}")
         failures += not ok
+    if jitter:
+        over5, over10, largest = steadiness(traces, jitter, test_days, memory, train_days)
+        print(f"\nWith {jitter:.1%} noise in every memory sample, {over5} VMs' memory limits moved by more than 5%, "
+              f"{over10} by more than 10% (the largest by {largest:.0%}).")
     if weeks > 1:
         print(f"\nThe {weeks} test weeks ending 0 to {2 * (weeks - 1)} days before the end (OOM: would-OOM VMs; "
               "CPU over: VMs with test p95 CPU above the request; cores x and GiB x: requested over the oracle):\n")
@@ -216,9 +243,11 @@ def main() -> int:
     parser.add_argument("--margins", choices=("learned", "rules"), help="memory.margins for rightsizer (default: the "
                         "policy's); rules: what decides in a cluster too small or a history too short to learn from")
     parser.add_argument("--train-days", type=float, help="days of training before each test week (default: all)")
+    parser.add_argument("--jitter", type=float, default=0.0, help="also count the VMs whose memory limit moves when "
+                        "every memory sample moves by this relative noise (e.g. 0.002)")
     args = parser.parse_args()
     memory = {k: v for k, v in (("risk", args.risk), ("margins", args.margins)) if v is not None}
-    return 1 if report(args.traces, args.test_days, args.weeks, memory, args.train_days) else 0
+    return 1 if report(args.traces, args.test_days, args.weeks, memory, args.train_days, args.jitter) else 0
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ class MemoryPolicy(_Strict):
                                                              "series' floor)")
     margins: Literal["learned", "rules"] = Field("learned", description="headroom learned from the cluster's "
                                                                         "weekly backtests, or the rules alone")
-    risk: float = Field(0.20, gt=0, lt=0.5, description="the share of containers whose next week's peak may "
+    risk: float = Field(0.15, gt=0, lt=0.5, description="the share of containers whose next week's peak may "
                                                         "pass the limit (learned: calibrated on the window)")
     leak_growth: float = Field(0.5, ge=0, le=20, description="a leak's peak at the next run is sized for when at "
                                                             "most this much above the value; beyond, it is flagged")

@@ -209,7 +209,7 @@ def _model(quantile: float) -> object:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     return HistGradientBoostingRegressor(loss="quantile", quantile=quantile, max_iter=80, learning_rate=0.1,
-                                         max_depth=3, min_samples_leaf=20, random_state=0)
+                                         max_depth=2, min_samples_leaf=40, random_state=0)
 
 
 def calibrate(all_series: dict[ContainerKey, DailySeries], risk: float, min_days: int = HORIZON,
