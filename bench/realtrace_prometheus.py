@@ -1,0 +1,186 @@
+"""The real traces read the way a user's report reads them: through a real Prometheus.
+
+    python bench/realtrace_prometheus.py [--traces DIR] [--test-days 7] [--config FILE]
+
+``bench/realtrace.py`` hands the Bitbrains VMs to the engine in memory.  A user's report
+reads cAdvisor's counters and kube-state-metrics from Prometheus instead, where the scrape
+interval is measured, CPU is a ``rate()`` of a counter and memory the peak of each step.
+This writes every VM's training days as those series (one Deployment, one pod, one
+container per VM, scraped every 300 s as the traces were sampled), backfills them with
+``promtool``, serves them from ``prometheus`` on 127.0.0.1, runs ``rightsizer report`` over
+the training days, and scores its JSON on the test week like the in-memory replay: the
+two must agree, VM by VM, or the benchmark measures something users do not get.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from realtrace import STEP, TRACES, load, read_vm  # bench/realtrace.py: the traces and their oracle
+
+from rightsizer.backtest import backtest, split
+from rightsizer.config import PolicySet
+from rightsizer.quantity import parse_cpu, parse_memory
+from rightsizer.testing.testbed import PrometheusServer
+from rightsizer.units import DAY
+
+NAMESPACE = "bitbrains"
+
+
+def write_openmetrics(traces: Path, until: float, path: Path) -> int:
+    """Every VM's samples before ``until`` as cAdvisor and kube-state-metrics series (OpenMetrics text, each
+    family contiguous as promtool wants); returns the number of VMs."""
+    families = ("container_cpu_usage_seconds", "container_memory_working_set_bytes", "kube_pod_owner",
+                "kube_replicaset_owner", "kube_pod_info", "kube_pod_container_info")
+    parts: dict[str, list[str]] = {f: [] for f in families}
+    vms = 0
+    for file in sorted(traces.glob("*.csv.gz")):
+        name = file.name.split(".")[0]
+        vm = read_vm(file)
+        vm = vm[vm["time"] < until].drop_duplicates("time").sort_values("time")
+        if vm.empty:
+            continue
+        vms += 1
+        times = [str(int(t)) for t in vm["time"]]
+        deployment, replicaset = f"vm-{name}", f"vm-{name}-7d4b9c"
+        pod, uid, node = f"{replicaset}-x{name}", f"uid-{name}", f"node-{int(name) % 10}"
+        cadvisor = (f'job="kubelet",metrics_path="/metrics/cadvisor",namespace="{NAMESPACE}",pod="{pod}",'
+                    f'container="main",node="{node}",id="/kubepods/burstable/pod{uid}/main",image="vm:1"')
+        # the traces hold 5-minute means of cores: the counter grows by mean x interval between samples
+        seconds = np.cumsum(np.nan_to_num(vm["cpu"].to_numpy()) * STEP)
+        parts["container_cpu_usage_seconds"].append("".join(
+            f"container_cpu_usage_seconds_total{{{cadvisor}}} {v:.4f} {t}\n" for v, t in zip(seconds, times,
+                                                                                           strict=True)))
+        memory = vm["memory"].to_numpy()
+        parts["container_memory_working_set_bytes"].append("".join(
+            f"container_memory_working_set_bytes{{{cadvisor}}} {v:.0f} {t}\n"
+            for v, t in zip(memory, times, strict=True) if np.isfinite(v)))
+        ksm = f'job="kube-state-metrics",namespace="{NAMESPACE}"'
+        for family, labels in (
+            ("kube_pod_owner", (f'pod="{pod}",uid="{uid}",owner_kind="ReplicaSet",owner_name="{replicaset}",'
+                                'owner_is_controller="true"')),
+            ("kube_replicaset_owner", (f'replicaset="{replicaset}",owner_kind="Deployment",'
+                                       f'owner_name="{deployment}",owner_is_controller="true"')),
+            ("kube_pod_info", (f'pod="{pod}",uid="{uid}",node="{node}",created_by_kind="ReplicaSet",'
+                               f'created_by_name="{replicaset}"')),
+            ("kube_pod_container_info", (f'pod="{pod}",uid="{uid}",container="main",image="vm:1",'
+                                         f'container_id="containerd://{uid}"')),
+        ):
+            prefix = f"{family}{{{ksm},{labels}}} 1 "
+            parts[family].append("".join(f"{prefix}{t}\n" for t in times))
+    with open(path, "w") as out:
+        for family in families:
+            out.write(f"# TYPE {family} {'counter' if family == 'container_cpu_usage_seconds' else 'gauge'}\n")
+            out.writelines(parts[family])
+        out.write("# EOF\n")
+    return vms
+
+
+def report_through_prometheus(traces: Path, until: float, days: float, config: Path | None, workdir: Path
+                              ) -> tuple[dict, float]:
+    """``rightsizer report -o json`` over the ``days`` before ``until``, read from a Prometheus holding the
+    traces; (the report, seconds the report took)."""
+    text, blocks = workdir / "traces.om", workdir / "blocks"
+    write_openmetrics(traces, until, text)
+    done = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q",
+                           "--max-block-duration=10000h", str(text), str(blocks)], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"promtool could not backfill the traces: {done.stderr.strip()}")
+    text.unlink()
+    output = workdir / "report.json"
+    with PrometheusServer(blocks) as prometheus:
+        began = time.perf_counter()
+        command = [sys.executable, "-m", "rightsizer", "report", "-q", "--prometheus-url", prometheus.url,
+                   "--window", f"{days:g}d", "--end", str(int(until) - 1), "-o", "json", "--output", str(output)]
+        if config is not None:
+            command += ["--config", str(config)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"rightsizer report failed: {done.stderr.strip()}")
+    return json.loads(output.read_text()), seconds
+
+
+@dataclass
+class Reads:
+    """Each VM's (CPU request in cores, memory limit in bytes) from both reads, and its test week's truth
+    (p95 cores, peak bytes)."""
+
+    live: dict[str, tuple[float, float]]
+    in_memory: dict[str, tuple[float, float]]
+    truth: dict[str, tuple[float, float]]
+    seconds: float  # the report's own run through Prometheus
+
+    def moves(self, which: int) -> np.ndarray:
+        """Relative differences of the live read from the in-memory one, per VM: CPU (0) or memory (1)."""
+        return np.array([self.live[w][which] / self.in_memory[w][which] - 1
+                         for w in sorted(set(self.live) & set(self.in_memory))])
+
+    def row(self, name: str, values: dict[str, tuple[float, float]]) -> str:
+        """One line of the table: would-OOM VMs, VMs over the request, and the oracle ratios."""
+        scored = [w for w in self.truth if w in values]
+        cores = sum(self.truth[w][0] for w in scored)
+        peaks = sum(self.truth[w][1] for w in scored)
+        return (f"| {name} | {len(scored)} | {sum(self.truth[w][1] > values[w][1] for w in scored)} | "
+                f"{sum(self.truth[w][0] > values[w][0] for w in scored)} | "
+                f"{sum(values[w][0] for w in scored) / cores:.2f} | {sum(values[w][1] for w in scored) / peaks:.2f} |")
+
+
+def read_both(traces: Path, test_days: float = 7.0, config: Path | None = None) -> Reads:
+    """Recommend on all but the last ``test_days`` of the traces through Prometheus and in memory."""
+    history = load(traces)
+    total = history.n_steps * STEP / DAY
+    train, test = split(history, (total - test_days) * DAY, test_days * DAY)
+    until = history.start + (history.n_steps - round(test_days * DAY / STEP)) * STEP
+    recs = backtest(train, test, ("rightsizer",), PolicySet.load(config)).recommendations["rightsizer"]
+    with tempfile.TemporaryDirectory(prefix="rightsizer-realtrace-") as tmp:
+        report, seconds = report_through_prometheus(traces, until, total - test_days, config, Path(tmp))
+    truth = {}
+    for ch in test:
+        cpu = ch.samples["cpu"][np.isfinite(ch.samples["cpu"])]
+        memory = ch.samples["memory"][np.isfinite(ch.samples["memory"])]
+        truth[ch.key.workload] = (float(np.percentile(cpu, 95)) if len(cpu) else 0.0,
+                                  float(memory.max()) if len(memory) else 0.0)
+    live = {r["workload"]: (parse_cpu(r["recommended"]["cpu_request"]), parse_memory(r["recommended"]["memory_limit"]))
+            for r in report["recommendations"]}
+    return Reads(live, {r.key.workload: (r.requests.cpu, r.limits.memory) for r in recs}, truth, seconds)
+
+
+def show(traces: Path, reads: Reads) -> None:
+    """The table of docs/benchmarks.md, and how far the two reads are apart VM by VM."""
+    cpu, memory = abs(reads.moves(0)), abs(reads.moves(1))
+    print(f"\nReal traces ({traces.name}) through Prometheus: the report read {len(reads.live)} containers in "
+          f"{reads.seconds:.0f} s.\n")
+    print("| read | VMs | would-OOM VMs | test p95 CPU > request | cores / oracle | GiB / oracle |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(reads.row("through Prometheus", reads.live))
+    print(reads.row("in memory", reads.in_memory))
+    print(f"\nVM by VM: CPU requests differ by more than 2% for {int((cpu > 0.02).sum())} of {len(cpu)} "
+          f"(at most {cpu.max():.1%}); memory limits by more than 2% for {int((memory > 0.02).sum())}, by more "
+          f"than 10% for {int((memory > 0.10).sum())} (at most {memory.max():.1%}).")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--traces", type=Path, default=TRACES)
+    parser.add_argument("--test-days", type=float, default=7.0)
+    parser.add_argument("--config", type=Path, help="a policy file for both reads (e.g. memory.margins: rules)")
+    args = parser.parse_args()
+    if not args.traces.is_dir():
+        print(f"no traces at {args.traces}: pass --traces DIR", file=sys.stderr)
+        return 1
+    show(args.traces, read_both(args.traces, args.test_days, args.config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
