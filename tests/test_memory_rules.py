@@ -111,15 +111,20 @@ def test_a_steady_batch_keeps_a_few_times_its_swing():
     assert rec.limits.memory >= peaks.max() * (1 + margin) * 0.999
 
 
-def test_a_growing_series_gets_twice_the_margin_on_its_projection():
-    """The law has no trend; the projection already holds the largest rise of a day above the line."""
+@pytest.mark.parametrize(("growth", "sigma", "risk"), [(1.04, 0.2, None), (1.06, 0.35, 0.02)])
+def test_a_growing_series_gets_twice_the_margin_on_its_projection(growth, sigma, risk):
+    """The law has no trend; the projection already holds the largest rise of a day above the line.  So twice
+    the margin on the projection, even where the law, fitted to a noisy rise at a low risk, would allow more."""
     days = np.arange(14)
-    peaks = 800 * MiB * np.exp(np.log(1.04) * days + np.random.default_rng(11).normal(0, 0.2, 14))
-    rec = recommend(_daily_history(peaks)).items[0]
+    peaks = 800 * MiB * np.exp(np.log(growth) * days + np.random.default_rng(11).normal(0, sigma, 14))
+    policies = PolicySet(overrides={"memory": {"risk": risk}}) if risk else None
+    rec = recommend(_daily_history(peaks), policies=policies).items[0]
     trend = next(r for r in rec.reasons if r.startswith("memory trend +"))
     assert "twice the 10% margin on the trend's projection" in _swing_reason(rec)
     projected = float(trend.split("up to ", 1)[1].split("Mi", 1)[0]) * MiB
     assert rec.limits.memory == pytest.approx(projected * 1.2, rel=0.002)
+    if risk:
+        assert weekly_bound(peaks, risk) > projected * 1.3, "the law would have allowed more: the case is the one"
 
 
 # risks at which the law bounds the margin: above them twice the margin decides, below them 3x the swing
