@@ -244,7 +244,7 @@ def main() -> int:
                         "policy's); rules: what decides in a cluster too small or a history too short to learn from")
     parser.add_argument("--train-days", type=float, help="days of training before each test week (default: all)")
     parser.add_argument("--jitter", type=float, default=0.0, help="also count the VMs whose memory limit moves when "
-                        "every memory sample moves by this relative noise (e.g. 0.002)")
+                        "every memory sample moves by this relative noise (e.g. 0.002; the last test week only)")
     args = parser.parse_args()
     memory = {k: v for k, v in (("risk", args.risk), ("margins", args.margins)) if v is not None}
     return 1 if report(args.traces, args.test_days, args.weeks, memory, args.train_days, args.jitter) else 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,30 +36,30 @@ from rightsizer.units import DAY
 NAMESPACE = "bitbrains"
 
 
-def write_openmetrics(traces: Path, until: float, path: Path) -> int:
+def write_openmetrics(traces: Path, until: float, path: Path) -> None:
     """Every VM's samples before ``until`` as cAdvisor and kube-state-metrics series (OpenMetrics text, each
-    family contiguous as promtool wants); returns the number of VMs."""
+    family contiguous as promtool wants)."""
     families = ("container_cpu_usage_seconds", "container_memory_working_set_bytes", "kube_pod_owner",
                 "kube_replicaset_owner", "kube_pod_info", "kube_pod_container_info")
     parts: dict[str, list[str]] = {f: [] for f in families}
-    vms = 0
     for file in sorted(traces.glob("*.csv.gz")):
         name = file.name.split(".")[0]
         vm = read_vm(file)
         vm = vm[vm["time"] < until].drop_duplicates("time").sort_values("time")
         if vm.empty:
             continue
-        vms += 1
         times = [str(int(t)) for t in vm["time"]]
         deployment, replicaset = f"vm-{name}", f"vm-{name}-7d4b9c"
         pod, uid, node = f"{replicaset}-x{name}", f"uid-{name}", f"node-{int(name) % 10}"
         cadvisor = (f'job="kubelet",metrics_path="/metrics/cadvisor",namespace="{NAMESPACE}",pod="{pod}",'
                     f'container="main",node="{node}",id="/kubepods/burstable/pod{uid}/main",image="vm:1"')
-        # the traces hold 5-minute means of cores: the counter grows by mean x interval between samples
-        seconds = np.cumsum(np.nan_to_num(vm["cpu"].to_numpy()) * STEP)
+        # the traces hold 5-minute means of cores: the counter grows by mean x interval at each sample; a
+        # sample without CPU is left out (the replay leaves it out too), not counted as idle
+        cpu = vm["cpu"].to_numpy()
+        seconds = np.cumsum(np.where(np.isfinite(cpu), cpu, 0.0) * STEP)
         parts["container_cpu_usage_seconds"].append("".join(
-            f"container_cpu_usage_seconds_total{{{cadvisor}}} {v:.4f} {t}\n" for v, t in zip(seconds, times,
-                                                                                           strict=True)))
+            f"container_cpu_usage_seconds_total{{{cadvisor}}} {v:.4f} {t}\n"
+            for v, t, ok in zip(seconds, times, np.isfinite(cpu), strict=True) if ok))
         memory = vm["memory"].to_numpy()
         parts["container_memory_working_set_bytes"].append("".join(
             f"container_memory_working_set_bytes{{{cadvisor}}} {v:.0f} {t}\n"
@@ -81,16 +82,18 @@ def write_openmetrics(traces: Path, until: float, path: Path) -> int:
             out.write(f"# TYPE {family} {'counter' if family == 'container_cpu_usage_seconds' else 'gauge'}\n")
             out.writelines(parts[family])
         out.write("# EOF\n")
-    return vms
 
 
 def report_through_prometheus(traces: Path, until: float, days: float, config: Path | None, workdir: Path
                               ) -> tuple[dict, float]:
     """``rightsizer report -o json`` over the ``days`` before ``until``, read from a Prometheus holding the
     traces; (the report, seconds the report took)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        raise SystemExit("promtool is not installed: apt-get install prometheus (it brings promtool)")
     text, blocks = workdir / "traces.om", workdir / "blocks"
     write_openmetrics(traces, until, text)
-    done = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q",
+    done = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "-q",
                            "--max-block-duration=10000h", str(text), str(blocks)], capture_output=True, text=True,
                           check=False)
     if done.returncode != 0:
@@ -99,6 +102,8 @@ def report_through_prometheus(traces: Path, until: float, days: float, config: P
     output = workdir / "report.json"
     with PrometheusServer(blocks) as prometheus:
         began = time.perf_counter()
+        # the grid's last step is the one stamped at or before --end: a second before the first test step is the
+        # last training step, as in the replay; ``days`` (all of the training days) gives the same number of steps
         command = [sys.executable, "-m", "rightsizer", "report", "-q", "--prometheus-url", prometheus.url,
                    "--window", f"{days:g}d", "--end", str(int(until) - 1), "-o", "json", "--output", str(output)]
         if config is not None:
@@ -112,26 +117,33 @@ def report_through_prometheus(traces: Path, until: float, days: float, config: P
 
 @dataclass
 class Reads:
-    """Each VM's (CPU request in cores, memory limit in bytes) from both reads, and its test week's truth
-    (p95 cores, peak bytes)."""
+    """Each VM's (CPU request in cores, memory limit in bytes) from both reads, its test week's truth (p95 cores,
+    peak bytes), and the report's reasons."""
 
-    live: dict[str, tuple[float, float]]
+    through_prometheus: dict[str, tuple[float, float]]
     in_memory: dict[str, tuple[float, float]]
     truth: dict[str, tuple[float, float]]
+    reasons: dict[str, list[str]]  # the report's, per VM
     seconds: float  # the report's own run through Prometheus
 
-    def moves(self, which: int) -> np.ndarray:
-        """Relative differences of the live read from the in-memory one, per VM: CPU (0) or memory (1)."""
-        return np.array([self.live[w][which] / self.in_memory[w][which] - 1
-                         for w in sorted(set(self.live) & set(self.in_memory))])
+    def differences(self, resource: str) -> np.ndarray:
+        """Per VM, how far the read through Prometheus is from the in-memory one ("cpu" or "memory"), relative."""
+        which = ("cpu", "memory").index(resource)
+        return np.array([self.through_prometheus[w][which] / self.in_memory[w][which] - 1
+                         for w in sorted(set(self.through_prometheus) & set(self.in_memory))])
+
+    def over(self, values: dict[str, tuple[float, float]]) -> tuple[set[str], set[str]]:
+        """(the VMs whose test peak passes the limit, those whose test p95 CPU passes the request)."""
+        return ({w for w in self.truth if w in values and self.truth[w][1] > values[w][1]},
+                {w for w in self.truth if w in values and self.truth[w][0] > values[w][0]})
 
     def row(self, name: str, values: dict[str, tuple[float, float]]) -> str:
         """One line of the table: would-OOM VMs, VMs over the request, and the oracle ratios."""
         scored = [w for w in self.truth if w in values]
         cores = sum(self.truth[w][0] for w in scored)
         peaks = sum(self.truth[w][1] for w in scored)
-        return (f"| {name} | {len(scored)} | {sum(self.truth[w][1] > values[w][1] for w in scored)} | "
-                f"{sum(self.truth[w][0] > values[w][0] for w in scored)} | "
+        oom, cpu = self.over(values)
+        return (f"| {name} | {len(scored)} | {len(oom)} | {len(cpu)} | "
                 f"{sum(values[w][0] for w in scored) / cores:.2f} | {sum(values[w][1] for w in scored) / peaks:.2f} |")
 
 
@@ -150,19 +162,22 @@ def read_both(traces: Path, test_days: float = 7.0, config: Path | None = None) 
         memory = ch.samples["memory"][np.isfinite(ch.samples["memory"])]
         truth[ch.key.workload] = (float(np.percentile(cpu, 95)) if len(cpu) else 0.0,
                                   float(memory.max()) if len(memory) else 0.0)
-    live = {r["workload"]: (parse_cpu(r["recommended"]["cpu_request"]), parse_memory(r["recommended"]["memory_limit"]))
-            for r in report["recommendations"]}
-    return Reads(live, {r.key.workload: (r.requests.cpu, r.limits.memory) for r in recs}, truth, seconds)
+    live = report["recommendations"]
+    return Reads({r["workload"]: (parse_cpu(r["recommended"]["cpu_request"]),
+                                  parse_memory(r["recommended"]["memory_limit"])) for r in live},
+                 {r.key.workload: (r.requests.cpu, r.limits.memory) for r in recs}, truth,
+                 {r["workload"]: r["reasons"] for r in live}, seconds)
 
 
 def show(traces: Path, reads: Reads) -> None:
     """The table of docs/benchmarks.md, and how far the two reads are apart VM by VM."""
-    cpu, memory = abs(reads.moves(0)), abs(reads.moves(1))
-    print(f"\nReal traces ({traces.name}) through Prometheus: the report read {len(reads.live)} containers in "
+    cpu, memory = abs(reads.differences("cpu")), abs(reads.differences("memory"))
+    print(f"\nReal traces ({traces.name}) through Prometheus: the report read {len(reads.through_prometheus)} "
+          f"containers in "
           f"{reads.seconds:.0f} s.\n")
     print("| read | VMs | would-OOM VMs | test p95 CPU > request | cores / oracle | GiB / oracle |")
     print("|---|---:|---:|---:|---:|---:|")
-    print(reads.row("through Prometheus", reads.live))
+    print(reads.row("through Prometheus", reads.through_prometheus))
     print(reads.row("in memory", reads.in_memory))
     print(f"\nVM by VM: CPU requests differ by more than 2% for {int((cpu > 0.02).sum())} of {len(cpu)} "
           f"(at most {cpu.max():.1%}); memory limits by more than 2% for {int((memory > 0.02).sum())}, by more "

@@ -133,8 +133,8 @@ def test_a_leak_is_recognised_and_flagged(cluster):
     assert not any("leak" in x for x in recs["svc-1"].risk_reasons)
 
 
-@pytest.mark.parametrize(("mib_per_hour", "decides"), [(5, True), (2, False)])
-def test_a_slow_leak_is_sized_for_until_the_next_run(cluster, mib_per_hour, decides):
+@pytest.mark.parametrize(("mib_per_hour", "leak_decides"), [(5, True), (2, False)])
+def test_a_slow_leak_is_sized_for_until_the_next_run(cluster, mib_per_hour, leak_decides):
     """A climb a week long after each restart: its peak at the next run fits the limit, and the reasons say so,
     whether the leak raised the limit (a steep climb) or the margin already held it (a gentle one)."""
     train, _ = split_at(cluster, 21)
@@ -146,8 +146,8 @@ def test_a_slow_leak_is_sized_for_until_the_next_run(cluster, mib_per_hour, deci
     assert rec.limits.memory >= (1000 + mib_per_hour * 7 * 24) * MiB, "the climb until the next run fits"
     leak = [x for x in rec.reasons if x.startswith(f"leak: working set climbs {mib_per_hour}Mi/h")]
     assert len(leak) == 1 and "by the next run (7 d)" in leak[0], rec.reasons
-    assert leak[0].endswith("fits") is not decides, leak[0]
-    assert (rec.reasons[-1].endswith("the leak's peak at the next run")) is decides, rec.reasons[-1]
+    assert leak[0].endswith("fits") == (not leak_decides), leak[0]
+    assert rec.reasons[-1].endswith("the leak's peak at the next run") == leak_decides, rec.reasons[-1]
 
 
 def test_the_calibration_is_computed_once_per_history(cluster, monkeypatch):

@@ -206,6 +206,9 @@ def threadpool_limits(n: int) -> object:
 
 
 def _model(quantile: float) -> object:
+    """Small trees: deeper ones (depth 3, 20 origins a leaf) sat on the same frontier on real traces but followed
+    the noise of the data (docs/benchmarks.md).  A fold of under 80 origins cannot split, and the model is then
+    one calibrated ratio for the whole cluster, which is what so few weeks can tell."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     return HistGradientBoostingRegressor(loss="quantile", quantile=quantile, max_iter=80, learning_rate=0.1,
