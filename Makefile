@@ -30,7 +30,7 @@ chromium:
 	scripts/ensure-apt.sh chromium chromium "the HTML report is rendered in it"
 
 bench: $(BIN)/rightsizer prometheus
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --chart docs/benchmarks-scale.png
 
 bench-accuracy: $(BIN)/rightsizer
 	$(BIN)/python bench/accuracy.py

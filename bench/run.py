@@ -18,7 +18,8 @@ the build time is shown only when it was built now), start Prometheus on 127.0.0
 4. read Prometheus' own peak RSS (``VmHWM``).
 
 Prints Markdown for docs/benchmarks.md, and draws time and memory against containers
-to ``--chart`` (PNG).
+to ``--chart`` (PNG) when it is given: a run of one size must not replace the chart of
+three that the docs show (``make bench`` draws it there).
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=14.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="backfill processes")
-    parser.add_argument("--chart", type=Path, default=Path("docs/benchmarks-scale.png"))
+    parser.add_argument("--chart", type=Path, help="draw time and memory against containers to this PNG")
     parser.add_argument("--before", type=Path, help="a checkout of an earlier version to run once per size too")
     parser.add_argument("--floor-concurrency", default="1,2,4", help="requests in flight tried for the floor")
     args = parser.parse_args()
@@ -227,7 +228,8 @@ def main() -> None:
         rows.append(measure(n, args.days, args.repeat, args.workers, smaller, args.before, levels))
         smaller = cluster_of(n, args.days)
     print(table(rows, args.days, args.repeat))
-    chart(rows, args.chart)
+    if args.chart is not None:
+        chart(rows, args.chart)
 
 
 if __name__ == "__main__":
