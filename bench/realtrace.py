@@ -87,15 +87,27 @@ def load(traces: Path) -> ClusterHistory:
     return ClusterHistory(float(start), STEP, int(n_steps), containers, workloads, source=f"traces {traces.name}")
 
 
-def oracle(test: ClusterHistory) -> tuple[float, float]:
-    """(sum of each VM's test p95 cores, sum of each VM's test peak GiB): the least that would have served."""
-    cores = gib = 0.0
+def truth(test: ClusterHistory) -> dict[str, tuple[float, float]]:
+    """Per VM (workload name), its test week's p95 cores and peak bytes: the least that would have served it."""
+    out = {}
     for ch in test:
         cpu = ch.samples["cpu"][np.isfinite(ch.samples["cpu"])]
         mem = ch.samples["memory"][np.isfinite(ch.samples["memory"])]
-        cores += float(np.percentile(cpu, 95)) if len(cpu) else 0.0
-        gib += float(mem.max()) / GiB if len(mem) else 0.0
-    return cores, gib
+        out[ch.key.workload] = (float(np.percentile(cpu, 95)) if len(cpu) else 0.0,
+                                float(mem.max()) if len(mem) else 0.0)
+    return out
+
+
+def oracle(test: ClusterHistory) -> tuple[float, float]:
+    """(sum of each VM's test p95 cores, sum of each VM's test peak GiB): the least that would have served."""
+    least = truth(test).values()
+    return sum(cores for cores, _ in least), sum(peak for _, peak in least) / GiB
+
+
+def train_test(history: ClusterHistory, test_days: float = 7.0, train_days: float | None = None
+               ) -> tuple[ClusterHistory, ClusterHistory]:
+    """The last ``test_days`` of ``history``, and the ``train_days`` before them (all of them by default)."""
+    return split(history, (train_days or history.n_steps * STEP / DAY - test_days) * DAY, test_days * DAY)
 
 
 #: overrides of rightsizer's memory policy (``memory.risk``, ``memory.margins``), None for the defaults
@@ -107,14 +119,12 @@ def policies(memory: Memory) -> PolicySet | None:
     return PolicySet(overrides={"memory": memory}) if memory else None
 
 
-def run(traces: Path = TRACES, test_days: float = 7.0, memory: Memory = None, train_days: float | None = None
+def run(history: ClusterHistory, test_days: float = 7.0, memory: Memory = None, train_days: float | None = None
         ) -> tuple[Backtest, tuple[float, float], float]:
     """Backtest every strategy on the traces (trained on ``train_days`` before the test days, or all of them);
     (result, oracle cores and GiB, seconds)."""
-    history = load(traces)
     began = time.perf_counter()
-    total = history.n_steps * STEP / DAY
-    train, test = split(history, (train_days or total - test_days) * DAY, test_days * DAY)
+    train, test = train_test(history, test_days, train_days)
     result = backtest(train, test, policies=policies(memory))
     return result, oracle(test), time.perf_counter() - began
 
@@ -127,8 +137,7 @@ def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, memory:
     rows = []
     for i in range(weeks):
         stop = history.n_steps - 2 * i * per_day
-        before = history.window(0, stop)
-        train, test = split(before, (train_days or before.n_steps * STEP / DAY - test_days) * DAY, test_days * DAY)
+        train, test = train_test(history.window(0, stop), test_days, train_days)
         cores, gib = oracle(test)
         summary = backtest(train, test, policies=policies(memory)).summary
         for row in summary.itertuples():
@@ -138,25 +147,21 @@ def rolling(history: ClusterHistory, weeks: int, test_days: float = 7.0, memory:
     return pd.DataFrame(rows)
 
 
-def steadiness(traces: Path, jitter: float, test_days: float = 7.0, memory: Memory = None,
+def steadiness(result: Backtest, traces: Path, jitter: float, test_days: float = 7.0, memory: Memory = None,
                train_days: float | None = None) -> tuple[int, int, float]:
-    """How far rightsizer's memory limits move when every memory sample is multiplied by ``1 + jitter x N(0, 1)``
-    (fixed seed): (VMs moved by more than 5%, by more than 10%, the largest move).  A model whose values follow
-    the noise of the data makes a weekly job propose changes nothing real asked for."""
+    """How far rightsizer's memory limits in ``result`` move when every memory sample of the traces is multiplied
+    by ``1 + jitter x N(0, 1)`` (fixed seed): (VMs moved by more than 5%, by more than 10%, the largest move).  A
+    model whose values follow the noise of the data makes a weekly job propose changes nothing real asked for."""
     from rightsizer.recommend import recommend
 
-    limits = []
-    for noisy in (False, True):
-        history = load(traces)
-        if noisy:
-            rng = np.random.default_rng(1)
-            for ch in history:
-                values = ch.samples["memory"]  # a view: scaled in place
-                values *= 1 + jitter * rng.standard_normal(len(values))
-        total = history.n_steps * STEP / DAY
-        train, _ = split(history, (train_days or total - test_days) * DAY, test_days * DAY)
-        limits.append({r.key: r.limits.memory for r in recommend(train, policies=policies(memory))})
-    moves = np.array([abs(limits[1][k] / limits[0][k] - 1) for k in limits[0]])
+    noisy = load(traces)  # a copy of its own: scaled in place
+    rng = np.random.default_rng(1)
+    for ch in noisy:
+        values = ch.samples["memory"]  # a view
+        values *= 1 + jitter * rng.standard_normal(len(values))
+    train, _ = train_test(noisy, test_days, train_days)
+    moved = {r.key: r.limits.memory for r in recommend(train, policies=policies(memory))}
+    moves = np.array([abs(moved[r.key] / r.limits.memory - 1) for r in result.recommendations["rightsizer"]])
     return int((moves > 0.05).sum()), int((moves > 0.10).sum()), float(moves.max())
 
 
@@ -214,7 +219,8 @@ def report(traces: Path, test_days: float = 7.0, weeks: int = 1, memory: Memory 
     if not traces.is_dir():
         print(f"no traces at {traces}: pass --traces DIR", file=sys.stderr)
         return 1
-    result, floor, elapsed = run(traces, test_days, memory, train_days)
+    history = load(traces)
+    result, floor, elapsed = run(history, test_days, memory, train_days)
     print(f"\nReal traces ({traces.name}): {result.summary.containers.iloc[0]} VMs, trained on "
           f"{result.train_window}, tested on {result.test_window} ({elapsed:.0f} s).\n")
     print("\n".join(table(result, floor)))
@@ -224,13 +230,13 @@ def report(traces: Path, test_days: float = 7.0, weeks: int = 1, memory: Memory 
         print(f"- {'met' if ok else 'MISSED'}: {name}")
         failures += not ok
     if jitter:
-        over5, over10, largest = steadiness(traces, jitter, test_days, memory, train_days)
+        over5, over10, largest = steadiness(result, traces, jitter, test_days, memory, train_days)
         print(f"\nWith {jitter:.1%} noise in every memory sample, {over5} VMs' memory limits moved by more than 5%, "
               f"{over10} by more than 10% (the largest by {largest:.0%}).")
     if weeks > 1:
         print(f"\nThe {weeks} test weeks ending 0 to {2 * (weeks - 1)} days before the end (OOM: would-OOM VMs; "
               "CPU over: VMs with test p95 CPU above the request; cores x and GiB x: requested over the oracle):\n")
-        print("\n".join(rolling_table(rolling(load(traces), weeks, test_days, memory, train_days))))
+        print("\n".join(rolling_table(rolling(history, weeks, test_days, memory, train_days))))
     return failures
 
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from realtrace import STEP, TRACES, load, read_vm  # bench/realtrace.py: the traces and their oracle
+from realtrace import STEP, TRACES, load, read_vm, train_test, truth  # bench/realtrace.py: the traces, their truth
 
-from rightsizer.backtest import backtest, split
+from rightsizer.backtest import backtest
 from rightsizer.config import PolicySet
 from rightsizer.quantity import parse_cpu, parse_memory
 from rightsizer.testing.testbed import PrometheusServer
@@ -149,23 +149,15 @@ class Reads:
 
 def read_both(traces: Path, test_days: float = 7.0, config: Path | None = None) -> Reads:
     """Recommend on all but the last ``test_days`` of the traces through Prometheus and in memory."""
-    history = load(traces)
-    total = history.n_steps * STEP / DAY
-    train, test = split(history, (total - test_days) * DAY, test_days * DAY)
-    until = history.start + (history.n_steps - round(test_days * DAY / STEP)) * STEP
+    train, test = train_test(load(traces), test_days)
     recs = backtest(train, test, ("rightsizer",), PolicySet.load(config)).recommendations["rightsizer"]
     with tempfile.TemporaryDirectory(prefix="rightsizer-realtrace-") as tmp:
-        report, seconds = report_through_prometheus(traces, until, total - test_days, config, Path(tmp))
-    truth = {}
-    for ch in test:
-        cpu = ch.samples["cpu"][np.isfinite(ch.samples["cpu"])]
-        memory = ch.samples["memory"][np.isfinite(ch.samples["memory"])]
-        truth[ch.key.workload] = (float(np.percentile(cpu, 95)) if len(cpu) else 0.0,
-                                  float(memory.max()) if len(memory) else 0.0)
+        # the first test step's stamp: the samples before it are the training days
+        report, seconds = report_through_prometheus(traces, test.start, train.n_steps * STEP / DAY, config, Path(tmp))
     live = report["recommendations"]
     return Reads({r["workload"]: (parse_cpu(r["recommended"]["cpu_request"]),
                                   parse_memory(r["recommended"]["memory_limit"])) for r in live},
-                 {r.key.workload: (r.requests.cpu, r.limits.memory) for r in recs}, truth,
+                 {r.key.workload: (r.requests.cpu, r.limits.memory) for r in recs}, truth(test),
                  {r["workload"]: r["reasons"] for r in live}, seconds)
 
 

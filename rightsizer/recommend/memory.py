@@ -36,10 +36,14 @@ from rightsizer.units import DAY
 class MemoryEstimate:
     basis: float  # bytes: the peak or daily-peak percentile
     window_peak: float  # bytes
-    days: int  # days with data
     oom_floor: float | None  # bytes the value must exceed after OOMKills
     variation: float  # coefficient of variation of the daily peaks (0 with fewer than 5 days)
     daily: np.ndarray  # bytes: the peak of each day with data, what :func:`weekly_bound` fits its law to
+
+    @property
+    def days(self) -> int:
+        """Days with data."""
+        return len(self.daily)
 
 
 def daily_peaks(peaks: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +68,7 @@ def estimate_memory(peaks: np.ndarray, times: np.ndarray, oom_kills: int, limit:
     else:
         basis = window_peak
     floor = oom_floor(limit, peaks, policy) if oom_kills else None
-    return MemoryEstimate(basis, window_peak, len(per_day), floor, _variation(days, per_day), per_day)
+    return MemoryEstimate(basis, window_peak, floor, _variation(days, per_day), per_day)
 
 
 def weekly_bound(per_day: np.ndarray, risk: float, days: int = HORIZON) -> float | None:
